@@ -1,0 +1,210 @@
+"""Clebsch–Gordan decomposition of tensor products of Lorentz irreps (DESIGN.md §1).
+
+(k1,n1) ⊗ (k2,n2) = ⊕_{k=|k1−k2|, step 2}^{k1+k2} ⊕_{n=|n1−n2|, step 2}^{n1+n2} (k, n), each once. The map onto (k,n)
+is the tensor product of the two SU(2) CG maps (holomorphic and antiholomorphic factor). SU(2) coefficients come from
+Racah's formula in exact rational arithmetic (their squares are rational), are rounded once to float64, cached,
+and cast to the working dtype once per dtype/device.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from fractions import Fraction
+
+import torch
+
+from .irreps import Irrep, Irreps, _check_label
+
+__all__ = ["CGProduct", "clebsch_gordan", "decompose_product", "su2_clebsch_gordan"]
+
+
+def _fact(x2: int) -> int:
+    """(x2/2)! for an even doubled argument x2 ≥ 0."""
+    if x2 % 2 or x2 < 0:
+        raise AssertionError(f"non-integer factorial argument {x2}/2")
+    return math.factorial(x2 // 2)
+
+
+@functools.cache
+def _su2_cg_exact(j1: int, m1: int, j2: int, m2: int, j: int, m: int) -> tuple[int, Fraction]:
+    """⟨j1/2 m1/2; j2/2 m2/2 | j/2 m/2⟩ (all doubled) as (sign, square), exact. Racah's formula."""
+    if m1 + m2 != m or not abs(j1 - j2) <= j <= j1 + j2 or (j1 + j2 + j) % 2:
+        return 0, Fraction(0)
+    if abs(m1) > j1 or abs(m2) > j2 or abs(m) > j:
+        return 0, Fraction(0)
+    pre = Fraction(
+        (j + 1) * _fact(j + j1 - j2) * _fact(j - j1 + j2) * _fact(j1 + j2 - j),
+        _fact(j1 + j2 + j + 2),
+    ) * (_fact(j + m) * _fact(j - m) * _fact(j1 - m1) * _fact(j1 + m1) * _fact(j2 - m2) * _fact(j2 + m2))
+    total = Fraction(0)
+    for t in range(0, j1 + j2 + 1):  # t doubled-free integer summation index
+        args = (
+            2 * t,
+            j1 + j2 - j - 2 * t,
+            j1 - m1 - 2 * t,
+            j2 + m2 - 2 * t,
+            j - j2 + m1 + 2 * t,
+            j - j1 - m2 + 2 * t,
+        )
+        if min(args) < 0:
+            continue
+        den = 1
+        for a in args:
+            den *= _fact(a)
+        total += Fraction((-1) ** t, den)
+    if total == 0:
+        return 0, Fraction(0)
+    return (1 if total > 0 else -1), pre * total * total
+
+
+@functools.cache
+def _su2_cg_table(k1: int, k2: int, k: int) -> torch.Tensor:
+    out = torch.zeros(k1 + 1, k2 + 1, k + 1, dtype=torch.float64)
+    for a1 in range(k1 + 1):
+        for a2 in range(k2 + 1):
+            for a in range(k + 1):
+                sign, sq = _su2_cg_exact(k1, k1 - 2 * a1, k2, k2 - 2 * a2, k, k - 2 * a)
+                if sign:
+                    out[a1, a2, a] = sign * math.sqrt(sq)  # sqrt of the correctly rounded rational: ≤ 1 ulp
+    return out
+
+
+def su2_clebsch_gordan(k1: int, k2: int, k: int) -> torch.Tensor:
+    """SU(2) CG coefficients ⟨k1/2 m1; k2/2 m2 | k/2 m⟩ as float64 `[k1+1, k2+1, k+1]` (m = j…−j order)."""
+    k1, k2, k = _check_label(k1, "k1"), _check_label(k2, "k2"), _check_label(k, "k")
+    if not (abs(k1 - k2) <= k <= k1 + k2 and (k1 + k2 + k) % 2 == 0):
+        raise ValueError(f"spin {k}/2 does not occur in {k1}/2 ⊗ {k2}/2")
+    return _su2_cg_table(k1, k2, k).clone()
+
+
+def decompose_product(irrep1, irrep2, max_label: int | None = None) -> list[Irrep]:
+    """The irreps of `irrep1 ⊗ irrep2`, each once, sorted; optionally only those with k, n ≤ max_label."""
+    a, b = Irrep.parse(irrep1), Irrep.parse(irrep2)
+    out = [
+        Irrep(k, n) for k in range(abs(a.k - b.k), a.k + b.k + 1, 2) for n in range(abs(a.n - b.n), a.n + b.n + 1, 2)
+    ]
+    if max_label is not None:
+        if isinstance(max_label, bool) or not isinstance(max_label, int) or max_label < 0:
+            raise ValueError(f"max_label must be a non-negative integer, got {max_label!r}")
+        out = [ir for ir in out if ir.k <= max_label and ir.n <= max_label]
+    return out
+
+
+@functools.cache
+def _lorentz_cg(a: Irrep, b: Irrep, c: Irrep) -> torch.Tensor:
+    ck = _su2_cg_table(a.k, b.k, c.k)
+    cn = _su2_cg_table(a.n, b.n, c.n)
+    # flattened index a·(n+1) + b on each side
+    t = torch.einsum("ACX,BDY->ABCDXY", ck, cn)
+    return t.reshape(a.dim, b.dim, c.dim)
+
+
+def clebsch_gordan(irrep1, irrep2, irrep) -> torch.Tensor:
+    """CG coefficients C `[d1, d2, d]` (float64, real) of `irrep1 ⊗ irrep2 → irrep`:
+    out_c = Σ_ab C[a, b, c] x_a y_b, and C (ρ₁(M) ⊗ ρ₂(M)) = ρ(M) C.
+    Stacked over `decompose_product(irrep1, irrep2)` these form a real orthogonal `[d1·d2, d1·d2]` matrix."""
+    a, b, c = Irrep.parse(irrep1), Irrep.parse(irrep2), Irrep.parse(irrep)
+    if c not in decompose_product(a, b):
+        raise ValueError(f"{c} does not occur in {a} ⊗ {b} = {' ⊕ '.join(str(i) for i in decompose_product(a, b))}")
+    return _lorentz_cg(a, b, c).clone()
+
+
+class CGProduct:
+    """Batched CG product of two feature sets, precomputed for fixed irreps.
+
+    Inputs are dicts `{Irrep: [..., τ, d]}` (or single tensors with a given irrep); the product of every pair of
+    input irreps is decomposed and truncated to k, n ≤ max_label. Channels: `"full"` takes every channel pair
+    (τ_out = τ₁·τ₂ per irrep pair, channel index i·τ₂ + j), `"elementwise"` pairs channel i with channel i
+    (τ₁ = τ₂). Output: `{Irrep: [..., τ, d]}` with the contributions of all input pairs concatenated along τ in
+    the order of `self.paths`. Complex or real inputs (both of one dtype); coefficients are cast once per dtype.
+
+    Per input pair the work is two batched matmuls over the flattened batch (no loops over batch, particles or
+    components): y ⊗ C is contracted first, then x.
+    """
+
+    def __init__(self, irreps1, irreps2, max_label: int | None = None, channels: str = "full"):
+        if channels not in ("full", "elementwise"):
+            raise ValueError(f"channels must be 'full' or 'elementwise', got {channels!r}")
+        self.irreps1 = Irreps(irreps1).simplify()
+        self.irreps2 = Irreps(irreps2).simplify()
+        self.channels = channels
+        self.max_label = max_label
+        if channels == "elementwise":
+            for (t1, _), (t2, _) in zip(self.irreps1, self.irreps2):
+                if t1 != t2:
+                    raise ValueError(
+                        f"elementwise CG product needs equal channel counts, got {self.irreps1} and {self.irreps2}"
+                    )
+        # one path per input pair: (ir1, ir2, [out irreps]); stacked coefficients [d1, d2, Σ d_out]
+        self.paths: list[tuple[Irrep, Irrep, list[Irrep]]] = []
+        self._coeff64: list[torch.Tensor] = []
+        out_channels: dict[Irrep, int] = {}
+        for t1, a in self.irreps1:
+            for t2, b in self.irreps2:
+                outs = decompose_product(a, b, max_label)
+                if not outs:
+                    continue
+                if channels == "elementwise" and t1 != t2:
+                    raise ValueError(f"elementwise CG product needs equal channel counts for {a} and {b}")
+                self.paths.append((a, b, outs))
+                self._coeff64.append(torch.cat([_lorentz_cg(a, b, c) for c in outs], dim=-1))
+                tau = t1 * t2 if channels == "full" else t1
+                for c in outs:
+                    out_channels[c] = out_channels.get(c, 0) + tau
+        self.irreps_out = Irreps.from_dict(out_channels)
+        self._cache: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
+
+    def _coefficients(self, dtype: torch.dtype, device: torch.device) -> list[torch.Tensor]:
+        key = (dtype, device)
+        if key not in self._cache:
+            self._cache[key] = [c.to(device=device, dtype=dtype) for c in self._coeff64]
+        return self._cache[key]
+
+    def __call__(self, x: dict, y: dict) -> dict[Irrep, torch.Tensor]:
+        x = _as_feature_dict(x, self.irreps1, "x")
+        y = _as_feature_dict(y, self.irreps2, "y")
+        ref = next(iter(x.values()))
+        dtypes = {t.dtype for t in (*x.values(), *y.values())}
+        if len(dtypes) != 1:
+            raise ValueError(f"CG product inputs must share one dtype, got {sorted(map(str, dtypes))}")
+        coeffs = self._coefficients(ref.dtype, ref.device)
+        pieces: dict[Irrep, list[torch.Tensor]] = {}
+        for (a, b, outs), coeff in zip(self.paths, coeffs):
+            xa, yb = x[a], y[b]
+            batch = torch.broadcast_shapes(xa.shape[:-2], yb.shape[:-2])
+            xa = xa.expand(batch + xa.shape[-2:])
+            yb = yb.expand(batch + yb.shape[-2:])
+            d1, d2, dout = coeff.shape
+            # t[..., j, a, c] = Σ_b y[..., j, b] C[a, b, c]
+            t = (yb @ coeff.permute(1, 0, 2).reshape(d2, d1 * dout)).reshape(batch + (yb.shape[-2], d1, dout))
+            if self.channels == "full":
+                # z[..., i, j, c] = Σ_a x[..., i, a] t[..., j, a, c]
+                tau2 = yb.shape[-2]
+                z = xa @ t.transpose(-3, -2).reshape(batch + (d1, tau2 * dout))
+                z = z.reshape(batch + (xa.shape[-2] * tau2, dout))
+            else:
+                z = (xa.unsqueeze(-2) @ t).squeeze(-2)  # [..., τ, dout]
+            start = 0
+            for c in outs:
+                pieces.setdefault(c, []).append(z[..., start : start + c.dim])
+                start += c.dim
+        return {c: torch.cat(pieces[c], dim=-2) if len(pieces[c]) > 1 else pieces[c][0] for _, c in self.irreps_out}
+
+
+def _as_feature_dict(x, irreps: Irreps, name: str) -> dict[Irrep, torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        if len(irreps) != 1:
+            raise ValueError(f"{name}: a single tensor needs a single irrep, the product was built for {irreps}")
+        x = {irreps[0][1]: x}
+    if not isinstance(x, dict):
+        raise ValueError(f"{name} must be a dict {{Irrep: [..., τ, d] tensor}} or a tensor, got {type(x).__name__}")
+    x = {Irrep.parse(k): v for k, v in x.items()}
+    for tau, ir in irreps:
+        if ir not in x:
+            raise ValueError(f"{name} has no features for irrep {ir} (expected irreps {irreps})")
+        v = x[ir]
+        if not isinstance(v, torch.Tensor) or v.ndim < 2 or v.shape[-2:] != (tau, ir.dim):
+            shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+            raise ValueError(f"{name}[{ir}] must have shape [..., {tau}, {ir.dim}], got {shape}")
+    return x
