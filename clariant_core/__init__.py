@@ -1,8 +1,9 @@
-"""CLARIANT core: the Lorentz group, its irreps, Clebsch–Gordan decomposition (and, later, the LGN network)."""
+"""CLARIANT core: the Lorentz group, its irreps, Clebsch–Gordan decomposition and the LGN network."""
 
 from ._dtypes import complex_of, real_of, unit_roundoff
-from .clebsch_gordan import CGProduct, clebsch_gordan, decompose_product, su2_clebsch_gordan
+from .clebsch_gordan import CGProduct, clebsch_gordan, decompose_product, exchange_sign, su2_clebsch_gordan
 from .irreps import Irrep, Irreps, spin_matrices, vector_intertwiner, wigner_d
+from .lgn import LGN, LGNConfig, count_parameters
 from .lorentz import (
     boost,
     check_sl2c,
@@ -26,11 +27,15 @@ __all__ = [
     "CGProduct",
     "Irrep",
     "Irreps",
+    "LGN",
+    "LGNConfig",
     "boost",
     "check_sl2c",
     "clebsch_gordan",
     "complex_of",
+    "count_parameters",
     "decompose_product",
+    "exchange_sign",
     "inverse_lorentz",
     "inverse_sl2c",
     "is_sl2c",

@@ -16,7 +16,7 @@ import torch
 
 from .irreps import Irrep, Irreps, _check_label
 
-__all__ = ["CGProduct", "clebsch_gordan", "decompose_product", "su2_clebsch_gordan"]
+__all__ = ["CGProduct", "clebsch_gordan", "decompose_product", "exchange_sign", "su2_clebsch_gordan"]
 
 
 def _fact(x2: int) -> int:
@@ -110,45 +110,66 @@ def clebsch_gordan(irrep1, irrep2, irrep) -> torch.Tensor:
     return _lorentz_cg(a, b, c).clone()
 
 
+def exchange_sign(a: Irrep, b: Irrep, c: Irrep) -> int:
+    """±1 with C_{b,a→c}[j, i, :] = sign · C_{a,b→c}[i, j, :] (product of the SU(2) signs (−1)^{j1+j2−J})."""
+    return (-1) ** ((a.k + b.k - c.k) // 2 + (a.n + b.n - c.n) // 2)
+
+
 class CGProduct:
     """Batched CG product of two feature sets, precomputed for fixed irreps.
 
     Inputs are dicts `{Irrep: [..., τ, d]}` (or single tensors with a given irrep); the product of every pair of
     input irreps is decomposed and truncated to k, n ≤ max_label. Channels: `"full"` takes every channel pair
     (τ_out = τ₁·τ₂ per irrep pair, channel index i·τ₂ + j), `"elementwise"` pairs channel i with channel i
-    (τ₁ = τ₂). Output: `{Irrep: [..., τ, d]}` with the contributions of all input pairs concatenated along τ in
-    the order of `self.paths`. Complex or real inputs (both of one dtype); coefficients are cast once per dtype.
+    (τ₁ = τ₂). `symmetric=True` (elementwise only) is for the square x ⊗ x: it drops the pairs (b, a) that repeat
+    (a, b) up to sign and, for a = b, the outputs that are antisymmetric under exchange (identically zero).
+    `outputs` (optional): compute only these output irreps.
+    Output: `{Irrep: [..., τ, d]}` with all contributions concatenated along τ in the order of `self.paths`.
+    Complex or real inputs (both of one dtype); coefficients are cast once per dtype and device.
 
-    Per input pair the work is two batched matmuls over the flattened batch (no loops over batch, particles or
-    components): y ⊗ C is contracted first, then x.
+    Per input pair the work is one outer product and one GEMM over the flattened batch and channels
+    ([B·N·τ, d1·d2] @ [d1·d2, Σd_out]): no Python loops over batch, particles or components.
     """
 
-    def __init__(self, irreps1, irreps2, max_label: int | None = None, channels: str = "full"):
+    def __init__(
+        self,
+        irreps1,
+        irreps2,
+        max_label: int | None = None,
+        channels: str = "full",
+        symmetric: bool = False,
+        outputs=None,
+    ):
         if channels not in ("full", "elementwise"):
             raise ValueError(f"channels must be 'full' or 'elementwise', got {channels!r}")
         self.irreps1 = Irreps(irreps1).simplify()
         self.irreps2 = Irreps(irreps2).simplify()
+        if symmetric and (channels != "elementwise" or self.irreps1 != self.irreps2):
+            raise ValueError("symmetric=True needs channels='elementwise' and equal irreps on both sides")
         self.channels = channels
+        self.symmetric = symmetric
         self.max_label = max_label
-        if channels == "elementwise":
-            for (t1, _), (t2, _) in zip(self.irreps1, self.irreps2):
-                if t1 != t2:
-                    raise ValueError(
-                        f"elementwise CG product needs equal channel counts, got {self.irreps1} and {self.irreps2}"
-                    )
-        # one path per input pair: (ir1, ir2, [out irreps]); stacked coefficients [d1, d2, Σ d_out]
+        keep = None if outputs is None else {Irrep.parse(c) for c in outputs}
+        # one path per input pair: (ir1, ir2, [out irreps]); stacked coefficients [d1·d2, Σ d_out]
         self.paths: list[tuple[Irrep, Irrep, list[Irrep]]] = []
         self._coeff64: list[torch.Tensor] = []
         out_channels: dict[Irrep, int] = {}
         for t1, a in self.irreps1:
             for t2, b in self.irreps2:
+                if symmetric and b < a:
+                    continue
                 outs = decompose_product(a, b, max_label)
+                if symmetric and a == b:
+                    outs = [c for c in outs if exchange_sign(a, b, c) == 1]
+                if keep is not None:
+                    outs = [c for c in outs if c in keep]
                 if not outs:
                     continue
                 if channels == "elementwise" and t1 != t2:
-                    raise ValueError(f"elementwise CG product needs equal channel counts for {a} and {b}")
+                    raise ValueError(f"elementwise CG product needs equal channel counts, got {t1}x{a} and {t2}x{b}")
                 self.paths.append((a, b, outs))
-                self._coeff64.append(torch.cat([_lorentz_cg(a, b, c) for c in outs], dim=-1))
+                coeff = torch.cat([_lorentz_cg(a, b, c) for c in outs], dim=-1)
+                self._coeff64.append(coeff.reshape(a.dim * b.dim, -1))
                 tau = t1 * t2 if channels == "full" else t1
                 for c in outs:
                     out_channels[c] = out_channels.get(c, 0) + tau
@@ -172,19 +193,26 @@ class CGProduct:
         pieces: dict[Irrep, list[torch.Tensor]] = {}
         for (a, b, outs), coeff in zip(self.paths, coeffs):
             xa, yb = x[a], y[b]
-            batch = torch.broadcast_shapes(xa.shape[:-2], yb.shape[:-2])
-            xa = xa.expand(batch + xa.shape[-2:])
-            yb = yb.expand(batch + yb.shape[-2:])
-            d1, d2, dout = coeff.shape
-            # t[..., j, a, c] = Σ_b y[..., j, b] C[a, b, c]
-            t = (yb @ coeff.permute(1, 0, 2).reshape(d2, d1 * dout)).reshape(batch + (yb.shape[-2], d1, dout))
-            if self.channels == "full":
-                # z[..., i, j, c] = Σ_a x[..., i, a] t[..., j, a, c]
-                tau2 = yb.shape[-2]
-                z = xa @ t.transpose(-3, -2).reshape(batch + (d1, tau2 * dout))
-                z = z.reshape(batch + (xa.shape[-2] * tau2, dout))
+            tau1, tau2 = xa.shape[-2], yb.shape[-2]
+            if self.channels == "full" and tau1 > 1 and tau2 > 1:
+                # two contractions (cheaper backward than the outer product here):
+                # t[..., j, a, c] = Σ_b y[..., j, b] C[a, b, c];  z[..., i, j, c] = Σ_a x[..., i, a] t[..., j, a, c]
+                batch = torch.broadcast_shapes(xa.shape[:-2], yb.shape[:-2])
+                dout = coeff.shape[-1]
+                cperm = coeff.reshape(a.dim, b.dim, dout).transpose(0, 1).reshape(b.dim, a.dim * dout)
+                t = (yb @ cperm).reshape(yb.shape[:-2] + (tau2, a.dim, dout)).transpose(-3, -2)
+                z = xa.expand(batch + xa.shape[-2:]) @ t.expand(batch + t.shape[-3:]).reshape(
+                    batch + (a.dim, tau2 * dout)
+                )
+                z = z.reshape(batch + (tau1 * tau2, dout))
             else:
-                z = (xa.unsqueeze(-2) @ t).squeeze(-2)  # [..., τ, dout]
+                if self.channels == "full":
+                    # u[..., i, j, a, b] = x[..., i, a] y[..., j, b], channels flattened i·τ₂ + j
+                    u = xa[..., :, None, :, None] * yb[..., None, :, None, :]
+                    u = u.reshape(u.shape[:-4] + (tau1 * tau2, a.dim * b.dim))
+                else:
+                    u = (xa[..., :, :, None] * yb[..., :, None, :]).flatten(-2)
+                z = u @ coeff  # [..., τ, Σ d_out]
             start = 0
             for c in outs:
                 pieces.setdefault(c, []).append(z[..., start : start + c.dim])

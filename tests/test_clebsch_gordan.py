@@ -186,3 +186,30 @@ def test_cg_product_bad_input():
         cc.CGProduct("2x(1,1)", "1x(1,1)", channels="elementwise")
     with pytest.raises(ValueError, match="'full' or 'elementwise'"):
         cc.CGProduct("2x(1,1)", "1x(1,1)", channels="outer")
+
+
+@given(a=irreps(3), b=irreps(3))
+def test_exchange_sign(a, b):
+    for c in cc.decompose_product(a, b):
+        ab = cc.clebsch_gordan(a, b, c)
+        ba = cc.clebsch_gordan(b, a, c)
+        assert torch.equal(ba, cc.exchange_sign(a, b, c) * ab.transpose(0, 1))
+
+
+def test_symmetric_square_equals_full_elementwise_square():
+    """x ⊗ x with the redundant half dropped spans the same outputs: every dropped term is ± a kept one or zero."""
+    irs = "3x(0,0)+3x(1,1)+3x(2,0)+3x(0,2)+3x(2,2)"
+    x = _features(irs, (7,), torch.complex128, 11)
+    full = cc.CGProduct(irs, irs, max_label=2, channels="elementwise")(x, x)
+    sym_prod = cc.CGProduct(irs, irs, max_label=2, channels="elementwise", symmetric=True)
+    sym = sym_prod(x, x)
+    for c, v in full.items():
+        kept = sym[c]  # [7, τ_kept, d]
+        # each full-product channel is ± a kept channel or vanishes
+        for ch in range(v.shape[-2]):
+            w = v[..., ch, :]
+            if w.abs().max() <= tol(torch.float64, 64) * max(1.0, float(v.abs().max())):
+                continue
+            dist = torch.minimum((kept - w[:, None]).abs().amax((0, 2)), (kept + w[:, None]).abs().amax((0, 2)))
+            assert dist.min() <= tol(torch.float64, 64) * float(w.abs().max())
+    assert sym_prod.irreps_out.num_channels < cc.CGProduct(irs, irs, 2, "elementwise").irreps_out.num_channels

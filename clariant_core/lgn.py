@@ -1,0 +1,187 @@
+"""The Lorentz Group Network (DESIGN.md §2): `logits = LGN(config)(p, mask)`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from ._dtypes import SUPPORTED_REAL, check_finite
+from .frames import to_jet_rest_frame
+from .irreps import Irreps
+from .layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
+from .lorentz import minkowski_dot
+
+FRAMES = ("jet", "lab")
+
+
+@dataclass(frozen=True)
+class LGNConfig:
+    """LGN hyper-parameters. Defaults: 3 CG levels, channels (2, 4, 4, 2), irreps k, n ≤ 2 — about 5k parameters.
+
+    channels: τ of the input layer and after each CG level (len = levels + 1).
+    frame: "jet" evaluates in the jet rest frame (numerically stable under large boosts, see frames.py);
+      "lab" evaluates the momenta as given (every intermediate activation is then covariant).
+    beams: append two lab-frame beam particles (1, 0, 0, ±1)·beam_energy·momentum_scale, as the original
+      top-tagging LGN. Fixed beam four-vectors fix the lab's time axis and the z axis, so such a model is invariant
+      only under rotations about z (boosts along z rescale the beams' energies).
+    """
+
+    channels: tuple[int, ...] = (2, 4, 4, 2)
+    max_label: int = 2
+    num_basis: int = 4
+    mlp_hidden: int = 32
+    output_hidden: int = 64
+    num_scalars: int = 0
+    num_classes: int = 2
+    momentum_scale: float = 100.0
+    frame: str = "jet"
+    beams: bool = False
+    beam_energy: float = 1.0
+    pair_scales: tuple[float, float] = field(default=(1e-3, 1.0))
+
+    def __post_init__(self):
+        if len(self.channels) < 2 or any((not isinstance(c, int)) or c < 1 for c in self.channels):
+            raise ValueError(f"channels must be ≥ 2 positive integers (input + one per level), got {self.channels}")
+        checks = {
+            "max_label": self.max_label >= 1,
+            "num_basis": self.num_basis >= 1,
+            "mlp_hidden": self.mlp_hidden >= 1,
+            "output_hidden": self.output_hidden >= 1,
+            "num_scalars": self.num_scalars >= 0,
+            "num_classes": self.num_classes >= 1,
+            "momentum_scale": self.momentum_scale > 0 and self.momentum_scale < float("inf"),
+            "beam_energy": self.beam_energy > 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"LGNConfig.{name} has an unphysical value {getattr(self, name)!r}")
+        if self.frame not in FRAMES:
+            raise ValueError(f"LGNConfig.frame must be one of {FRAMES}, got {self.frame!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class LGN(nn.Module):
+    """Lorentz-equivariant network for jets.
+
+    forward(p `[B, N, 4]` real (E, px, py, pz) in GeV, mask `[B, N]` bool, scalars `[B, N, S]` optional) → logits
+    `[B, num_classes]`, invariant under SO⁺(1,3) (rotations about z only with `beams=True`), particle order and
+    padding.
+    Works in float32 and float64: the model's parameter dtype must match the input's (`model.to(torch.float64)`).
+    """
+
+    def __init__(self, config: LGNConfig | None = None):
+        super().__init__()
+        self.config = config = config or LGNConfig()
+        extra = 1 if config.beams else 0
+        self.input_layer = InputLayer(config.num_scalars + extra, config.channels[0])
+        self.pair_basis = PairBasis(config.num_basis, *config.pair_scales)
+        levels = []
+        irreps = self.input_layer.irreps_out
+        for i, tau in enumerate(config.channels[1:]):
+            last = i == len(config.channels) - 2  # only its (0,0) part is read out: compute nothing else
+            level = CGLevel(irreps, tau, config.max_label, config.num_basis, config.mlp_hidden, scalars_only=last)
+            levels.append(level)
+            irreps = level.irreps_out
+        self.levels = nn.ModuleList(levels)
+        n_inv = 2 * sum(config.channels)
+        self.output = nn.Sequential(
+            nn.LayerNorm(n_inv),
+            nn.Linear(n_inv, config.output_hidden),
+            nn.SiLU(),
+            nn.Linear(config.output_hidden, config.num_classes),
+        )
+
+    # --- declared structure, for the validation suite ----------------------------------------------------
+    def activation_irreps(self) -> dict[str, Irreps]:
+        """Irreps of every covariant activation, by submodule name (outputs of `input_layer`, `levels.i`)."""
+        out = {"input_layer": self.input_layer.irreps_out}
+        out.update({f"levels.{i}": lvl.irreps_out for i, lvl in enumerate(self.levels)})
+        return out
+
+    def equivariant_linear_maps(self) -> Iterator[tuple[str, torch.Tensor, Irreps, Irreps]]:
+        """Yield `(name, W, irreps_in, irreps_out)` for every map declared equivariant; W is the dense complex
+        `[dim_out, dim_in]` matrix on the flat layouts (see EquivariantLinear.matrix)."""
+        for name, mod in self.named_modules():
+            if isinstance(mod, EquivariantLinear):
+                yield name, mod.matrix(), mod.irreps_in, mod.irreps_out
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.output[1].weight.dtype
+
+    # --- forward -----------------------------------------------------------------------------------
+    def _check_inputs(self, p, mask, scalars):
+        if not isinstance(p, torch.Tensor) or p.ndim != 3 or p.shape[-1] != 4:
+            shape = tuple(p.shape) if isinstance(p, torch.Tensor) else type(p).__name__
+            raise ValueError(f"p must be a [B, N, 4] tensor of four-momenta, got {shape}")
+        if p.dtype not in SUPPORTED_REAL:
+            raise ValueError(f"p must be float32 or float64, got {p.dtype}")
+        if p.dtype != self.dtype:
+            raise ValueError(f"p is {p.dtype} but the model is {self.dtype}: convert one with .to(dtype)")
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != p.shape[:2]:
+            shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise ValueError(f"mask must be a bool tensor of shape {tuple(p.shape[:2])}, got {shape}")
+        check_finite(p, "p")
+        empty = ~mask.any(1)
+        if empty.any():
+            raise ValueError(f"jet {int(torch.nonzero(empty)[0])} has no particles (mask all False)")
+        if scalars is None:
+            if self.config.num_scalars:
+                raise ValueError(f"the model expects {self.config.num_scalars} per-particle scalars")
+        else:
+            if scalars.shape != p.shape[:2] + (self.config.num_scalars,) or scalars.dtype != p.dtype:
+                raise ValueError(
+                    f"scalars must be {p.dtype} of shape {tuple(p.shape[:2]) + (self.config.num_scalars,)}, "
+                    f"got {scalars.dtype} {tuple(scalars.shape)}"
+                )
+            check_finite(scalars, "scalars")
+
+    def _prepare(self, p, mask, scalars):
+        cfg = self.config
+        p = p * mask[..., None].to(p.dtype)  # padding rows are zero whatever the caller left there
+        jet_mask = mask
+        if scalars is None:
+            scalars = p.new_zeros(p.shape[:2] + (0,))
+        if cfg.beams:  # lab-frame beams (1, 0, 0, ±1)·E_beam, flagged by an extra scalar; not part of the jet
+            b = p.shape[0]
+            beam = torch.tensor([[1.0, 0, 0, 1.0], [1.0, 0, 0, -1.0]], dtype=p.dtype, device=p.device)
+            p = torch.cat([beam.expand(b, 2, 4) * (cfg.beam_energy * cfg.momentum_scale), p], 1)
+            flag = torch.cat([p.new_ones(b, 2, 1), p.new_zeros(b, mask.shape[1], 1)], 1)
+            scalars = torch.cat([flag, torch.cat([p.new_zeros(b, 2, scalars.shape[-1]), scalars], 1)], -1)
+            jet_mask = torch.cat([mask.new_zeros(b, 2), mask], 1)
+            mask = torch.cat([mask.new_ones(b, 2), mask], 1)
+        if cfg.frame == "jet":
+            p = to_jet_rest_frame(p, mask, jet_mask)
+        return p / cfg.momentum_scale, mask, scalars
+
+    def forward(self, p: torch.Tensor, mask: torch.Tensor, scalars: torch.Tensor | None = None) -> torch.Tensor:
+        self._check_inputs(p, mask, scalars)
+        p, mask, scalars = self._prepare(p, mask, scalars)
+        q = vector_features(p)
+        gram = minkowski_dot(p[:, :, None, :], p[:, None, :, :])  # p_i·p_j [B, N, N]
+        diag = gram.diagonal(dim1=1, dim2=2)
+        pij2 = diag[:, :, None] + diag[:, None, :] - 2 * gram  # (p_i − p_j)²
+        basis = self.pair_basis(pij2)
+        x = self.input_layer(scalars, q)
+        m = mask[:, :, None, None].to(p.dtype)
+        x = {c: v * m for c, v in x.items()}
+        invariants = [self._readout(x, mask)]
+        for level in self.levels:
+            x = level(x, q, basis, mask)
+            invariants.append(self._readout(x, mask))
+        return self.output(torch.cat(invariants, -1))
+
+    @staticmethod
+    def _readout(x: dict, mask: torch.Tensor) -> torch.Tensor:
+        """Σ_i over real particles of the (0,0) channels → real `[B, 2τ]`."""
+        s = (x[SCALAR][..., 0] * mask[..., None].to(x[SCALAR].real.dtype)).sum(1)
+        return torch.view_as_real(s).flatten(-2)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,224 @@
+"""The LGN: Lorentz, permutation and padding invariance, dtypes, gradients, declared structure, bad input."""
+
+import math
+
+import pytest
+import torch
+from helpers import REAL_DTYPES
+from hypothesis import given
+from hypothesis import strategies as st
+
+import clariant_core as cc
+from validate.strategies import jets, random_jets, sl2c_elements
+
+# Error model: the boost's condition number e^{2|y|} times u, times the jet's own sensitivity (nearly collinear
+# constituent pairs make some jets ill-conditioned): typical jets stay within 16·u·e^{2|y|}, the worst of a batch of
+# random jets within 2048·u·e^{2|y|} (measured: ≤ 460 in float64 and ≤ 160 in float32 over rapidities 0.5–6).
+TYPICAL, WORST = 16, 2048
+
+
+def _model(dtype, seed=0, **kw):
+    torch.manual_seed(seed)
+    return cc.LGN(cc.LGNConfig(**kw)).to(dtype).eval()
+
+
+def _rel(a, b):
+    a, b = a.double(), b.double()
+    return (a - b).norm(dim=-1) / b.norm(dim=-1)
+
+
+def _transform(lam, p):
+    return torch.einsum("...ij,bnj->bni", lam, p)
+
+
+def test_default_size_matches_the_paper():
+    n = cc.count_parameters(cc.LGN())
+    assert 3000 <= n <= 6000, n
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES)
+@pytest.mark.parametrize("axis", [(0, 0, 1), (1, 0, 0)])
+@pytest.mark.parametrize("y", [0.5, 2.0, 6.0])
+def test_invariant_under_large_boosts(dtype, axis, y):
+    model = _model(dtype)
+    p, mask = random_jets(32, 30, seed=1)
+    lam = cc.boost(axis, y)
+    with torch.no_grad():
+        out = model(p.to(dtype), mask)
+        out_b = model(_transform(lam, p).to(dtype), mask)  # Λx in float64, rounded once
+    err = _rel(out_b, out)
+    bound = cc.unit_roundoff(dtype) * math.exp(2 * y)
+    assert err.median() <= TYPICAL * bound
+    assert err.max() <= WORST * bound
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES)
+@given(m=sl2c_elements(max_rapidity=3.0), seed=st.integers(0, 1000))
+def test_invariant_under_the_full_group(dtype, m, seed):
+    model = _model(dtype)
+    p, mask = random_jets(4, 20, seed=seed, min_particles=3)
+    lam = cc.to_so13(m)
+    y = math.acosh(max(float(lam[0, 0]), 1.0))  # the boost part's rapidity
+    with torch.no_grad():
+        err = _rel(model(_transform(lam, p).to(dtype), mask), model(p.to(dtype), mask))
+    assert err.max() <= WORST * cc.unit_roundoff(dtype) * math.exp(2 * y)
+
+
+def test_lab_frame_model_is_invariant_but_degrades_faster():
+    """frame='lab' evaluates the network on the momenta as given: still invariant, but its error grows faster with
+    rapidity (high-degree polynomials of boosted components cancel) — the reason for frame='jet' by default."""
+    lab, jet = _model(torch.float64, frame="lab"), _model(torch.float64, frame="jet")  # same weights (same seed)
+    p, mask = random_jets(16, 20, seed=2, min_particles=3)
+    errs = {}
+    with torch.no_grad():
+        for name, model in (("lab", lab), ("jet", jet)):
+            out = model(p, mask)
+            errs[name] = [_rel(model(_transform(cc.boost((1, 0, 0), y), p), mask), out).max() for y in (1.0, 4.0)]
+    u = cc.unit_roundoff(torch.float64)
+    assert errs["lab"][0] <= math.sqrt(u)  # invariant up to rounding, not broken
+    assert errs["lab"][1] >= 10 * errs["jet"][1]
+
+
+@given(data=jets(max_batch=3, max_particles=25), seed=st.integers(0, 10**6))
+def test_permutation_invariant(data, seed):
+    model = _model(torch.float64)
+    p, mask = data
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(p.shape[1], generator=g)
+    with torch.no_grad():
+        err = _rel(model(p[:, perm], mask[:, perm]), model(p, mask))
+    assert err.max() <= 64 * cc.unit_roundoff(torch.float64) * p.shape[1]
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES)
+def test_padding_invariant(dtype):
+    model = _model(dtype)
+    p, mask = random_jets(6, 15, seed=3, dtype=dtype)
+    padded_p = torch.cat([p, torch.zeros(6, 40, 4, dtype=dtype)], 1)
+    padded_mask = torch.cat([mask, torch.zeros(6, 40, dtype=torch.bool)], 1)
+    garbage = padded_p.clone()
+    garbage[~padded_mask] = 123.0  # whatever a caller leaves in padding rows is ignored
+    with torch.no_grad():
+        out = model(p, mask)
+        assert _rel(model(padded_p, padded_mask), out).max() <= 64 * cc.unit_roundoff(dtype) * 55
+        assert _rel(model(garbage, padded_mask), out).max() <= 64 * cc.unit_roundoff(dtype) * 55
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES)
+def test_single_particle_and_collinear_jets(dtype):
+    model = _model(dtype)
+    p = torch.zeros(3, 5, 4, dtype=dtype)
+    mask = torch.zeros(3, 5, dtype=torch.bool)
+    p[0, 0] = torch.tensor([100.0, 60.0, 0.0, 80.0])  # one massless particle
+    mask[0, 0] = True
+    p[1, :3] = torch.tensor([[50.0, 0, 30.0, 40.0], [10.0, 0, 6.0, 8.0], [5.0, 0, 3.0, 4.0]])  # exactly collinear
+    mask[1, :3] = True
+    p[2, :2] = torch.tensor([[200.0, 0, 0, 200.0], [100.0, 100.0, 0, 0]])
+    mask[2, :2] = True
+    out = model(p.requires_grad_(), mask)
+    assert torch.isfinite(out).all()
+    out.sum().backward()
+    assert torch.isfinite(p.grad).all()
+    with torch.no_grad():
+        boosted = model(_transform(cc.boost((0, 1, 0), 2.0), p.detach().double()).to(dtype), mask)
+    assert _rel(boosted, out.detach()).max() <= WORST * cc.unit_roundoff(dtype) * math.exp(4)
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES)
+def test_gradients_finite_and_dtype_kept(dtype):
+    model = _model(dtype).train()
+    p, mask = random_jets(8, 30, seed=4, dtype=dtype)
+    out = model(p, mask)
+    assert out.dtype == dtype and out.shape == (8, 2)
+    torch.nn.functional.cross_entropy(out, torch.arange(8) % 2).backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+
+
+def test_beams_keep_only_rotations_about_z():
+    model = _model(torch.float64, beams=True)
+    p, mask = random_jets(8, 20, seed=5, min_particles=3)
+    u = cc.unit_roundoff(torch.float64)
+    with torch.no_grad():
+        out = model(p, mask)
+        assert _rel(model(_transform(cc.rotation((0, 0, 1), 0.7), p), mask), out).max() <= WORST * u
+        for broken in (cc.boost((1, 0, 0), 1.5), cc.boost((0, 0, 1), 1.5), cc.rotation((1, 0, 0), 0.7)):
+            assert _rel(model(_transform(broken, p), mask), out).max() > 1e-6
+
+
+def test_scalars_input():
+    model = _model(torch.float64, num_scalars=2)
+    p, mask = random_jets(3, 10, seed=6)
+    s = torch.randn(3, 10, 2, dtype=torch.float64)
+    lam = cc.boost((0.3, 0.4, 0.5), 1.2)
+    with torch.no_grad():
+        assert _rel(model(_transform(lam, p), mask, s), model(p, mask, s)).max() <= WORST * 1e-16 * math.exp(2.4)
+    with pytest.raises(ValueError, match="expects 2 per-particle scalars"):
+        model(p, mask)
+
+
+def test_declared_linear_maps_commute_with_the_group():
+    model = _model(torch.float64)
+    m = cc.random_sl2c((), max_rapidity=1.0, seed=3)
+    maps = list(model.equivariant_linear_maps())
+    assert {name for name, *_ in maps} >= {"input_layer.vector", "levels.0.linear", "levels.2.linear"}
+
+    def rep(irreps):
+        blocks = [torch.kron(torch.eye(t, dtype=torch.complex128), ir.matrix(m)) for t, ir in irreps]
+        return torch.block_diag(*blocks)
+
+    for name, w, irreps_in, irreps_out in maps:
+        assert w.shape == (irreps_out.dim, irreps_in.dim), name
+        lhs, rhs = w @ rep(irreps_in), rep(irreps_out) @ w
+        scale = torch.linalg.matrix_norm(w) * torch.linalg.matrix_norm(rep(irreps_in))
+        assert torch.linalg.matrix_norm(lhs - rhs) <= 64 * cc.unit_roundoff(torch.float64) * scale, name
+
+
+def test_lab_frame_activations_are_covariant():
+    """Every level's activations transform with their declared irreps (frame='lab'), found through forward hooks."""
+    model = _model(torch.float64, frame="lab")
+    p, mask = random_jets(2, 8, seed=7, min_particles=8)
+    m = cc.random_sl2c((), max_rapidity=0.5, seed=4)
+    lam = cc.to_so13(m)
+    acts = {}
+
+    def hook(name):
+        return lambda mod, args, out: acts.setdefault(name, []).append(out)
+
+    handles = [model.get_submodule(n).register_forward_hook(hook(n)) for n in model.activation_irreps()]
+    with torch.no_grad():
+        model(p, mask)
+        model(_transform(lam, p), mask)
+    for h in handles:
+        h.remove()
+    for name, irreps in model.activation_irreps().items():
+        before, after = acts[name]
+        for _, ir in irreps:
+            expected = before[ir] @ ir.matrix(m).T
+            scale = expected.abs().max() + 1e-300
+            assert (after[ir] - expected).abs().max() <= 1e-10 * scale, (name, ir)
+
+
+def test_bad_input():
+    model = _model(torch.float32)
+    p, mask = random_jets(2, 5, seed=8, dtype=torch.float32)
+    bad = p.clone()
+    bad[1, 2, 3] = float("nan")
+    with pytest.raises(ValueError, match=r"p contains NaN at index \(1, 2, 3\)"):
+        model(bad, mask)
+    bad[1, 2, 3] = float("inf")
+    with pytest.raises(ValueError, match="p contains inf"):
+        model(bad, mask)
+    with pytest.raises(ValueError, match=r"\[B, N, 4\]"):
+        model(p[..., :3], mask)
+    with pytest.raises(ValueError, match="the model is torch.float32"):
+        model(p.double(), mask)
+    with pytest.raises(ValueError, match="mask must be a bool tensor"):
+        model(p, mask.float())
+    empty = mask.clone()
+    empty[1] = False
+    with pytest.raises(ValueError, match="jet 1 has no particles"):
+        model(p, empty)
+    for kw in [dict(channels=(2,)), dict(max_label=0), dict(momentum_scale=-1.0), dict(frame="cms")]:
+        with pytest.raises(ValueError):
+            cc.LGNConfig(**kw)
