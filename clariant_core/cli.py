@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +34,92 @@ def _selfcheck(args) -> int:
     return 0
 
 
+def _data_generate(args) -> int:
+    import json
+    import shlex
+
+    from .data.generate import GeneratorSettings, generate_dataset
+
+    settings = GeneratorSettings()
+    report = generate_dataset(
+        args.out,
+        args.jets,
+        seed=args.seed,
+        workers=args.workers,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        chunk_size=args.chunk_size,
+        settings=settings,
+        overwrite=args.overwrite,
+    )
+    record = {
+        "command": "clariant " + shlex.join(args.argv),
+        "seed": args.seed,
+        "settings": settings.__dict__,
+        "report": report.to_dict(),
+    }
+    (Path(args.out) / "generation.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    rate = report.jets / max(report.cpu_seconds, 1e-9)
+    print(f"{report.jets} jets in {report.wall_seconds:.0f} s wall, {rate:.1f} jets per CPU-second → {args.out}")
+    return 0
+
+
+def _data_inspect(args) -> int:
+    import json
+
+    from .data.inspect import summarize
+
+    print(json.dumps(summarize(args.file, args.max_jets, Path(args.plot) if args.plot else None), indent=2))
+    return 0
+
+
+def _train(args) -> int:
+    import json
+
+    from .data import SAMPLE_DIR
+    from .training import TrainConfig, train
+
+    try:
+        model_config = json.loads(args.model_config) if args.model_config else {}
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--model-config is not valid JSON: {e}") from None
+    cfg = TrainConfig(
+        data=args.data or str(SAMPLE_DIR),
+        out=args.out,
+        model=args.model,
+        model_config=model_config,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        patience=args.patience,
+        seed=args.seed,
+        dtype=args.dtype,
+        max_train_jets=args.max_train_jets,
+        threads=args.threads,
+        progress=not args.quiet,
+    )
+    m = train(cfg)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(
+            f"{m['model']}: test accuracy {m['accuracy']:.4f}, AUC {m['auc']:.4f}, "
+            f"1/eB@0.3 {m['rejection_at_0.3']:.1f}, 1/eB@0.5 {m['rejection_at_0.5']:.1f}, "
+            f"{m['parameters']} parameters, {m['train_seconds']:.0f} s "
+            f"→ {cfg.out}/metrics.json"
+        )
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="clariant", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,8 +128,50 @@ def main(argv=None) -> int:
     p.add_argument("--rapidities", type=_rapidities, default=(0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0))
     p.add_argument("--max-label", type=int, default=2, choices=range(0, 5), help="irreps with k, n ≤ this")
     p.set_defaults(func=_selfcheck)
+
+    data = sub.add_parser("data", help="top-tagging data: generate, inspect").add_subparsers(dest="data", required=True)
+    g = data.add_parser("generate", help="generate jets with Pythia 8 + fastjet (extra: generate) in the public layout")
+    g.add_argument("--out", required=True, help="folder for train.h5, val.h5, test.h5 and generation.json")
+    g.add_argument("--jets", type=_positive_int, default=2000, help="total jets, half top, half QCD (even)")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--workers", type=_positive_int, default=1, help="worker processes")
+    g.add_argument("--chunk-size", type=_positive_int, default=100, help="jets per work unit (one Pythia seed each)")
+    g.add_argument("--val-fraction", type=float, default=0.15)
+    g.add_argument("--test-fraction", type=float, default=0.15)
+    g.add_argument("--overwrite", action="store_true", help="replace existing files")
+    g.set_defaults(func=_data_generate)
+    i = data.add_parser("inspect", help="summary of a file: multiplicity, jet mass per class")
+    i.add_argument("file")
+    i.add_argument("--max-jets", type=_positive_int, default=None)
+    i.add_argument("--plot", default=None, help="write a PNG of the mass and multiplicity distributions")
+    i.set_defaults(func=_data_inspect)
+
+    t = sub.add_parser(
+        "train", help="train the LGN (or the PFN baseline) on top tagging; torchrun for several processes"
+    )
+    t.add_argument("--data", default=None, help="folder with train.h5/val.h5/test.h5 (default: the embedded sample)")
+    t.add_argument("--out", default="runs/default", help="output folder: best.pt, metrics.json")
+    t.add_argument("--model", choices=("lgn", "pfn"), default="lgn")
+    t.add_argument("--model-config", default=None, help="JSON, e.g. '{\"channels\": [2, 4, 4, 2]}'")
+    t.add_argument("--epochs", type=_positive_int, default=10)
+    t.add_argument("--batch-size", type=_positive_int, default=64)
+    t.add_argument("--lr", type=float, default=3e-3)
+    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("--patience", type=_positive_int, default=4, help="early stopping: epochs without improvement")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    t.add_argument("--max-train-jets", type=_positive_int, default=None)
+    t.add_argument("--threads", type=_positive_int, default=None, help="torch threads per process")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=_train)
+
     args = parser.parse_args(argv)
-    return args.func(args)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        print(f"clariant: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

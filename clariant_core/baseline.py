@@ -1,0 +1,92 @@
+"""A non-equivariant baseline: a Particle-Flow (Deep-Sets) network of similar size to the LGN.
+
+Per-particle features (not Lorentz invariant — the point of the comparison): log pT, log E, log(pT/pT_J), log(E/E_J),
+Δη, Δφ, ΔR to the jet axis. φ: MLP per particle → masked sum → F: MLP → logits. Permutation and padding invariant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from ._dtypes import SUPPORTED_REAL, check_finite
+
+
+@dataclass(frozen=True)
+class PFNConfig:
+    phi_hidden: int = 48
+    latent: int = 24
+    f_hidden: int = 48
+    num_classes: int = 2
+
+    def __post_init__(self):
+        if min(self.phi_hidden, self.latent, self.f_hidden, self.num_classes) < 1:
+            raise ValueError(f"PFNConfig sizes must be ≥ 1, got {self}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def jet_features(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """p `[B, N, 4]`, mask `[B, N]` → features `[B, N, 7]` (zeros on padding)."""
+    w = mask.to(p.dtype)[..., None]
+    tiny = torch.finfo(p.dtype).tiny
+    jet = (p * w).sum(1)
+    pt = torch.hypot(p[..., 1], p[..., 2]).clamp_min(tiny)
+    jpt = torch.hypot(jet[:, 1], jet[:, 2]).clamp_min(tiny)
+    eta = torch.asinh(p[..., 3] / pt)
+    jeta = torch.asinh(jet[:, 3] / jpt)
+    dphi = (
+        torch.remainder(
+            torch.atan2(p[..., 2], p[..., 1]) - torch.atan2(jet[:, 2], jet[:, 1])[:, None] + math.pi, 2 * math.pi
+        )
+        - math.pi
+    )
+    deta = eta - jeta[:, None]
+    e = p[..., 0].clamp_min(tiny)
+    feats = torch.stack(
+        [
+            torch.log(pt),
+            torch.log(e),
+            torch.log(pt / jpt[:, None]),
+            torch.log(e / jet[:, :1].clamp_min(tiny)),
+            deta,
+            dphi,
+            torch.hypot(deta, dphi),
+        ],
+        -1,
+    )
+    return feats * w
+
+
+class ParticleFlowNetwork(nn.Module):
+    def __init__(self, config: PFNConfig | None = None):
+        super().__init__()
+        self.config = c = config or PFNConfig()
+        self.phi = nn.Sequential(
+            nn.Linear(7, c.phi_hidden),
+            nn.ReLU(),
+            nn.Linear(c.phi_hidden, c.phi_hidden),
+            nn.ReLU(),
+            nn.Linear(c.phi_hidden, c.latent),
+            nn.ReLU(),
+        )
+        self.f = nn.Sequential(nn.Linear(c.latent, c.f_hidden), nn.ReLU(), nn.Linear(c.f_hidden, c.num_classes))
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.f[0].weight.dtype
+
+    def forward(self, p: torch.Tensor, mask: torch.Tensor, scalars=None) -> torch.Tensor:
+        if not isinstance(p, torch.Tensor) or p.ndim != 3 or p.shape[-1] != 4 or p.dtype not in SUPPORTED_REAL:
+            raise ValueError(f"p must be a float32/float64 [B, N, 4] tensor, got {getattr(p, 'shape', type(p))}")
+        if p.dtype != self.dtype:
+            raise ValueError(f"p is {p.dtype} but the model is {self.dtype}")
+        if mask.dtype != torch.bool or mask.shape != p.shape[:2]:
+            raise ValueError(f"mask must be a bool tensor of shape {tuple(p.shape[:2])}")
+        check_finite(p, "p")
+        x = self.phi(jet_features(p, mask)) * mask[..., None].to(p.dtype)
+        return self.f(x.sum(1) / 50)

@@ -1,0 +1,72 @@
+"""Writers for both layouts, atomic (temporary file, then rename) and never overwriting unless asked."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .layout import ALL_COLUMNS, H5_LABEL, H5_NOBJ, H5_PMU, H5_TRUTH, MAX_CONSTITUENTS, TABLE_KEY
+
+
+def _target(path, overwrite: bool) -> tuple[Path, Path]:
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _padded(p: np.ndarray) -> np.ndarray:
+    p = np.asarray(p)
+    if p.ndim != 3 or p.shape[-1] != 4 or p.shape[1] > MAX_CONSTITUENTS:
+        raise ValueError(f"p must be [jets, ≤{MAX_CONSTITUENTS}, 4], got {p.shape}")
+    out = np.zeros((p.shape[0], MAX_CONSTITUENTS, 4), dtype=p.dtype)
+    out[:, : p.shape[1]] = p
+    return out
+
+
+def write_public_layout(path, p, label, truth=None, ttv: int = 0, *, overwrite=False, dtype=np.float32) -> Path:
+    """The public top-tagging layout: pandas HDF5, key 'table' (PyTables table format, zlib-compressed), 806 columns.
+
+    p: `[jets, ≤200, 4]` pT-ordered, zero-padded; label: `[jets]` 0/1; truth: `[jets, 4]` or None (zeros).
+    """
+    import pandas as pd
+
+    path, tmp = _target(path, overwrite)
+    p = _padded(p).astype(dtype)
+    n = p.shape[0]
+    truth = np.zeros((n, 4), dtype) if truth is None else np.asarray(truth, dtype)
+    data = np.concatenate(
+        [p.reshape(n, -1), truth, np.full((n, 1), ttv, dtype), np.asarray(label, dtype).reshape(n, 1)], 1
+    )
+    df = pd.DataFrame(data, columns=ALL_COLUMNS)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=pd.errors.PerformanceWarning)
+            df.to_hdf(tmp, key=TABLE_KEY, format="table", complevel=9, complib="zlib", mode="w")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_h5py_layout(path, p, label, truth=None, *, overwrite=False, dtype=np.float32) -> Path:
+    """The layout of earlier Lorentz-network code: datasets Nobj [N], Pmu [N, 200, 4], is_signal [N], truth_Pmu."""
+    import h5py
+
+    path, tmp = _target(path, overwrite)
+    p = _padded(p).astype(dtype)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset(H5_NOBJ, data=(p[..., 0] > 0).sum(1).astype(np.int32))
+            f.create_dataset(H5_PMU, data=p, compression="gzip")
+            f.create_dataset(H5_LABEL, data=np.asarray(label, np.int32))
+            if truth is not None:
+                f.create_dataset(H5_TRUTH, data=np.asarray(truth, dtype))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
