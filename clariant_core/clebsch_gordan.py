@@ -175,11 +175,16 @@ class CGProduct:
                     out_channels[c] = out_channels.get(c, 0) + tau
         self.irreps_out = Irreps.from_dict(out_channels)
         self._cache: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
+        for dt in (torch.float32, torch.float64, torch.complex64, torch.complex128):  # plain constants, made up front
+            self._coefficients(dt, torch.device("cpu"))
 
     def _coefficients(self, dtype: torch.dtype, device: torch.device) -> list[torch.Tensor]:
-        key = (dtype, device)
+        key = (dtype, torch.device(device))
         if key not in self._cache:
-            self._cache[key] = [c.to(device=device, dtype=dtype) for c in self._coeff64]
+            cast = [c.to(device=device, dtype=dtype) for c in self._coeff64]
+            if any(_is_transformed(c) for c in cast):  # inside torch.func (jvp, vmap…): use, never cache
+                return cast
+            self._cache[key] = cast
         return self._cache[key]
 
     def __call__(self, x: dict, y: dict) -> dict[Irrep, torch.Tensor]:
@@ -218,6 +223,11 @@ class CGProduct:
                 pieces.setdefault(c, []).append(z[..., start : start + c.dim])
                 start += c.dim
         return {c: torch.cat(pieces[c], dim=-2) if len(pieces[c]) > 1 else pieces[c][0] for _, c in self.irreps_out}
+
+
+def _is_transformed(t: torch.Tensor) -> bool:
+    check = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+    return bool(check(t)) if check is not None else False
 
 
 def _as_feature_dict(x, irreps: Irreps, name: str) -> dict[Irrep, torch.Tensor]:

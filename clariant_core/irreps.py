@@ -269,7 +269,10 @@ class Irreps:
 
     def __eq__(self, other) -> bool:
         if isinstance(other, str):
-            other = Irreps(other)
+            try:
+                other = Irreps(other)
+            except ValueError:
+                return False
         return isinstance(other, Irreps) and self._items == other._items
 
     def __hash__(self) -> int:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ._dtypes import SUPPORTED_REAL, check_finite
-from .frames import to_jet_rest_frame
+from .frames import jet_frame_sl2c, to_jet_rest_frame
 from .irreps import Irreps
 from .layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
 from .lorentz import minkowski_dot
@@ -110,6 +110,18 @@ class LGN(nn.Module):
             if isinstance(mod, EquivariantLinear):
                 yield name, mod.matrix(), mod.irreps_in, mod.irreps_out
 
+    def activation_frame(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """SL(2,C) `[B, 2, 2]` of the frame the covariant activations live in: L(x) with activations computed from
+        to_so13(L) p (the jet rest frame; the identity for frame="lab"). Under x → Λx they transform with
+        ρ(L(Λx) M L(x)⁻¹) — a rotation for the jet frame."""
+        b = p.shape[0]
+        if self.config.frame == "lab":
+            eye = torch.eye(2, dtype=p.dtype, device=p.device).to(
+                torch.complex128 if p.dtype == torch.float64 else torch.complex64
+            )
+            return eye.expand(b, 2, 2).clone()
+        return jet_frame_sl2c(p * mask[..., None].to(p.dtype), mask)
+
     @property
     def dtype(self) -> torch.dtype:
         return self.output[1].weight.dtype
@@ -163,10 +175,7 @@ class LGN(nn.Module):
         self._check_inputs(p, mask, scalars)
         p, mask, scalars = self._prepare(p, mask, scalars)
         q = vector_features(p)
-        gram = minkowski_dot(p[:, :, None, :], p[:, None, :, :])  # p_i·p_j [B, N, N]
-        diag = gram.diagonal(dim1=1, dim2=2)
-        pij2 = diag[:, :, None] + diag[:, None, :] - 2 * gram  # (p_i − p_j)²
-        basis = self.pair_basis(pij2)
+        basis = self.pair_basis(self._pair_invariants(p))
         x = self.input_layer(scalars, q)
         m = mask[:, :, None, None].to(p.dtype)
         x = {c: v * m for c, v in x.items()}
@@ -175,6 +184,13 @@ class LGN(nn.Module):
             x = level(x, q, basis, mask)
             invariants.append(self._readout(x, mask))
         return self.output(torch.cat(invariants, -1))
+
+    @staticmethod
+    def _pair_invariants(p: torch.Tensor) -> torch.Tensor:
+        """(p_i − p_j)² `[B, N, N]` from the Gram matrix of Minkowski products."""
+        gram = minkowski_dot(p[:, :, None, :], p[:, None, :, :])  # p_i·p_j
+        diag = gram.diagonal(dim1=1, dim2=2)
+        return diag[:, :, None] + diag[:, None, :] - 2 * gram
 
     @staticmethod
     def _readout(x: dict, mask: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,42 @@
-"""CLARIANT validate: hypothesis strategies and (in later work) invariance measures, Schur checks and reports."""
+"""CLARIANT validate: is a model Lorentz invariant/equivariant, how close to the float-precision floor, which layer
+breaks it, and do its linear maps obey Schur's lemma. Definitions: DESIGN.md §3.
 
-from . import strategies
+    from validate import sweep, judge, assert_lorentz_invariant, attribute, schur
+"""
 
-__all__ = ["strategies"]
+from . import groups, representations, schur, strategies
+from .attribution import Attribution, LayerError, attribute
+from .measures import DTYPES, Measurement, Sweep, measure, sweep
+from .verdict import (
+    BROKEN,
+    NUMERICAL,
+    PASS,
+    Judgement,
+    RowVerdict,
+    assert_lorentz_equivariant,
+    assert_lorentz_invariant,
+    judge,
+)
+
+__all__ = [
+    "BROKEN",
+    "DTYPES",
+    "NUMERICAL",
+    "PASS",
+    "Attribution",
+    "Judgement",
+    "LayerError",
+    "Measurement",
+    "RowVerdict",
+    "Sweep",
+    "assert_lorentz_equivariant",
+    "assert_lorentz_invariant",
+    "attribute",
+    "groups",
+    "judge",
+    "measure",
+    "representations",
+    "schur",
+    "strategies",
+    "sweep",
+]

@@ -1,97 +1,339 @@
-"""Invariance measures (DESIGN.md §3) — the first piece of the suite's measure module.
+"""Measures (DESIGN.md §3): relative invariance/equivariance errors per sample, the precision floor, sweeps.
 
-Relative error of one sample under Λ for an invariant model f: ε = ‖f(Λx) − f(x)‖₂ / max(‖f(x)‖₂, tiny), with Λx
-computed in float64 and rounded once to the dtype under test, the difference taken in float64.
+Measuring is separate from judging (`verdict.py`): everything here returns data.
+
+Relative error of sample x under Λ (SL(2,C) element M): ε = ‖f(Λx) − ρ_out(M) f(x)‖₂ / max(‖ρ_out(M) f(x)‖₂, tiny).
+Λ and Λx are computed in float64 and rounded once to the dtype under test; the difference is taken in float64.
+Precision floor: ε_floor = ‖ρ_out(M) J_f(x) (Λ⁻¹δ − δ₀)‖ / ‖ρ_out(M) f(x)‖, δ and δ₀ the roundings of Λx and x, modelled
+as δ_μ = u·r_μ·(Λx)_μ with r uniform in [−1, 1] (seeded), J_f by forward-mode autodiff in float64 (central differences
+as a fallback for models torch.func cannot differentiate forward), plus u itself — the rounding of the output to the
+dtype, which no computation avoids (it matters for outputs that barely depend on their inputs). Excess = ε / ε_floor.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 
 import torch
 
 import clariant_core as cc
 
+from . import representations as reps
+from .groups import GridPoint, check_lorentz, grid, sample
 
-@dataclass(frozen=True)
-class ErrorSummary:
-    """Per-sample relative errors and their median / 95th percentile / max."""
+DTYPES = (torch.float64, torch.float32, torch.bfloat16, torch.float16)
+_TINY = torch.finfo(torch.float64).tiny
 
-    errors: torch.Tensor
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def unit_roundoff(dtype: torch.dtype) -> float:
+    return torch.finfo(dtype).eps / 2
+
+
+@dataclass
+class Measurement:
+    """Errors of one model at one dtype over T transformations × B samples."""
+
+    dtype: str
+    points: list[GridPoint]
+    errors: torch.Tensor | None  # [T, B] float64
+    floor: torch.Tensor | None = None  # [T, B] float64 (at this dtype's u)
+    skipped: str | None = None
+    floor_method: str | None = None
 
     @property
-    def median(self) -> float:
-        return float(self.errors.median())
+    def excess(self) -> torch.Tensor | None:
+        if self.errors is None or self.floor is None:
+            return None
+        ex = self.errors / self.floor.clamp_min(_TINY)
+        return torch.where(self.errors == 0, torch.zeros_like(ex), ex)
 
-    @property
-    def p95(self) -> float:
-        return float(torch.quantile(self.errors, 0.95))
-
-    @property
-    def max(self) -> float:
-        return float(self.errors.max())
-
-    def as_dict(self) -> dict:
-        return {"median": self.median, "p95": self.p95, "max": self.max}
-
-
-def _as_model_dtype(model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
-    ref = next(model.parameters())
-    return model if ref.dtype == dtype else model.to(dtype)
-
-
-@torch.no_grad()
-def invariance_error(model, p: torch.Tensor, mask: torch.Tensor, lam: torch.Tensor, dtype: torch.dtype) -> ErrorSummary:
-    """Relative invariance error per jet of `model(p, mask)` under Λ `[4, 4]` or `[B, 4, 4]` (float64) at `dtype`.
-
-    p: `[B, N, 4]`, taken as exact (converted to float64; x itself is rounded once to dtype for the reference)."""
-    p64 = p.to(torch.float64)
-    lam = lam.to(torch.float64)
-    transformed = torch.einsum("...ij,bnj->bni", lam, p64)
-    ref = model(p64.to(dtype), mask).to(torch.float64)
-    out = model(transformed.to(dtype), mask).to(torch.float64)
-    tiny = torch.finfo(torch.float64).tiny
-    err = (out - ref).norm(dim=-1) / ref.norm(dim=-1).clamp_min(tiny)
-    return ErrorSummary(err)
+    def rows(self) -> list[dict]:
+        """One dict per transformation: kind, axis, parameter, median/p95/max of ε, of the floor and of the excess."""
+        if self.errors is None:
+            return []
+        out = []
+        ex = self.excess
+        for i, pt in enumerate(self.points):
+            e = self.errors[i]
+            row = {
+                "dtype": self.dtype,
+                "kind": pt.kind,
+                "axis": pt.axis,
+                "parameter": pt.parameter,
+                **_stats(e, "error"),
+            }
+            if self.floor is not None:
+                row.update(_stats(self.floor[i], "floor"))
+                row.update(_stats(ex[i], "excess"))
+            out.append(row)
+        return out
 
 
-def boost_sweep(
+def _stats(x: torch.Tensor, prefix: str) -> dict:
+    x = x.to(torch.float64)
+    return {
+        f"{prefix}_median": float(x.median()),
+        f"{prefix}_p95": float(torch.quantile(x, 0.95)),
+        f"{prefix}_max": float(x.max()),
+    }
+
+
+class _Evaluator:
+    """Calls a model at a dtype: nn.Modules are copied and converted once per dtype; plain callables are called
+    with inputs of that dtype."""
+
+    def __init__(self, model, takes_mask: bool = True):
+        self.model, self.takes_mask = model, takes_mask
+        self._copies: dict[torch.dtype, object] = {}
+
+    def at(self, dtype: torch.dtype):
+        if not isinstance(self.model, torch.nn.Module):
+            return self.model
+        if dtype not in self._copies:
+            params = list(self.model.parameters())
+            if params and params[0].dtype == dtype:
+                self._copies[dtype] = self.model
+            else:
+                self._copies[dtype] = copy.deepcopy(self.model).to(dtype)
+            self._copies[dtype].eval()
+        return self._copies[dtype]
+
+    def __call__(self, dtype, p, mask):
+        f = self.at(dtype)
+        return f(p, mask) if self.takes_mask else f(p)
+
+
+def _evaluate(ev: _Evaluator, dtype, x, mask, chunk: int, out_rep) -> torch.Tensor:
+    outs = []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], chunk):
+            out = reps.flatten(ev(dtype, x[i : i + chunk].to(dtype), mask[i : i + chunk]), out_rep)
+            outs.append(out.to(torch.complex128 if out.is_complex() else torch.float64))
+    return torch.cat(outs)
+
+
+def _norm(x: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(x.reshape(x.shape[0], x.shape[1], -1), dim=-1)
+
+
+def measure(
     model,
-    p,
-    mask,
+    p: torch.Tensor,
+    mask: torch.Tensor,
+    transforms: torch.Tensor,
     *,
-    rapidities=(0.5, 1, 2, 4, 6),
-    axes=((0, 0, 1), (1, 0, 0)),
-    dtypes=(torch.float32, torch.float64),
-    rotations: int = 1,
+    dtype: torch.dtype = torch.float64,
+    out_rep="scalar",
+    points: list[GridPoint] | None = None,
+    with_floor: bool = True,
+    takes_mask: bool = True,
+    chunk: int = 4096,
     seed: int = 0,
-) -> list[dict]:
-    """Rows {dtype, group, axis, rapidity, median, p95, max} for boosts along each axis and random rotations."""
-    rows = []
+    _evaluator: _Evaluator | None = None,
+    _floor_unit: tuple | None = None,
+) -> Measurement:
+    """Relative error per (transformation, sample) of `model(p, mask)` at `dtype`.
+
+    transforms: SL(2,C) `[T, 2, 2]` (or Λ `[T, 4, 4]` real for scalar/vector outputs). p: `[B, N, 4]` taken as exact
+    (float64), mask `[B, N]`. A dtype the model cannot run in gives `skipped` with the reason.
+    """
+    out_rep = reps.parse(out_rep)
+    m, lam = _as_transforms(transforms, out_rep)
+    t, b = lam.shape[0], p.shape[0]
+    points = points or [GridPoint("custom", None, float("nan"))] * t
+    ev = _evaluator or _Evaluator(model, takes_mask)
+    x64 = p.to(torch.float64)
+    xs = torch.einsum("tij,bnj->tbni", lam, x64).reshape(t * b, *p.shape[1:])
+    masks = mask.repeat(t, 1)
+    name = dtype_name(dtype)
+    try:
+        ref = _evaluate(ev, dtype, x64, mask, chunk, out_rep)  # [B, ...]
+        out = _evaluate(ev, dtype, xs, masks, chunk, out_rep).reshape(t, b, *ref.shape[1:])
+    except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
+        if dtype in (torch.float32, torch.float64):
+            raise
+        return Measurement(name, points, None, skipped=f"{type(e).__name__}: {str(e).splitlines()[0][:160]}")
+    expected = _act(out_rep, m, lam, ref.expand(t, *ref.shape))
+    errors = _norm(out - expected) / _norm(expected).clamp_min(_TINY)
+    floor, method = None, None
+    if with_floor:
+        unit, method = (
+            _floor_unit
+            if _floor_unit is not None
+            else floor_unit(ev, x64, mask, m, lam, out_rep, chunk=chunk, seed=seed)
+        )
+        floor = (unit + 1.0) * unit_roundoff(dtype)  # input rounding, plus the output's own final rounding
+    return Measurement(name, points, errors, floor, floor_method=method)
+
+
+def _as_transforms(transforms: torch.Tensor, out_rep):
+    if transforms.ndim == 2:
+        transforms = transforms[None]
+    if transforms.shape[-2:] == (2, 2):
+        m = cc.check_sl2c(transforms.to(torch.complex128), "transforms")
+        lam = cc.to_so13(m)
+    elif transforms.shape[-2:] == (4, 4):
+        if isinstance(out_rep, cc.Irreps):
+            raise ValueError("Irreps outputs need SL(2,C) transformations [T, 2, 2], not Λ")
+        m, lam = None, transforms.to(torch.float64)
+    else:
+        raise ValueError(f"transforms must be [T, 2, 2] SL(2,C) or [T, 4, 4] Λ, got {tuple(transforms.shape)}")
+    check_lorentz(lam, "transform")
+    return m, lam
+
+
+def _act(out_rep, m, lam, x):
+    if out_rep == "scalar":
+        return x
+    if out_rep == "vector":
+        shape = (lam.shape[0],) + (1,) * (x.ndim - 2) + (4, 4)
+        return (lam.reshape(shape) @ x[..., None])[..., 0]
+    return reps.act(out_rep, m, x)
+
+
+def floor_unit(ev, x64, mask, m, lam, out_rep, *, chunk=4096, seed=0) -> tuple[torch.Tensor, str]:
+    """Precision floor per (transformation, sample) for u = 1 (scale by the dtype's u), and the method used."""
+    t, b = lam.shape[0], x64.shape[0]
+    g = torch.Generator().manual_seed(seed)
+    xs = torch.einsum("tij,bnj->tbni", lam, x64)
+    r1 = torch.rand(xs.shape, generator=g, dtype=torch.float64) * 2 - 1
+    r0 = torch.rand(x64.shape, generator=g, dtype=torch.float64) * 2 - 1
+    lam_inv = cc.inverse_lorentz(lam)
+    v = torch.einsum("tij,tbnj->tbni", lam_inv, xs * r1) - (x64 * r0)[None]
+    w = mask[None, :, :, None].to(torch.float64)
+    v = (v * w).reshape(t * b, *x64.shape[1:])
+    xr = x64.repeat(t, 1, 1)
+    masks = mask.repeat(t, 1)
+    f = ev.at(torch.float64)
+    jv, method = [], "forward-mode autodiff"
+    for i in range(0, t * b, chunk):
+        xi, vi, mi = xr[i : i + chunk], v[i : i + chunk], masks[i : i + chunk]
+
+        def fn(z, mi=mi):
+            out = f(z, mi) if ev.takes_mask else f(z)
+            return reps.flatten(out, out_rep)
+
+        try:
+            with torch.no_grad():
+                _, d = torch.func.jvp(fn, (xi,), (vi,))
+        except Exception:  # noqa: BLE001 — any model torch.func cannot handle falls back to differences
+            method = "central differences (forward mode unavailable)"
+            h = 1e-6
+            with torch.no_grad():
+                d = (fn(xi + h * vi) - fn(xi - h * vi)) / (2 * h)
+        jv.append(d.to(torch.complex128 if d.is_complex() else torch.float64))
+    jv = torch.cat(jv).reshape(t, b, *jv[0].shape[1:])
+    with torch.no_grad():
+        ref = reps.flatten(f(x64, mask) if ev.takes_mask else f(x64), out_rep)
+    ref = ref.to(torch.complex128 if ref.is_complex() else torch.float64).expand(t, *ref.shape)
+    num = _norm(_act(out_rep, m, lam, jv))
+    den = _norm(_act(out_rep, m, lam, ref)).clamp_min(_TINY)
+    return num / den, method
+
+
+@dataclass
+class Sweep:
+    """Measurements of one model over dtypes on a common set of transformations."""
+
+    points: list[GridPoint]
+    transforms: torch.Tensor  # SL(2,C) [T, 2, 2]
+    measurements: dict[str, Measurement] = field(default_factory=dict)
+    out_rep: object = "scalar"
+    seconds: float = 0.0
+
+    def rows(self) -> list[dict]:
+        return [r for meas in self.measurements.values() for r in meas.rows()]
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        return {k: v.skipped for k, v in self.measurements.items() if v.skipped}
+
+
+def sweep(
+    model,
+    p: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    dtypes=DTYPES,
+    max_rapidity: float = 6.0,
+    n_rapidities: int = 10,
+    axes=("x", "y", "z"),
+    n_angles: int = 8,
+    groups=(),
+    n_random: int = 8,
+    out_rep="scalar",
+    takes_mask: bool = True,
+    with_floor: bool = True,
+    chunk: int = 4096,
+    seed: int = 0,
+    progress=None,
+    transforms: torch.Tensor | None = None,
+) -> Sweep:
+    """Errors over the deterministic grid (boosts along each axis at n_rapidities rapidities up to max_rapidity,
+    rotations at n_angles angles) plus n_random seeded elements of each listed group ("full", "so3", "beam"),
+    for each dtype. All transformations of a dtype go through the model in large batches (chunk jets at a time).
+    The floor needs one float64 forward-mode pass, shared by all dtypes. `transforms` (SL(2,C) `[T, 2, 2]`) replaces
+    the grid by given elements."""
+    import time
+
+    t0 = time.time()
+    if transforms is not None:
+        m = cc.check_sl2c(transforms.reshape(-1, 2, 2).to(torch.complex128), "transforms")
+        points = [GridPoint("custom", None, float(y)) for y in rapidity_of(m)]
+    else:
+        points, m = grid(max_rapidity, n_rapidities, axes, n_angles)
+    for k, gname in enumerate(groups):
+        gm = sample(gname, n_random, max_rapidity=max_rapidity, seed=seed + k)
+        ys = torch.acosh(cc.to_so13(gm)[:, 0, 0].clamp_min(1.0))
+        points += [GridPoint(gname, None, float(y)) for y in ys]
+        m = torch.cat([m, gm])
+    out_rep = reps.parse(out_rep)
+    ev = _Evaluator(model, takes_mask)
+    result = Sweep(points, m, out_rep=out_rep)
+    unit = None
+    if with_floor:
+        lam = cc.to_so13(m)
+        unit = floor_unit(ev, p.to(torch.float64), mask, m, lam, out_rep, chunk=chunk, seed=seed)
     for dtype in dtypes:
-        m = _as_model_dtype(model, dtype)
-        for axis in axes:
-            for y in rapidities:
-                s = invariance_error(m, p, mask, cc.boost(axis, float(y)), dtype)
-                rows.append(
-                    {
-                        "dtype": str(dtype).replace("torch.", ""),
-                        "group": "boost",
-                        "axis": list(axis),
-                        "rapidity": float(y),
-                        **s.as_dict(),
-                    }
-                )
-        for r in range(rotations):
-            lam = cc.random_lorentz(p.shape[0], max_rapidity=0.0, seed=seed + r)
-            s = invariance_error(m, p, mask, lam, dtype)
-            rows.append(
-                {
-                    "dtype": str(dtype).replace("torch.", ""),
-                    "group": "rotation",
-                    "axis": None,
-                    "rapidity": 0.0,
-                    **s.as_dict(),
-                }
-            )
-    return rows
+        result.measurements[dtype_name(dtype)] = measure(
+            model,
+            p,
+            mask,
+            m,
+            dtype=dtype,
+            out_rep=out_rep,
+            points=points,
+            with_floor=with_floor,
+            chunk=chunk,
+            seed=seed,
+            _evaluator=ev,
+            _floor_unit=unit,
+            takes_mask=takes_mask,
+        )
+        if progress is not None:
+            progress(dtype_name(dtype))
+    result.seconds = time.time() - t0
+    return result
+
+
+def rapidity_of(m: torch.Tensor) -> torch.Tensor:
+    """|y| of the boost part of each element: cosh y = Λ⁰₀."""
+    return torch.acosh(cc.to_so13(m.to(torch.complex128))[..., 0, 0].clamp_min(1.0))
+
+
+__all__ = [
+    "DTYPES",
+    "Measurement",
+    "Sweep",
+    "dtype_name",
+    "floor_unit",
+    "measure",
+    "rapidity_of",
+    "sweep",
+    "unit_roundoff",
+]

@@ -1,0 +1,106 @@
+"""Test transformations: named subgroups, batched constructors, the deterministic grid, and membership checks.
+
+Transformations are carried as SL(2,C) elements M (complex128 `[T, 2, 2]`), from which Λ = to_so13(M); M is needed
+for outputs in spinor-built irreps, Λ for four-vectors. Every element the suite generates passes `check_lorentz`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+import clariant_core as cc
+
+GROUPS = ("full", "so3", "beam")
+AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
+
+
+def check_lorentz(lam: torch.Tensor, name: str = "Λ") -> torch.Tensor:
+    """Raise ValueError unless every Λ `[..., 4, 4]` satisfies ΛᵀηΛ = η, det Λ = +1 and Λ⁰₀ ≥ 1 within rounding
+    (tolerances 64·u·‖Λ‖², scaled by the element's own size). Returns Λ."""
+    if not isinstance(lam, torch.Tensor) or lam.ndim < 2 or lam.shape[-2:] != (4, 4):
+        raise ValueError(f"{name} must be a [..., 4, 4] tensor, got {getattr(lam, 'shape', type(lam))}")
+    if not torch.isfinite(lam).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    l64 = lam.to(torch.float64)
+    u = cc.unit_roundoff(lam.dtype)
+    eta = cc.metric(torch.float64, lam.device)
+    size = torch.linalg.matrix_norm(l64) ** 2
+    metric_err = torch.linalg.matrix_norm(l64.transpose(-1, -2) @ eta @ l64 - eta)
+    bad = metric_err > 64 * u * size
+    if bad.any():
+        i = tuple(int(v) for v in torch.nonzero(bad)[0])
+        raise ValueError(f"{name}{list(i)} does not preserve the metric: ‖ΛᵀηΛ − η‖ = {float(metric_err[i]):.3g}")
+    det = torch.linalg.det(l64)
+    bad = (det - 1).abs() > 64 * u * size**2
+    if bad.any():
+        i = tuple(int(v) for v in torch.nonzero(bad)[0])
+        raise ValueError(f"{name}{list(i)} has det {float(det[i]):.6g}, not +1 (a parity or time reversal)")
+    bad = l64[..., 0, 0] < 1 - 64 * u
+    if bad.any():
+        i = tuple(int(v) for v in torch.nonzero(bad)[0])
+        raise ValueError(f"{name}{list(i)} has Λ⁰₀ = {float(l64[i][0, 0]):.6g} < 1: not orthochronous")
+    return lam
+
+
+def boosts(axis, rapidities) -> torch.Tensor:
+    """SL(2,C) `[T, 2, 2]` of boosts along `axis` (name or 3-vector) for each rapidity."""
+    n = torch.tensor(AXES.get(axis, axis) if isinstance(axis, str) else axis, dtype=torch.float64)
+    n = n / torch.linalg.vector_norm(n)
+    y = torch.as_tensor(rapidities, dtype=torch.float64).reshape(-1)
+    return cc.sl2c(boost=y[:, None] * n)
+
+
+def rotations(axis, angles) -> torch.Tensor:
+    """SL(2,C) `[T, 2, 2]` of rotations about `axis` for each angle (radians)."""
+    n = torch.tensor(AXES.get(axis, axis) if isinstance(axis, str) else axis, dtype=torch.float64)
+    n = n / torch.linalg.vector_norm(n)
+    th = torch.as_tensor(angles, dtype=torch.float64).reshape(-1)
+    return cc.sl2c(rotation=th[:, None] * n)
+
+
+def sample(group: str, n: int, *, max_rapidity: float = 2.0, seed: int = 0) -> torch.Tensor:
+    """n seeded random elements of a subgroup, SL(2,C) `[n, 2, 2]`: "full" (Haar rotation × boost of uniform
+    direction and rapidity ≤ max_rapidity), "so3" (Haar rotations), "beam" (rotation about z × boost along z)."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+    if group == "full":
+        return cc.random_sl2c(n, max_rapidity=max_rapidity, seed=seed)
+    if group == "so3":
+        return cc.random_sl2c(n, max_rapidity=0.0, seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    phi = (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * math.pi
+    y = (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * max_rapidity
+    return boosts("z", y) @ rotations("z", phi)
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    kind: str  # "boost" | "rotation" | group name for random elements
+    axis: str | None
+    parameter: float  # rapidity, or angle in radians
+
+
+def grid(
+    max_rapidity: float = 6.0, n_rapidities: int = 10, axes=("x", "y", "z"), n_angles: int = 8
+) -> tuple[list[GridPoint], torch.Tensor]:
+    """The fixed deterministic grid of reproducible reports: boosts along each axis at n_rapidities evenly spaced
+    rapidities in (0, max_rapidity], and rotations about an oblique axis at n_angles angles in (0, π].
+    Returns (points, SL(2,C) `[T, 2, 2]`)."""
+    if not (math.isfinite(max_rapidity) and max_rapidity > 0 and n_rapidities >= 1 and n_angles >= 0):
+        raise ValueError(f"bad grid settings max_rapidity={max_rapidity}, n_rapidities={n_rapidities}")
+    ys = [max_rapidity * (i + 1) / n_rapidities for i in range(n_rapidities)]
+    points, mats = [], []
+    for a in axes:
+        points += [GridPoint("boost", a, y) for y in ys]
+        mats.append(boosts(a, ys))
+    if n_angles:
+        angles = [math.pi * (i + 1) / n_angles for i in range(n_angles)]
+        oblique = (1.0, 2.0, 2.0)
+        points += [GridPoint("rotation", "(1,2,2)/3", th) for th in angles]
+        mats.append(rotations(oblique, angles))
+    m = torch.cat(mats)
+    check_lorentz(cc.to_so13(m), "grid element")
+    return points, m

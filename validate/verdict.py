@@ -1,0 +1,241 @@
+"""Judging (DESIGN.md §3): the precision-scaling verdict and the assertions built on it.
+
+Per (dtype, transformation) row, with excess = p95 over samples of ε/ε_floor:
+- PASS: excess ≤ threshold (default 10³: a correct network's own rounding adds at most ~10³ over the input-rounding
+  floor; symmetry bugs sit 10⁶–10¹⁴ above it), or error and floor both ≥ 0.1 (the dtype cannot resolve the
+  function there at all: saturated at its floor).
+- otherwise the row is compared with the same transformation at another precision (float64 ↔ the lower one):
+  a correct model's error shrinks with the unit roundoff (float32 → float64: u ratio ≈ 5·10⁸). If the observed ratio
+  is at least the geometric midpoint √(u_lo/u_hi), the excess is NUMERICAL (precision-limited); if not, BROKEN
+  (the error does not come from rounding). A low-precision error ≥ 0.1 is saturated and cannot show scaling: such a
+  row takes the verdict of its family (same kind and axis) at smaller rapidities or angles — NUMERICAL if rounding
+  explains those, BROKEN if a bug shows there or if no unsaturated row exists.
+The model's verdict is the worst row: BROKEN > NUMERICAL > PASS.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .measures import Sweep, sweep, unit_roundoff
+
+PASS, NUMERICAL, BROKEN = "PASS", "NUMERICAL", "BROKEN"
+_ORDER = {PASS: 0, NUMERICAL: 1, BROKEN: 2}
+DEFAULT_THRESHOLD = 1e3
+SATURATED = 0.1
+
+
+@dataclass(frozen=True)
+class RowVerdict:
+    dtype: str
+    kind: str
+    axis: str | None
+    parameter: float
+    verdict: str
+    error_p95: float
+    floor_p95: float
+    excess_p95: float
+    scaling: float | None  # observed error ratio to the compared precision
+    expected_scaling: float | None
+    reason: str
+
+    def line(self) -> str:
+        symbol = "θ" if self.kind == "rotation" else "y"
+        where = f"{self.kind}{' ' + self.axis if self.axis else ''} {symbol}={self.parameter:.3g}"
+        s = (
+            f"{self.verdict}: {self.dtype} {where}: error p95 {self.error_p95:.3g} = {self.excess_p95:.3g}× "
+            f"the precision floor"
+        )
+        if self.scaling is not None:
+            s += (
+                f"; changing precision scales it {self.scaling:.3g}× (rounding would give {self.expected_scaling:.3g}×)"
+            )
+        return s
+
+
+@dataclass
+class Judgement:
+    verdict: str
+    rows: list[RowVerdict]
+    skipped: dict[str, str]
+    threshold: float
+
+    def worst(self) -> RowVerdict | None:
+        bad = [r for r in self.rows if r.verdict == self.verdict and r.verdict != PASS]
+        return max(bad, key=lambda r: r.excess_p95) if bad else None
+
+    def by_dtype(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for r in self.rows:
+            if _ORDER[r.verdict] >= _ORDER.get(out.get(r.dtype, PASS), 0):
+                out[r.dtype] = r.verdict
+        return out
+
+
+def _compare(dtype: str, available: list[str]) -> str | None:
+    if dtype != "float64":
+        return "float64" if "float64" in available else None
+    for lo in ("float32", "bfloat16", "float16"):
+        if lo in available:
+            return lo
+    return None
+
+
+def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
+    if not (threshold > 1 and math.isfinite(threshold)):
+        raise ValueError(f"threshold must be a finite number > 1, got {threshold}")
+    measured = {k: m for k, m in result.measurements.items() if m.errors is not None}
+    if not measured:
+        raise ValueError("nothing was measured (every dtype skipped): " + "; ".join(result.skipped.values()))
+    if any(m.floor is None for m in measured.values()):
+        raise ValueError("judging needs the precision floor: measure with with_floor=True")
+    rows = []
+    for name, meas in measured.items():
+        other = _compare(name, list(measured))
+        pending: dict[tuple, list[int]] = {}
+        for i, pt in enumerate(meas.points):
+            err = float(torch.quantile(meas.errors[i], 0.95))
+            flo = float(torch.quantile(meas.floor[i], 0.95))
+            exc = float(torch.quantile(meas.excess[i], 0.95))
+            scaling = expected = None
+            if exc <= threshold:
+                verdict, reason = PASS, "within the precision floor"
+            elif err >= SATURATED and flo >= SATURATED:
+                verdict, reason = PASS, "saturated at the precision floor"
+            elif other is None:
+                verdict, reason = NUMERICAL, "no second precision to tell rounding from a symmetry bug"
+            else:
+                lo, hi = (name, other) if unit_roundoff(_dt(name)) > unit_roundoff(_dt(other)) else (other, name)
+                e_lo = float(torch.quantile(measured[lo].errors[i], 0.95))
+                e_hi = float(torch.quantile(measured[hi].errors[i], 0.95))
+                expected = unit_roundoff(_dt(lo)) / unit_roundoff(_dt(hi))
+                scaling = e_lo / max(e_hi, 1e-300)
+                if scaling >= math.sqrt(expected):
+                    verdict, reason = NUMERICAL, "excess error, but it scales with the unit roundoff"
+                elif e_lo >= SATURATED:
+                    verdict, reason = "pending", f"{lo} saturated (error ≥ {SATURATED}): scaling unobservable here"
+                    pending.setdefault((pt.kind, pt.axis), []).append(len(rows))
+                else:
+                    verdict, reason = BROKEN, "the error does not shrink with the unit roundoff"
+            rows.append(
+                RowVerdict(name, pt.kind, pt.axis, pt.parameter, verdict, err, flo, exc, scaling, expected, reason)
+            )
+        # a saturated row takes the verdict of its family (same kind and axis) at smaller parameters: rounding
+        # there (NUMERICAL/PASS) → NUMERICAL; a bug there, or no unsaturated evidence at all → BROKEN
+        for family, idx in pending.items():
+            for k in idx:
+                smaller = [
+                    r
+                    for r in rows
+                    if r.dtype == name
+                    and (r.kind, r.axis) == family
+                    and r.parameter < rows[k].parameter
+                    and r.verdict != "pending"
+                ]
+                r = rows[k]
+                if smaller and all(s.verdict != BROKEN for s in smaller):
+                    v, why = (
+                        NUMERICAL,
+                        r.reason + "; it scales at smaller " + ("angles" if r.kind == "rotation" else "rapidities"),
+                    )
+                else:
+                    v, why = BROKEN, r.reason + "; no unsaturated evidence of rounding in its family"
+                rows[k] = RowVerdict(
+                    r.dtype,
+                    r.kind,
+                    r.axis,
+                    r.parameter,
+                    v,
+                    r.error_p95,
+                    r.floor_p95,
+                    r.excess_p95,
+                    r.scaling,
+                    r.expected_scaling,
+                    why,
+                )
+    overall = max((r.verdict for r in rows), key=_ORDER.__getitem__, default=PASS)
+    return Judgement(overall, rows, result.skipped, threshold)
+
+
+def _dt(name: str) -> torch.dtype:
+    return getattr(torch, name)
+
+
+def _check(model, p, mask, *, out_rep, dtypes, threshold, allow_numerical, attribute_layers, takes_mask, **kw):
+    from .attribution import attribute
+
+    result = sweep(model, p, mask, dtypes=dtypes, out_rep=out_rep, takes_mask=takes_mask, **kw)
+    j = judge(result, threshold)
+    failing = j.verdict == BROKEN or (j.verdict == NUMERICAL and not allow_numerical)
+    if failing:
+        worst = j.worst()
+        msg = f"Lorentz {'invariance' if out_rep == 'scalar' else 'equivariance'} {worst.line()}"
+        if attribute_layers and hasattr(model, "activation_irreps"):
+            layers = attribute(model, p, mask)
+            if layers.first_broken is not None:
+                msg += f"; first layer that breaks it: {layers.first_broken}"
+        raise AssertionError(msg)
+    return j
+
+
+def assert_lorentz_invariant(
+    model,
+    p,
+    mask,
+    *,
+    dtypes=(torch.float32, torch.float64),
+    threshold=DEFAULT_THRESHOLD,
+    allow_numerical=False,
+    attribute_layers=True,
+    takes_mask=True,
+    **sweep_kw,
+) -> Judgement:
+    """Assert that model(p, mask) is Lorentz invariant by the precision-scaling verdict over the deterministic grid
+    (boosts up to rapidity 6 along x, y, z and rotations; pass groups=("full",) etc. for random elements).
+    Fails with one line naming the worst row and, for models that declare activation_irreps(), the first layer that
+    breaks the symmetry. NUMERICAL fails too unless allow_numerical=True. Returns the Judgement."""
+    __tracebackhide__ = True
+    return _check(
+        model,
+        p,
+        mask,
+        out_rep="scalar",
+        dtypes=dtypes,
+        threshold=threshold,
+        allow_numerical=allow_numerical,
+        attribute_layers=attribute_layers,
+        takes_mask=takes_mask,
+        **sweep_kw,
+    )
+
+
+def assert_lorentz_equivariant(
+    model,
+    p,
+    mask,
+    out_rep,
+    *,
+    dtypes=(torch.float32, torch.float64),
+    threshold=DEFAULT_THRESHOLD,
+    allow_numerical=False,
+    attribute_layers=True,
+    takes_mask=True,
+    **sweep_kw,
+) -> Judgement:
+    """As assert_lorentz_invariant for outputs transforming as `out_rep` ("vector" or an Irreps)."""
+    __tracebackhide__ = True
+    return _check(
+        model,
+        p,
+        mask,
+        out_rep=out_rep,
+        dtypes=dtypes,
+        threshold=threshold,
+        allow_numerical=allow_numerical,
+        attribute_layers=attribute_layers,
+        takes_mask=takes_mask,
+        **sweep_kw,
+    )
