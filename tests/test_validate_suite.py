@@ -167,8 +167,8 @@ def test_measures_report_median_p95_max_per_transformation():
 
 
 def test_schur_checks_on_fresh_and_trained_models(tmp_path):
-    from clariant_core.training import TrainConfig, load_checkpoint, train
     from clariant_core.data import SAMPLE_DIR
+    from clariant_core.training import TrainConfig, load_checkpoint, train
 
     train(TrainConfig(data=str(SAMPLE_DIR), out=str(tmp_path), epochs=1, max_train_jets=128, progress=False))
     trained, _ = load_checkpoint(tmp_path / "best.pt")
