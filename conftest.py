@@ -22,3 +22,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# pytester runs the example project that uses the installed plugin (tests/test_plugin.py)
+pytest_plugins = ["pytester"]

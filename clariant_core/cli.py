@@ -110,6 +110,73 @@ def _train(args) -> int:
     return 0
 
 
+DEFAULT_CHECKPOINT = "lgn_default.pt"
+
+
+def _validate(args) -> int:
+    import json
+
+    import torch
+    from tqdm import tqdm
+
+    from validate import report
+
+    from .data import SAMPLE_DIR, JetFile
+    from .training import load_checkpoint
+
+    dtypes = {
+        "all": (torch.float64, torch.float32, torch.bfloat16, torch.float16),
+        "float64": (torch.float64,),
+        "float32": (torch.float32, torch.float64),
+        "bfloat16": (torch.bfloat16, torch.float64),
+        "float16": (torch.float16, torch.float64),
+    }[args.dtype]
+    ckpt_path = Path(args.checkpoint) if args.checkpoint else SAMPLE_DIR / DEFAULT_CHECKPOINT
+    data = Path(args.data) if args.data else SAMPLE_DIR / "test.h5"
+    bar = tqdm(total=len(dtypes) + 5, desc="validating", unit="step")  # load, dtypes, judge, layers, Schur, write
+    model, meta = load_checkpoint(ckpt_path, dtype=torch.float64)
+    batch = JetFile(data).read(0, args.jets, dtype=torch.float64)
+    width = int(batch.mask.sum(1).max())
+    p, mask = batch.p[:, :width].contiguous(), batch.mask[:, :width].contiguous()
+    bar.update(1)
+
+    def step(name):
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+    result = report.run(model, p, mask, dtypes=dtypes, max_rapidity=args.max_rapidity, progress=step)
+    metrics = meta.get("test_metrics", {})
+    card = {
+        "checkpoint": str(ckpt_path),
+        "kind": meta.get("kind"),
+        "parameters": sum(x.numel() for x in model.parameters()),
+        "config": json.dumps(meta.get("config")),
+        "trained on": meta.get("trained_on", "—"),
+        "validated on": f"{data} (first {p.shape[0]} jets)",
+    }
+    for key in ("accuracy", "auc", "rejection_at_0.3", "rejection_at_0.5"):
+        if key in metrics:
+            card[f"test {key}"] = metrics[key]
+    index = report.write(result, args.out, model_card=card)
+    bar.update(1)
+    bar.close()
+    print(
+        f"verdict {result['verdict']} ({', '.join(f'{k}: {v}' for k, v in result['by_dtype'].items())}); "
+        f"report: {index}"
+    )
+    return 1 if result["verdict"] == "BROKEN" else 0
+
+
+def _bench_compare(args) -> int:
+    from validate.benchmarks import find_runs, format_table, load_run
+
+    files = [Path(f) for f in args.files] or find_runs(args.dir)
+    if not files:
+        raise ValueError(f"no saved benchmark runs given or found under {args.dir} (use --benchmark-autosave)")
+    print(format_table([load_run(f) for f in files], args.stat))
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -165,7 +232,30 @@ def main(argv=None) -> int:
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=_train)
 
+    v = sub.add_parser("validate", help="validate the default LGN (or a checkpoint) and write reports/index.html")
+    v.add_argument("--checkpoint", default=None, help="a clariant checkpoint (default: the shipped default LGN)")
+    v.add_argument("--data", default=None, help="jets to validate on (default: the embedded sample's test split)")
+    v.add_argument("--jets", type=_positive_int, default=256, help="number of jets (default 256)")
+    v.add_argument(
+        "--dtype",
+        choices=("all", "float64", "float32", "bfloat16", "float16"),
+        default="all",
+        help="precision(s) to measure; a lower one is always paired with float64 for the verdict",
+    )
+    v.add_argument("--max-rapidity", type=float, default=6.0)
+    v.add_argument("--out", default="reports", help="report folder (default: reports)")
+    v.set_defaults(func=_validate)
+
+    bench = sub.add_parser("bench", help="benchmark utilities").add_subparsers(dest="bench", required=True)
+    bc = bench.add_parser("compare", help="saved pytest-benchmark runs side by side, with ratios")
+    bc.add_argument("files", nargs="*", help="result JSON files (default: every run under --dir)")
+    bc.add_argument("--dir", default=".benchmarks")
+    bc.add_argument("--stat", default="median", choices=("min", "median", "mean"))
+    bc.set_defaults(func=_bench_compare)
+
     args = parser.parse_args(argv)
+    if getattr(args, "max_rapidity", 1.0) is not None and not (0 < getattr(args, "max_rapidity", 1.0) <= 12):
+        parser.error(f"--max-rapidity must be in (0, 12], got {args.max_rapidity}")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)

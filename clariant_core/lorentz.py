@@ -145,7 +145,9 @@ def check_sl2c(m, name: str = "M") -> torch.Tensor:
         idx = tuple(int(i) for i in torch.nonzero(~ok)[0])
         mi = m[idx] if idx else m
         det = (mi[0, 0] * mi[1, 1] - mi[0, 1] * mi[1, 0]).item()
-        raise ValueError(f"{name} is not in SL(2,C): det = {det:.6g} ≠ 1 at batch index {idx}")
+        raise ValueError(
+            f"{name} is not in SL(2,C): det = {det:.6g} (|det − 1| = {abs(det - 1):.3g}) at batch index {idx}"
+        )
     return m
 
 

@@ -314,6 +314,19 @@ def train(cfg: TrainConfig) -> dict:
         "model_config": meta["config"],
     }
     if rank == 0:
+        test = {k: metrics[k] for k in ("accuracy", "auc", "rejection_at_0.3", "rejection_at_0.5", "test_jets")}
+        save_checkpoint(
+            ckpt_path,
+            best_model,
+            cfg.model,
+            {
+                "epoch": meta.get("epoch"),
+                "val": meta.get("val"),
+                "train_config": meta.get("train_config"),
+                "test_metrics": test,
+                "trained_on": str(cfg.data),
+            },
+        )
         tmp = out / ".metrics.json.tmp"
         tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, out / "metrics.json")

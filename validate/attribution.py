@@ -18,7 +18,7 @@ import torch
 import clariant_core as cc
 
 from . import representations as reps
-from .measures import dtype_name
+from .measures import dtype_name, p95
 
 
 @dataclass(frozen=True)
@@ -85,19 +85,23 @@ def attribute(model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.floa
         l0 = net.activation_frame(x, mask).to(torch.complex128)
         l1 = net.activation_frame(xl, mask).to(torch.complex128)
         m_act = l1 @ m @ cc.inverse_sl2c(l0)
+        # a product of large factors: its determinant is 1 only to u·‖L₁‖²‖M‖²‖L₀‖²; project back onto SL(2,C)
+        det = m_act[:, 0, 0] * m_act[:, 1, 1] - m_act[:, 0, 1] * m_act[:, 1, 0]
+        m_act = m_act / torch.sqrt(det)[:, None, None]
     else:
         m_act = m.expand(p.shape[0], 2, 2)
-    w = mask[..., None].to(torch.float64)
     layers = []
     for name, irreps in declared.items():
         if len(records[name]) != 2:
             raise ValueError(f"layer {name!r} ran {len(records[name])} times per forward, expected once")
         a0, a1 = (reps.flatten(r, irreps).to(torch.complex128) for r in records[name])
+        w = mask[..., None].to(torch.float64)
+        extra = a0.shape[1] - mask.shape[1]
+        if extra > 0:  # model-internal particles (e.g. the LGN's beams) come first: compare them too
+            w = torch.cat([w.new_ones(w.shape[0], extra, 1), w], 1)
         rho = reps.rho(irreps, m_act).to(torch.complex128)  # [B, dim, dim]
         expected = torch.einsum("bij,bnj->bni", rho, a0) * w
         diff = (a1 * w - expected).reshape(p.shape[0], -1).norm(dim=-1)
         err = diff / expected.reshape(p.shape[0], -1).norm(dim=-1).clamp_min(torch.finfo(torch.float64).tiny)
-        layers.append(
-            LayerError(name, str(irreps), float(err.median()), float(torch.quantile(err, 0.95)), float(err.max()))
-        )
+        layers.append(LayerError(name, str(irreps), float(err.median()), p95(err), float(err.max())))
     return Attribution(layers, threshold, f"SL(2,C) element with rapidity {y:.3g}", dtype_name(dtype))

@@ -74,11 +74,16 @@ class Measurement:
         return out
 
 
+def p95(x: torch.Tensor) -> float:
+    """95th percentile, taken as an actual sample (so an infinite error stays infinite instead of NaN)."""
+    return float(torch.quantile(x.to(torch.float64), 0.95, interpolation="higher"))
+
+
 def _stats(x: torch.Tensor, prefix: str) -> dict:
     x = x.to(torch.float64)
     return {
         f"{prefix}_median": float(x.median()),
-        f"{prefix}_p95": float(torch.quantile(x, 0.95)),
+        f"{prefix}_p95": p95(x),
         f"{prefix}_max": float(x.max()),
     }
 
@@ -108,13 +113,43 @@ class _Evaluator:
         return f(p, mask) if self.takes_mask else f(p)
 
 
-def _evaluate(ev: _Evaluator, dtype, x, mask, chunk: int, out_rep) -> torch.Tensor:
-    outs = []
-    with torch.no_grad():
-        for i in range(0, x.shape[0], chunk):
-            out = reps.flatten(ev(dtype, x[i : i + chunk].to(dtype), mask[i : i + chunk]), out_rep)
-            outs.append(out.to(torch.complex128 if out.is_complex() else torch.float64))
-    return torch.cat(outs)
+def _groups(mask: torch.Tensor, budget: int, trim: bool):
+    """Index groups for evaluation: jets of equal multiplicity together, trimmed to that multiplicity (exact for any
+    model that accepts a variable particle count), at most `budget` particle pairs per call. Without trimming, or
+    when real particles are not left-aligned, chunks of the full width."""
+    n = mask.sum(1)
+    width = mask.shape[1]
+    aligned = bool((mask == (torch.arange(width)[None, :] < n[:, None])).all())
+    if not (trim and aligned):
+        size = max(1, budget // max(width, 1) ** 2)
+        for i in range(0, mask.shape[0], size):
+            yield torch.arange(i, min(i + size, mask.shape[0])), width
+        return
+    for v in torch.unique(n).tolist():
+        idx = torch.nonzero(n == v)[:, 0]
+        size = max(1, budget // max(v, 1) ** 2)
+        for i in range(0, len(idx), size):
+            yield idx[i : i + size], max(v, 1)
+
+
+def _apply(fn, x: torch.Tensor, mask: torch.Tensor, budget: int, trim: bool, *extra) -> torch.Tensor:
+    """fn(x_chunk, mask_chunk, *extra_chunks) over the groups of `_groups`, results in the original order."""
+    out = None
+    for idx, w in _groups(mask, budget, trim):
+        r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
+        r = r.to(torch.complex128 if r.is_complex() else torch.float64)
+        if out is None:
+            out = torch.empty((x.shape[0], *r.shape[1:]), dtype=r.dtype)
+        out[idx] = r
+    return out
+
+
+def _evaluate(ev: _Evaluator, dtype, x, mask, budget: int, out_rep, trim: bool = True) -> torch.Tensor:
+    def fn(xc, mc):
+        with torch.no_grad():
+            return reps.flatten(ev(dtype, xc.to(dtype), mc), out_rep)
+
+    return _apply(fn, x, mask, budget, trim)
 
 
 def _norm(x: torch.Tensor) -> torch.Tensor:
@@ -132,7 +167,8 @@ def measure(
     points: list[GridPoint] | None = None,
     with_floor: bool = True,
     takes_mask: bool = True,
-    chunk: int = 4096,
+    budget: int = 2_000_000,
+    trim_padding: bool = True,
     seed: int = 0,
     _evaluator: _Evaluator | None = None,
     _floor_unit: tuple | None = None,
@@ -140,7 +176,9 @@ def measure(
     """Relative error per (transformation, sample) of `model(p, mask)` at `dtype`.
 
     transforms: SL(2,C) `[T, 2, 2]` (or Λ `[T, 4, 4]` real for scalar/vector outputs). p: `[B, N, 4]` taken as exact
-    (float64), mask `[B, N]`. A dtype the model cannot run in gives `skipped` with the reason.
+    (float64), mask `[B, N]`. A dtype the model cannot run in gives `skipped` with the reason. Jets are evaluated
+    grouped by multiplicity and trimmed to it (`trim_padding=False` for models that need a fixed particle count),
+    at most `budget` particle pairs per call.
     """
     out_rep = reps.parse(out_rep)
     m, lam = _as_transforms(transforms, out_rep)
@@ -152,20 +190,22 @@ def measure(
     masks = mask.repeat(t, 1)
     name = dtype_name(dtype)
     try:
-        ref = _evaluate(ev, dtype, x64, mask, chunk, out_rep)  # [B, ...]
-        out = _evaluate(ev, dtype, xs, masks, chunk, out_rep).reshape(t, b, *ref.shape[1:])
+        ref = _evaluate(ev, dtype, x64, mask, budget, out_rep, trim_padding)  # [B, ...]
+        out = _evaluate(ev, dtype, xs, masks, budget, out_rep, trim_padding).reshape(t, b, *ref.shape[1:])
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
         if dtype in (torch.float32, torch.float64):
             raise
         return Measurement(name, points, None, skipped=f"{type(e).__name__}: {str(e).splitlines()[0][:160]}")
     expected = _act(out_rep, m, lam, ref.expand(t, *ref.shape))
     errors = _norm(out - expected) / _norm(expected).clamp_min(_TINY)
+    # non-finite outputs (overflow in a narrow dtype, or NaN) count as an infinite error, never as a NaN statistic
+    errors = torch.where(torch.isnan(errors), torch.full_like(errors, float("inf")), errors)
     floor, method = None, None
     if with_floor:
         unit, method = (
             _floor_unit
             if _floor_unit is not None
-            else floor_unit(ev, x64, mask, m, lam, out_rep, chunk=chunk, seed=seed)
+            else floor_unit(ev, x64, mask, m, lam, out_rep, budget=budget, trim=trim_padding, seed=seed)
         )
         floor = (unit + 1.0) * unit_roundoff(dtype)  # input rounding, plus the output's own final rounding
     return Measurement(name, points, errors, floor, floor_method=method)
@@ -196,7 +236,49 @@ def _act(out_rep, m, lam, x):
     return reps.act(out_rep, m, x)
 
 
-def floor_unit(ev, x64, mask, m, lam, out_rep, *, chunk=4096, seed=0) -> tuple[torch.Tensor, str]:
+_REVERSE_MODE_MAX_OUTPUTS = 16
+
+
+def _floor_reverse(model_fn, x64, mask, v, budget, trim) -> torch.Tensor:
+    """J v for all T tangents at once from the Jacobian rows (reverse mode, one pass per output component): the
+    Jacobian does not depend on the transformation, so this costs O(outputs) passes over B jets, not T·B."""
+
+    def fn(xc, mc, vc):  # vc: [b, w, T, 4]
+        z = xc.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            out = model_fn(z, mc)
+            out = (
+                torch.view_as_real(out.resolve_conj()).flatten(1) if out.is_complex() else out.reshape(out.shape[0], -1)
+            )
+            rows = [
+                torch.autograd.grad(out[:, k].sum(), z, retain_graph=k + 1 < out.shape[1])[0]
+                for k in range(out.shape[1])
+            ]
+        jac = torch.stack(rows, 1)  # [b, D, w, 4]
+        return torch.einsum("bdnm,bntm->btd", jac, vc)
+
+    jv = _apply(fn, x64, mask, budget, trim, v.permute(1, 2, 0, 3))  # [B, T, D]
+    return jv.permute(1, 0, 2)  # [T, B, D] (real and imaginary parts as separate components)
+
+
+def _floor_forward(model_fn, xr, masks, v, budget, trim):
+    """J v per (transformation, sample) by forward mode (central differences if torch.func cannot)."""
+    method = ["forward-mode autodiff"]
+
+    def jvp(xc, mc, vc):
+        try:
+            with torch.no_grad():
+                return torch.func.jvp(lambda z: model_fn(z, mc), (xc,), (vc,))[1]
+        except Exception:  # noqa: BLE001 — any model torch.func cannot handle falls back to differences
+            method[0] = "central differences (forward mode unavailable)"
+            h = 1e-6
+            with torch.no_grad():
+                return (model_fn(xc + h * vc, mc) - model_fn(xc - h * vc, mc)) / (2 * h)
+
+    return _apply(jvp, xr, masks, budget, trim, v), method[0]
+
+
+def floor_unit(ev, x64, mask, m, lam, out_rep, *, budget=2_000_000, trim=True, seed=0) -> tuple[torch.Tensor, str]:
     """Precision floor per (transformation, sample) for u = 1 (scale by the dtype's u), and the method used."""
     t, b = lam.shape[0], x64.shape[0]
     g = torch.Generator().manual_seed(seed)
@@ -205,34 +287,29 @@ def floor_unit(ev, x64, mask, m, lam, out_rep, *, chunk=4096, seed=0) -> tuple[t
     r0 = torch.rand(x64.shape, generator=g, dtype=torch.float64) * 2 - 1
     lam_inv = cc.inverse_lorentz(lam)
     v = torch.einsum("tij,tbnj->tbni", lam_inv, xs * r1) - (x64 * r0)[None]
-    w = mask[None, :, :, None].to(torch.float64)
-    v = (v * w).reshape(t * b, *x64.shape[1:])
+    v = (v * mask[None, :, :, None].to(torch.float64)).reshape(t * b, *x64.shape[1:])
     xr = x64.repeat(t, 1, 1)
     masks = mask.repeat(t, 1)
     f = ev.at(torch.float64)
-    jv, method = [], "forward-mode autodiff"
-    for i in range(0, t * b, chunk):
-        xi, vi, mi = xr[i : i + chunk], v[i : i + chunk], masks[i : i + chunk]
 
-        def fn(z, mi=mi):
-            out = f(z, mi) if ev.takes_mask else f(z)
-            return reps.flatten(out, out_rep)
+    def model_fn(z, mi):
+        return reps.flatten(f(z, mi) if ev.takes_mask else f(z), out_rep)
 
-        try:
-            with torch.no_grad():
-                _, d = torch.func.jvp(fn, (xi,), (vi,))
-        except Exception:  # noqa: BLE001 — any model torch.func cannot handle falls back to differences
-            method = "central differences (forward mode unavailable)"
-            h = 1e-6
-            with torch.no_grad():
-                d = (fn(xi + h * vi) - fn(xi - h * vi)) / (2 * h)
-        jv.append(d.to(torch.complex128 if d.is_complex() else torch.float64))
-    jv = torch.cat(jv).reshape(t, b, *jv[0].shape[1:])
     with torch.no_grad():
-        ref = reps.flatten(f(x64, mask) if ev.takes_mask else f(x64), out_rep)
-    ref = ref.to(torch.complex128 if ref.is_complex() else torch.float64).expand(t, *ref.shape)
+        probe = model_fn(x64[:1], mask[:1])
+    components = probe[0].numel() * (2 if probe.is_complex() else 1)
+    if components <= _REVERSE_MODE_MAX_OUTPUTS:
+        jv = _floor_reverse(model_fn, x64, mask, v.reshape(t, b, *x64.shape[1:]), budget, trim)
+        if probe.is_complex():
+            jv = torch.view_as_complex(jv.reshape(t, b, -1, 2).contiguous())
+        jv = jv.reshape(t, b, *probe.shape[1:])
+        method = "reverse-mode autodiff (one gradient per output component)"
+    else:
+        jv, method = _floor_forward(model_fn, xr, masks, v, budget, trim)
+        jv = jv.reshape(t, b, *jv.shape[1:])
+    ref = _evaluate(ev, torch.float64, x64, mask, budget, out_rep, trim)  # [B, ...]
     num = _norm(_act(out_rep, m, lam, jv))
-    den = _norm(_act(out_rep, m, lam, ref)).clamp_min(_TINY)
+    den = _norm(_act(out_rep, m, lam, ref.expand(t, *ref.shape))).clamp_min(_TINY)
     return num / den, method
 
 
@@ -269,14 +346,15 @@ def sweep(
     out_rep="scalar",
     takes_mask: bool = True,
     with_floor: bool = True,
-    chunk: int = 4096,
+    budget: int = 2_000_000,
+    trim_padding: bool = True,
     seed: int = 0,
     progress=None,
     transforms: torch.Tensor | None = None,
 ) -> Sweep:
     """Errors over the deterministic grid (boosts along each axis at n_rapidities rapidities up to max_rapidity,
     rotations at n_angles angles) plus n_random seeded elements of each listed group ("full", "so3", "beam"),
-    for each dtype. All transformations of a dtype go through the model in large batches (chunk jets at a time).
+    for each dtype. All transformations of a dtype go through the model together, grouped by multiplicity.
     The floor needs one float64 forward-mode pass, shared by all dtypes. `transforms` (SL(2,C) `[T, 2, 2]`) replaces
     the grid by given elements."""
     import time
@@ -298,7 +376,7 @@ def sweep(
     unit = None
     if with_floor:
         lam = cc.to_so13(m)
-        unit = floor_unit(ev, p.to(torch.float64), mask, m, lam, out_rep, chunk=chunk, seed=seed)
+        unit = floor_unit(ev, p.to(torch.float64), mask, m, lam, out_rep, budget=budget, trim=trim_padding, seed=seed)
     for dtype in dtypes:
         result.measurements[dtype_name(dtype)] = measure(
             model,
@@ -309,7 +387,8 @@ def sweep(
             out_rep=out_rep,
             points=points,
             with_floor=with_floor,
-            chunk=chunk,
+            budget=budget,
+            trim_padding=trim_padding,
             seed=seed,
             _evaluator=ev,
             _floor_unit=unit,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .measures import Sweep, sweep, unit_roundoff
+from .measures import Sweep, p95, sweep, unit_roundoff
 
 PASS, NUMERICAL, BROKEN = "PASS", "NUMERICAL", "BROKEN"
 _ORDER = {PASS: 0, NUMERICAL: 1, BROKEN: 2}
@@ -97,11 +97,13 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
         other = _compare(name, list(measured))
         pending: dict[tuple, list[int]] = {}
         for i, pt in enumerate(meas.points):
-            err = float(torch.quantile(meas.errors[i], 0.95))
-            flo = float(torch.quantile(meas.floor[i], 0.95))
-            exc = float(torch.quantile(meas.excess[i], 0.95))
+            err = p95(meas.errors[i])
+            flo = p95(meas.floor[i])
+            exc = p95(meas.excess[i])
             scaling = expected = None
-            if exc <= threshold:
+            if not math.isfinite(err):
+                verdict, reason = NUMERICAL, "non-finite outputs (overflow or NaN) at this precision"
+            elif exc <= threshold:
                 verdict, reason = PASS, "within the precision floor"
             elif err >= SATURATED and flo >= SATURATED:
                 verdict, reason = PASS, "saturated at the precision floor"
@@ -109,8 +111,8 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
                 verdict, reason = NUMERICAL, "no second precision to tell rounding from a symmetry bug"
             else:
                 lo, hi = (name, other) if unit_roundoff(_dt(name)) > unit_roundoff(_dt(other)) else (other, name)
-                e_lo = float(torch.quantile(measured[lo].errors[i], 0.95))
-                e_hi = float(torch.quantile(measured[hi].errors[i], 0.95))
+                e_lo = p95(measured[lo].errors[i])
+                e_hi = p95(measured[hi].errors[i])
                 expected = unit_roundoff(_dt(lo)) / unit_roundoff(_dt(hi))
                 scaling = e_lo / max(e_hi, 1e-300)
                 if scaling >= math.sqrt(expected):

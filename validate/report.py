@@ -1,0 +1,290 @@
+"""The validation report: run the suite on a model and write `index.html` with PNGs beside it and `report.json`.
+
+Sections: verdicts; error vs rapidity per dtype with the precision floor as a band; error vs rotation angle;
+per-sample distributions; per-layer attribution; Schur checks of every declared equivariant map; model card;
+benchmark table (saved pytest-benchmark runs) and machine info. Everything shown is read from `report.json`'s values.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import plots
+from .attribution import attribute
+from .benchmarks import compare, find_runs, load_run
+from .measures import DTYPES, sweep
+from .schur import check_model
+from .verdict import judge
+
+
+def machine_info() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+    }
+
+
+def run(
+    model,
+    p,
+    mask,
+    *,
+    dtypes=DTYPES,
+    max_rapidity=6.0,
+    n_rapidities=10,
+    axes=("x", "y", "z"),
+    n_angles=8,
+    groups=("full", "so3", "beam"),
+    n_random=8,
+    threshold=1e3,
+    progress=None,
+) -> dict:
+    """Measure, judge, attribute and Schur-check; returns plain data (JSON-serialisable) plus per-sample arrays."""
+    step = progress or (lambda name: None)
+    t0 = time.time()
+    s = sweep(
+        model,
+        p,
+        mask,
+        dtypes=dtypes,
+        max_rapidity=max_rapidity,
+        n_rapidities=n_rapidities,
+        axes=axes,
+        n_angles=n_angles,
+        groups=groups,
+        n_random=n_random,
+        progress=lambda d: step(f"measured {d}"),
+    )
+    j = judge(s, threshold)
+    step("judged")
+    result = {
+        "verdict": j.verdict,
+        "by_dtype": j.by_dtype(),
+        "threshold": threshold,
+        "skipped": s.skipped,
+        "rows": [dict(r, verdict=v.verdict, reason=v.reason) for r, v in zip(s.rows(), j.rows, strict=True)],
+        "sweep_seconds": s.seconds,
+        "jets": int(p.shape[0]),
+        "max_particles": int(p.shape[1]),
+        "max_rapidity": max_rapidity,
+    }
+    result["_samples"] = {name: m.errors.numpy() for name, m in s.measurements.items() if m.errors is not None}
+    result["_points"] = s.points
+    if hasattr(model, "activation_irreps"):
+        a = attribute(model, p, mask)
+        result["attribution"] = {
+            "layers": [vars(x) for x in a.layers],
+            "threshold": a.threshold,
+            "transform": a.transform,
+            "first_broken": a.first_broken,
+        }
+        step("attributed")
+    if hasattr(model, "equivariant_linear_maps"):
+        result["schur"] = [dict(vars(r), ok=r.ok) for r in check_model(model)]
+        step("Schur-checked")
+    result["seconds"] = time.time() - t0
+    return result
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    if v is None:
+        return "—"
+    return html.escape(str(v))
+
+
+def _table(rows: list[dict], columns: list[str], css: str = "") -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr class='{html.escape(str(r.get('verdict', '')))}'>"
+        + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in columns)
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
+
+
+def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_dir=".benchmarks") -> Path:
+    """Write the report into out_dir (created; existing report files replaced atomically). Returns index.html."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = result["rows"]
+    verdicts: dict = {}
+    order = {"PASS": 0, "NUMERICAL": 1, "BROKEN": 2}
+    for r in rows:
+        key = (r["dtype"], r["kind"], r["axis"])
+        if order[r["verdict"]] >= order[verdicts.get(key, "PASS")]:
+            verdicts[key] = r["verdict"]
+    images = {
+        "error_vs_rapidity": plots.error_vs_rapidity(rows, verdicts, out / "error_vs_rapidity.png"),
+        "error_vs_angle": plots.error_vs_angle(rows, verdicts, out / "error_vs_angle.png"),
+    }
+    samples = result.get("_samples", {})
+    points = result.get("_points", [])
+    if samples and points:
+        ymax = max((pt.parameter for pt in points if pt.kind == "boost"), default=None)
+        panels = {}
+        for title, pred in (
+            (
+                f"boost along z, y = {ymax:.3g}" if ymax else "boost",
+                lambda pt: pt.kind == "boost" and pt.axis == "z" and pt.parameter == ymax,
+            ),
+            ("all rotations", lambda pt: pt.kind == "rotation"),
+        ):
+            idx = [i for i, pt in enumerate(points) if pred(pt)]
+            if idx:
+                panels[title] = {d: e[idx].ravel() for d, e in samples.items()}
+        if panels:
+            images["error_distributions"] = plots.error_distributions(panels, out / "error_distributions.png")
+    if "attribution" in result:
+        a = result["attribution"]
+        images["attribution"] = plots.attribution(a["layers"], a["threshold"], a["transform"], out / "attribution.png")
+    runs = []
+    for path in find_runs(benchmark_dir)[-4:]:
+        try:
+            runs.append(load_run(path))
+        except ValueError:
+            continue
+    bench_rows = compare(runs)
+    data = {k: v for k, v in result.items() if not k.startswith("_")}
+    data.update(
+        model_card=model_card or {},
+        machine=machine_info(),
+        benchmarks={"runs": [{k: r[k] for k in ("file", "machine", "datetime")} for r in runs], "rows": bench_rows},
+        images={k: v.name for k, v in images.items()},
+    )
+    _atomic_write(out / "report.json", json.dumps(data, indent=2, default=_json_default))
+    _atomic_write(out / "index.html", _html(data))
+    return out / "index.html"
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _html(d: dict) -> str:
+    card = d["model_card"]
+    verdict_rows = [{"dtype": k, "verdict": v} for k, v in d["by_dtype"].items()]
+    verdict_rows += [{"dtype": k, "verdict": "SKIPPED", "reason": v} for k, v in d["skipped"].items()]
+    cols = [
+        "dtype",
+        "kind",
+        "axis",
+        "parameter",
+        "error_median",
+        "error_p95",
+        "error_max",
+        "floor_p95",
+        "excess_p95",
+        "verdict",
+        "reason",
+    ]
+    sections = [
+        f"<h1>Lorentz-symmetry report: <span class='{d['verdict']}'>{d['verdict']}</span></h1>",
+        f"<p>{d['jets']} jets (≤ {d['max_particles']} particles), boosts up to rapidity {d['max_rapidity']:g} along "
+        f"x, y, z; rotations; random elements of the full group, SO(3) and the beam subgroup. Verdict per row: PASS "
+        f"when the p95 error is within {d['threshold']:g}× the precision floor; otherwise NUMERICAL if it shrinks with "
+        f"the unit roundoff, BROKEN if not (DESIGN.md §3). Sweep: {d['sweep_seconds']:.1f} s; whole run "
+        f"{d['seconds']:.1f} s.</p>",
+        _table(verdict_rows, ["dtype", "verdict", "reason"], "small"),
+        "<h2>Error vs rapidity</h2><img src='error_vs_rapidity.png' alt='error vs rapidity'>",
+        "<h2>Error vs rotation angle</h2><img src='error_vs_angle.png' alt='error vs angle'>",
+    ]
+    if "error_distributions" in d["images"]:
+        sections.append("<h2>Per-sample distributions</h2><img src='error_distributions.png' alt='distributions'>")
+    if "attribution" in d:
+        a = d["attribution"]
+        sections.append(
+            f"<h2>Per-layer attribution</h2><p>First layer that breaks the symmetry: "
+            f"<b>{_fmt(a['first_broken'] or 'none')}</b> ({html.escape(a['transform'])}, threshold "
+            f"{a['threshold']:.3g}).</p><img src='attribution.png' alt='attribution'>"
+            + _table(a["layers"], ["name", "irreps", "median", "p95", "max"])
+        )
+    if "schur" in d:
+        sections.append(
+            "<h2>Schur checks</h2><p>Structure: relative weight outside the block-diagonal, "
+            "c⊗1-within-irrep pattern; commutation: max ‖Wρ_in − ρ_out W‖/(‖W‖‖ρ_in‖) over random M; "
+            "intertwiner dimension solved from the Lie-algebra null space vs the layer's real parameter "
+            "count.</p>"
+            + _table(
+                d["schur"],
+                [
+                    "name",
+                    "irreps_in",
+                    "irreps_out",
+                    "structure_residual",
+                    "commutation_residual",
+                    "intertwiner_dim",
+                    "free_parameters",
+                    "ok",
+                ],
+            )
+        )
+    sections.append(
+        "<h2>Model card</h2>" + _table([{"field": k, "value": v} for k, v in card.items()], ["field", "value"], "small")
+    )
+    bench = d["benchmarks"]
+    if bench["rows"]:
+        cols_b = (
+            ["benchmark"]
+            + [f"run{i}" for i in range(len(bench["runs"]))]
+            + [f"ratio{i}" for i in range(1, len(bench["runs"]))]
+        )
+        legend = "".join(
+            f"<li>run{i}: {html.escape(r['machine'])} ({html.escape(r['datetime'])})</li>"
+            for i, r in enumerate(bench["runs"])
+        )
+        sections.append(
+            f"<h2>Benchmarks</h2><p>Median seconds per call; ratios to run0.</p><ul>{legend}</ul>"
+            + _table(bench["rows"], cols_b)
+        )
+    else:
+        sections.append(
+            "<h2>Benchmarks</h2><p>No saved runs: <code>pytest benchmarks --benchmark-only "
+            "--benchmark-autosave</code> records them.</p>"
+        )
+    sections.append(
+        "<h2>Machine</h2>"
+        + _table([{"field": k, "value": v} for k, v in d["machine"].items()], ["field", "value"], "small")
+    )
+    sections.append("<h2>All measurements</h2>" + _table(d["rows"], cols))
+    style = (
+        "body{font-family:sans-serif;max-width:1200px;margin:1.5em auto;color:#222}img{max-width:100%}"
+        "table{border-collapse:collapse;margin:.5em 0;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
+        "text-align:right}th{background:#f3f3f3}.PASS{color:#176f2c}.NUMERICAL{color:#a36300}"
+        ".BROKEN{color:#b00020;font-weight:bold}tr.BROKEN td{background:#fde7ea}tr.NUMERICAL td{background:#fff4e0}"
+    )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>CLARIANT Lorentz report</title>"
+        f"<style>{style}</style></head><body>{''.join(sections)}</body></html>"
+    )
