@@ -13,7 +13,8 @@ def test_full_validation_sweep(benchmark):
     b = JetFile(SAMPLE_DIR / "test.h5").read(0, 256)
     width = int(b.mask.sum(1).max())
     p, mask = b.p[:, :width], b.mask[:, :width]
-    result = benchmark.pedantic(sweep, args=(model, p, mask), kwargs=dict(n_rapidities=10, n_angles=8), rounds=1,
-                                iterations=1)
+    result = benchmark.pedantic(
+        sweep, args=(model, p, mask), kwargs=dict(n_rapidities=10, n_angles=8), rounds=1, iterations=1
+    )
     benchmark.extra_info.update(jets=256, transforms=len(result.points), dtypes=4)
     assert judge(result).verdict == "PASS"
