@@ -1,9 +1,12 @@
 """Judging (DESIGN.md §3): the precision-scaling verdict and the assertions built on it.
 
 Per (dtype, transformation) row, with excess = p95 over samples of ε/ε_floor:
-- PASS: excess ≤ threshold (default 10³: a correct network's own rounding adds at most ~10³ over the input-rounding
-  floor; symmetry bugs sit 10⁶–10¹⁴ above it), or error and floor both ≥ 0.1 (the dtype cannot resolve the
-  function there at all: saturated at its floor).
+- PASS: the typical jet within `threshold` of its floor (median excess ≤ threshold, default 10²) and the tail within
+  100·threshold (p95 excess ≤ 10⁴) — a correct network's own rounding adds ~10–10² over the input-rounding floor for
+  typical jets and up to ~10³–10⁴ for the worst-conditioned ones (two nearly collinear constituents); a symmetry bug
+  moves every jet, 10⁶–10¹⁴ above its floor. Or error and floor both ≥ 0.1 (the dtype cannot resolve the
+  function there at all: saturated at its floor), or a low-precision error ≥ 0.1 — where a first-order floor no
+  longer describes rounding — that shrinks with u while the higher precision is within its floor.
 - otherwise the row is compared with the same transformation at another precision (float64 ↔ the lower one):
   a correct model's error shrinks with the unit roundoff (float32 → float64: u ratio ≈ 5·10⁸). If the observed ratio
   is at least the geometric midpoint √(u_lo/u_hi), the excess is NUMERICAL (precision-limited); if not, BROKEN
@@ -24,7 +27,8 @@ from .measures import Sweep, p95, sweep, unit_roundoff
 
 PASS, NUMERICAL, BROKEN = "PASS", "NUMERICAL", "BROKEN"
 _ORDER = {PASS: 0, NUMERICAL: 1, BROKEN: 2}
-DEFAULT_THRESHOLD = 1e3
+DEFAULT_THRESHOLD = 1e2
+TAIL = 1e2  # the p95 may exceed the median's threshold by this factor
 SATURATED = 0.1
 
 
@@ -84,6 +88,10 @@ def _compare(dtype: str, available: list[str]) -> str | None:
     return None
 
 
+def _within(excess: torch.Tensor, threshold: float) -> bool:
+    return float(excess.median()) <= threshold and p95(excess) <= TAIL * threshold
+
+
 def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
     if not (threshold > 1 and math.isfinite(threshold)):
         raise ValueError(f"threshold must be a finite number > 1, got {threshold}")
@@ -103,7 +111,7 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
             scaling = expected = None
             if not math.isfinite(err):
                 verdict, reason = NUMERICAL, "non-finite outputs (overflow or NaN) at this precision"
-            elif exc <= threshold:
+            elif _within(meas.excess[i], threshold):
                 verdict, reason = PASS, "within the precision floor"
             elif err >= SATURATED and flo >= SATURATED:
                 verdict, reason = PASS, "saturated at the precision floor"
@@ -115,7 +123,12 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
                 e_hi = p95(measured[hi].errors[i])
                 expected = unit_roundoff(_dt(lo)) / unit_roundoff(_dt(hi))
                 scaling = e_lo / max(e_hi, 1e-300)
-                if scaling >= math.sqrt(expected):
+                hi_within = _within(measured[hi].excess[i], threshold)
+                if err >= SATURATED and name == lo and scaling >= math.sqrt(expected) and hi_within:
+                    # an O(1) error is outside the first-order floor's validity; it scales with u and the higher
+                    # precision sits within its floor: rounding, as expected at this precision
+                    verdict, reason = PASS, f"saturated beyond the first-order floor; {hi} within its floor"
+                elif scaling >= math.sqrt(expected):
                     verdict, reason = NUMERICAL, "excess error, but it scales with the unit roundoff"
                 elif e_lo >= SATURATED:
                     verdict, reason = "pending", f"{lo} saturated (error ≥ {SATURATED}): scaling unobservable here"
@@ -166,54 +179,6 @@ def _dt(name: str) -> torch.dtype:
     return getattr(torch, name)
 
 
-def _check(model, p, mask, *, out_rep, dtypes, threshold, allow_numerical, attribute_layers, takes_mask, **kw):
-    from .attribution import attribute
-
-    result = sweep(model, p, mask, dtypes=dtypes, out_rep=out_rep, takes_mask=takes_mask, **kw)
-    j = judge(result, threshold)
-    failing = j.verdict == BROKEN or (j.verdict == NUMERICAL and not allow_numerical)
-    if failing:
-        worst = j.worst()
-        msg = f"Lorentz {'invariance' if out_rep == 'scalar' else 'equivariance'} {worst.line()}"
-        if attribute_layers and hasattr(model, "activation_irreps"):
-            layers = attribute(model, p, mask)
-            if layers.first_broken is not None:
-                msg += f"; first layer that breaks it: {layers.first_broken}"
-        raise AssertionError(msg)
-    return j
-
-
-def assert_lorentz_invariant(
-    model,
-    p,
-    mask,
-    *,
-    dtypes=(torch.float32, torch.float64),
-    threshold=DEFAULT_THRESHOLD,
-    allow_numerical=False,
-    attribute_layers=True,
-    takes_mask=True,
-    **sweep_kw,
-) -> Judgement:
-    """Assert that model(p, mask) is Lorentz invariant by the precision-scaling verdict over the deterministic grid
-    (boosts up to rapidity 6 along x, y, z and rotations; pass groups=("full",) etc. for random elements).
-    Fails with one line naming the worst row and, for models that declare activation_irreps(), the first layer that
-    breaks the symmetry. NUMERICAL fails too unless allow_numerical=True. Returns the Judgement."""
-    __tracebackhide__ = True
-    return _check(
-        model,
-        p,
-        mask,
-        out_rep="scalar",
-        dtypes=dtypes,
-        threshold=threshold,
-        allow_numerical=allow_numerical,
-        attribute_layers=attribute_layers,
-        takes_mask=takes_mask,
-        **sweep_kw,
-    )
-
-
 def assert_lorentz_equivariant(
     model,
     p,
@@ -224,20 +189,28 @@ def assert_lorentz_equivariant(
     threshold=DEFAULT_THRESHOLD,
     allow_numerical=False,
     attribute_layers=True,
-    takes_mask=True,
     **sweep_kw,
 ) -> Judgement:
-    """As assert_lorentz_invariant for outputs transforming as `out_rep` ("vector" or an Irreps)."""
+    """Assert that model(p, mask) transforms as `out_rep` ("scalar", "vector" or an Irreps) by the precision-scaling
+    verdict over the deterministic grid (boosts up to rapidity 6 along x, y, z and rotations; groups=("full",) etc.
+    add random elements). Fails with one line naming the worst row and, for models that declare
+    activation_irreps(), the first layer that breaks the symmetry. NUMERICAL fails too unless allow_numerical=True.
+    Returns the Judgement."""
     __tracebackhide__ = True
-    return _check(
-        model,
-        p,
-        mask,
-        out_rep=out_rep,
-        dtypes=dtypes,
-        threshold=threshold,
-        allow_numerical=allow_numerical,
-        attribute_layers=attribute_layers,
-        takes_mask=takes_mask,
-        **sweep_kw,
-    )
+    from .attribution import attribute
+
+    j = judge(sweep(model, p, mask, dtypes=dtypes, out_rep=out_rep, **sweep_kw), threshold)
+    if j.verdict == BROKEN or (j.verdict == NUMERICAL and not allow_numerical):
+        msg = f"Lorentz {'invariance' if out_rep == 'scalar' else 'equivariance'} {j.worst().line()}"
+        if attribute_layers and hasattr(model, "activation_irreps"):
+            layers = attribute(model, p, mask)
+            if layers.first_broken is not None:
+                msg += f"; first layer that breaks it: {layers.first_broken}"
+        raise AssertionError(msg)
+    return j
+
+
+def assert_lorentz_invariant(model, p, mask, **kw) -> Judgement:
+    """assert_lorentz_equivariant with invariant ("scalar") outputs; same keywords."""
+    __tracebackhide__ = True
+    return assert_lorentz_equivariant(model, p, mask, "scalar", **kw)
