@@ -22,7 +22,7 @@ from .attribution import attribute
 from .benchmarks import compare, find_runs, load_run
 from .measures import DTYPES, sweep
 from .schur import check_model
-from .verdict import judge
+from .verdict import DEFAULT_THRESHOLD, judge
 
 
 def machine_info() -> dict:
@@ -57,7 +57,7 @@ def run(
     n_angles=8,
     groups=("full", "so3", "beam"),
     n_random=8,
-    threshold=1e2,
+    threshold=DEFAULT_THRESHOLD,
     progress=None,
 ) -> dict:
     """Measure, judge, attribute and Schur-check; returns plain data (JSON-serialisable) plus per-sample arrays."""
