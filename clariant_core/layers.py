@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.utils.checkpoint
 from torch import nn
 
 from ._dtypes import complex_of
@@ -155,16 +156,21 @@ class CGLevel(nn.Module):
         self._msg_paths = [(a, outs) for _, a, outs in self.message.paths]
         self._msg_irreps = [a for a, _ in self._msg_paths]
 
-    def _aggregate(self, f: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Σ_j f[b, c, i, j] · part[b, j, c, ...] for each complex part `[B, N, τ, D_k]`, in one real matmul."""
+    def _aggregate(self, basis: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Σ_j f_c(p_ij²) mask_j · part[b, j, c, ...] for each complex part `[B, N, τ, D_k]`, in one real matmul.
+        With gradients on, f `[B, τ, N, N]` is recomputed in backward (checkpoint) instead of being stored: it is the
+        largest tensor of a level and cheap to rebuild from the shared pair basis."""
         sizes = [t.shape[-1] for t in parts]
-        packed = torch.view_as_real(torch.cat(parts, -1)).flatten(-2)  # [B, N, τ, 2ΣD]
-        agg = f @ packed.transpose(1, 2)  # [B, τ, N, N] @ [B, τ, N, 2ΣD]
+        packed = torch.view_as_real(torch.cat(parts, -1)).flatten(-2).transpose(1, 2)  # [B, τ, N, 2ΣD]
+        if torch.is_grad_enabled():
+            agg = torch.utils.checkpoint.checkpoint(_pair_sum, basis, self.radial.weight, packed, use_reentrant=False)
+        else:
+            agg = _pair_sum(basis, self.radial.weight, packed)
         agg = torch.view_as_complex(agg.transpose(1, 2).unflatten(-1, (-1, 2)).contiguous())
         return list(torch.split(agg, sizes, -1))
 
-    def _messages(self, x: dict, q: torch.Tensor, f: torch.Tensor) -> dict:
-        """Σ_j f_ij CG(p_ij ⊗ F_j) = CG(q_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(q_j ⊗ F_j), f: `[B, τ, N_i, N_j]`.
+    def _messages(self, x: dict, q: torch.Tensor, basis: torch.Tensor) -> dict:
+        """Σ_j f_ij CG(p_ij ⊗ F_j) = CG(q_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(q_j ⊗ F_j), f_ij = f(p_ij²)·mask_j.
 
         CG(q_j ⊗ F_j) is truncated before it is aggregated (it is often much smaller than q_j ⊗ F_j), so each input
         irrep costs one shared aggregation and two GEMMs."""
@@ -172,7 +178,7 @@ class CGLevel(nn.Module):
         coeffs = self.message._coefficients(q.dtype, q.device)
 
         g = [(q[..., :, :, None] * x[a][..., None, :]).flatten(-2) @ c for a, c in zip(in_irreps, coeffs)]
-        agg = self._aggregate(f, [x[a] for a in in_irreps] + g)
+        agg = self._aggregate(basis, [x[a] for a in in_irreps] + g)
         n = len(in_irreps)
         pieces: dict[Irrep, list[torch.Tensor]] = {}
         for (_, outs), coeff, a_agg, g_agg in zip(self._msg_paths, coeffs, agg[:n], agg[n:]):
@@ -184,9 +190,9 @@ class CGLevel(nn.Module):
         return {c: torch.cat(v, -2) if len(v) > 1 else v[0] for c, v in pieces.items()}
 
     def forward(self, x: dict, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor) -> dict:
-        """x: `{Irrep: [B, N, τ, d]}`; q = T p: `[B, N, 1, 4]`; basis: real `[B, N, N, num_basis]`; mask `[B, N]`."""
-        f = self.radial(basis) * mask[:, None, :, None].to(basis.dtype)  # f_c(p_ij²)·mask_j [B, N_i, N_j, τ]
-        msg = self._messages(x, q, f.permute(0, 3, 1, 2))
+        """x: `{Irrep: [B, N, τ, d]}`; q = T p: `[B, N, 1, 4]`; basis: real `[B, N, N, num_basis]` of p_ij², already
+        multiplied by mask_j; mask `[B, N]`."""
+        msg = self._messages(x, q, basis)
         sq = self.square(x, x)
         cat = {}
         for _, c in self.irreps_cat:
@@ -196,6 +202,11 @@ class CGLevel(nn.Module):
         out[SCALAR] = self.mlp(out[SCALAR])
         m = mask[:, :, None, None].to(out[SCALAR].real.dtype)
         return {c: v * m for c, v in out.items()}
+
+
+def _pair_sum(basis, weight, packed):
+    """f = basis · Wᵀ as `[B, τ, N_i, N_j]` (basis already × mask_j), then f @ packed `[B, τ, N, 2ΣD]`."""
+    return (basis @ weight.T).permute(0, 3, 1, 2) @ packed
 
 
 def vector_features(p: torch.Tensor) -> torch.Tensor:

@@ -175,7 +175,7 @@ class LGN(nn.Module):
         self._check_inputs(p, mask, scalars)
         p, mask, scalars = self._prepare(p, mask, scalars)
         q = vector_features(p)
-        basis = self.pair_basis(self._pair_invariants(p))
+        basis = self.pair_basis(self._pair_invariants(p)) * mask[:, None, :, None].to(p.dtype)  # φ_b(p_ij²)·mask_j
         x = self.input_layer(scalars, q)
         m = mask[:, :, None, None].to(p.dtype)
         x = {c: v * m for c, v in x.items()}
