@@ -51,8 +51,6 @@ def as_real_tensor(x, dtype: torch.dtype | None, name: str) -> torch.Tensor:
         target = dtype if dtype is not None else (x.dtype if x.is_floating_point() else DEFAULT_REAL)
         if target not in SUPPORTED_REAL:
             raise ValueError(f"{name}: unsupported dtype {target}; use float32 or float64")
-        if dtype is None and x.is_floating_point() and x.dtype != target:
-            raise ValueError(f"{name}: unsupported dtype {x.dtype}; use float32 or float64")
         out = x.to(target)
     else:
         target = dtype if dtype is not None else DEFAULT_REAL

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from ._dtypes import SUPPORTED_REAL, check_finite
+from ._dtypes import SUPPORTED_REAL, check_finite, complex_of
 from .frames import jet_frame_sl2c, to_jet_rest_frame
 from .irreps import Irreps
 from .layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
@@ -116,10 +116,7 @@ class LGN(nn.Module):
         ρ(L(Λx) M L(x)⁻¹) — a rotation for the jet frame."""
         b = p.shape[0]
         if self.config.frame == "lab":
-            eye = torch.eye(2, dtype=p.dtype, device=p.device).to(
-                torch.complex128 if p.dtype == torch.float64 else torch.complex64
-            )
-            return eye.expand(b, 2, 2).clone()
+            return torch.eye(2, dtype=complex_of(p.dtype), device=p.device).expand(b, 2, 2).clone()
         return jet_frame_sl2c(p * mask[..., None].to(p.dtype), mask)
 
     @property

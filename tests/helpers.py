@@ -1,7 +1,5 @@
 """Shared test helpers: tolerances derived from the dtype's unit roundoff, never fixed numbers."""
 
-import math
-
 import torch
 
 import clariant_core as cc
@@ -28,7 +26,3 @@ def irrep_ops(ir: cc.Irrep) -> float:
     """Rounding count for one ρ_(k,n)(M) evaluation: degree-(k+n) monomials of the entries of M (each rounded once
     on input), summed over at most d terms; the d·(k+n+2) bound is the usual one for polynomial evaluation."""
     return 4 * (ir.k + ir.n + 2) * ir.dim
-
-
-def cosh_factor(max_rapidity: float) -> float:
-    return math.cosh(max_rapidity)
