@@ -70,3 +70,9 @@ def check_finite(x: torch.Tensor, name: str) -> None:
         idx = tuple(int(i) for i in torch.nonzero(bad)[0])
         kind = "NaN" if torch.isnan(x[idx]).item() else "inf"
         raise ValueError(f"{name} contains {kind} at index {idx}")
+
+
+def is_transformed(t: torch.Tensor) -> bool:
+    """True inside a torch.func transform (jvp, vmap, grad…), where t is a functorch wrapper."""
+    check = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+    return bool(check(t)) if check is not None else False

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import torch
 
+from ._dtypes import is_transformed
 from .irreps import Irrep, Irreps, _check_label
 
 __all__ = ["CGProduct", "clebsch_gordan", "decompose_product", "exchange_sign", "su2_clebsch_gordan"]
@@ -182,7 +183,7 @@ class CGProduct:
         key = (dtype, torch.device(device))
         if key not in self._cache:
             cast = [c.to(device=device, dtype=dtype) for c in self._coeff64]
-            if any(_is_transformed(c) for c in cast):  # inside torch.func (jvp, vmap…): use, never cache
+            if any(is_transformed(c) for c in cast):  # inside torch.func (jvp, vmap…): use, never cache
                 return cast
             self._cache[key] = cast
         return self._cache[key]
@@ -223,11 +224,6 @@ class CGProduct:
                 pieces.setdefault(c, []).append(z[..., start : start + c.dim])
                 start += c.dim
         return {c: torch.cat(pieces[c], dim=-2) if len(pieces[c]) > 1 else pieces[c][0] for _, c in self.irreps_out}
-
-
-def _is_transformed(t: torch.Tensor) -> bool:
-    check = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
-    return bool(check(t)) if check is not None else False
 
 
 def _as_feature_dict(x, irreps: Irreps, name: str) -> dict[Irrep, torch.Tensor]:

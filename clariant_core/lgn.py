@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
+import torch.utils.checkpoint
 from torch import nn
 
-from ._dtypes import SUPPORTED_REAL, check_finite, complex_of
+from ._dtypes import SUPPORTED_REAL, check_finite, complex_of, is_transformed
 from .frames import jet_frame_sl2c, to_jet_rest_frame
 from .irreps import Irreps
 from .layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
@@ -73,6 +74,12 @@ class LGN(nn.Module):
     padding.
     Works in float32 and float64: the model's parameter dtype must match the input's (`model.to(torch.float64)`).
     """
+
+    #: With gradients on, the CG levels run over chunks of jets with at most this many particle pairs (jets · N²)
+    #: each and are recomputed in backward (activation checkpointing), so the memory of a training step grows with
+    #: the chunk, not with the batch: float64 B = 64, N = 200 needs ~0.6 GB instead of ~1 GB. A batch that fits in
+    #: one chunk runs without recomputation. None: never chunk. A runtime setting, not part of the architecture.
+    grad_chunk_pairs: int | None = 2**19
 
     def __init__(self, config: LGNConfig | None = None):
         super().__init__()
@@ -172,15 +179,50 @@ class LGN(nn.Module):
         self._check_inputs(p, mask, scalars)
         p, mask, scalars = self._prepare(p, mask, scalars)
         q = vector_features(p)
-        basis = self.pair_basis(self._pair_invariants(p)) * mask[:, None, :, None].to(p.dtype)  # φ_b(p_ij²)·mask_j
+        pij2 = self._pair_invariants(p)
         x = self.input_layer(scalars, q)
         m = mask[:, :, None, None].to(p.dtype)
         x = {c: v * m for c, v in x.items()}
         invariants = [self._readout(x, mask)]
-        for level in self.levels:
-            x = level(x, q, basis, mask)
-            invariants.append(self._readout(x, mask))
+        chunks = self._grad_chunks(p)
+        if chunks is None:
+            basis, pij2 = self._masked_basis(pij2, mask), None  # shared by every level
+            for level in self.levels:
+                x = level(x, q, basis, mask)
+                invariants.append(self._readout(x, mask))
+        else:
+            for level in self.levels:
+                x = self._level_in_chunks(level, chunks, x, q, pij2, mask)
+                invariants.append(self._readout(x, mask))
         return self.output(torch.cat(invariants, -1))
+
+    def _masked_basis(self, pij2: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """φ_b(p_ij²)·mask_j `[B, N, N, num_basis]`."""
+        return self.pair_basis(pij2) * mask[:, None, :, None].to(pij2.dtype)
+
+    def _grad_chunks(self, p: torch.Tensor) -> list[slice] | None:
+        """Batch slices for checkpointed levels (see grad_chunk_pairs), or None to run the batch in one piece."""
+        if self.grad_chunk_pairs is None or not torch.is_grad_enabled() or is_transformed(p):
+            return None
+        b, n = p.shape[:2]
+        per_chunk = max(1, self.grad_chunk_pairs // (n * n))
+        if per_chunk >= b:
+            return None
+        return [slice(i, min(i + per_chunk, b)) for i in range(0, b, per_chunk)]
+
+    def _level_in_chunks(self, level, chunks, x, q, pij2, mask) -> dict:
+        """One level over batch chunks, each recomputed in backward; the pair basis is rebuilt per chunk."""
+
+        def run(xc, qc, pc, mc):
+            return level(xc, qc, self._masked_basis(pc, mc), mc)
+
+        outs = [
+            torch.utils.checkpoint.checkpoint(
+                run, {c: v[s] for c, v in x.items()}, q[s], pij2[s], mask[s], use_reentrant=False
+            )
+            for s in chunks
+        ]
+        return {c: torch.cat([o[c] for o in outs]) for c in outs[0]}
 
     @staticmethod
     def _pair_invariants(p: torch.Tensor) -> torch.Tensor:
