@@ -144,7 +144,16 @@ def _validate(args) -> int:
         bar.set_postfix_str(name)
         bar.update(1)
 
-    result = report.run(model, p, mask, dtypes=dtypes, max_rapidity=args.max_rapidity, progress=step)
+    result = report.run(
+        model,
+        p,
+        mask,
+        dtypes=dtypes,
+        max_rapidity=args.max_rapidity,
+        rapidities=args.rapidities,
+        axes=args.axes,
+        progress=step,
+    )
     metrics = meta.get("test_metrics", {})
     card = {
         "checkpoint": str(ckpt_path),
@@ -175,6 +184,27 @@ def _bench_compare(args) -> int:
         raise ValueError(f"no saved benchmark runs given or found under {args.dir} (use --benchmark-autosave)")
     print(format_table([load_run(f) for f in files], args.stat))
     return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return v
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    return tuple(_positive_float(t) for t in text.split(",") if t.strip())
+
+
+def _axes(text: str) -> tuple[str, ...]:
+    axes = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not axes or set(axes) - {"x", "y", "z"}:
+        raise argparse.ArgumentTypeError(f"axes must be a comma list of x, y, z, got {text!r}")
+    return axes
 
 
 def _positive_int(text: str) -> int:
@@ -242,7 +272,11 @@ def main(argv=None) -> int:
         default="all",
         help="precision(s) to measure; a lower one is always paired with float64 for the verdict",
     )
-    v.add_argument("--max-rapidity", type=float, default=6.0)
+    v.add_argument("--max-rapidity", type=_positive_float, default=6.0, help="boosts at 10 rapidities up to this")
+    v.add_argument(
+        "--rapidities", type=_float_list, default=None, help="boost at these rapidities instead, e.g. 0.5,1,2,4,6"
+    )
+    v.add_argument("--axes", type=_axes, default=("x", "y", "z"), help="boost axes, e.g. x,z (default x,y,z)")
     v.add_argument("--out", default="reports", help="report folder (default: reports)")
     v.set_defaults(func=_validate)
 

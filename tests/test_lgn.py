@@ -162,6 +162,7 @@ def test_chunked_levels_give_the_same_outputs_and_gradients(dtype, beams):
         assert (b - a).abs().max() <= 64 * u * a.abs().max() + 4 * u * conditioning, i
     assert cc.LGN().grad_chunk_pairs is not None  # the default chunks large batches
 
+
 def test_beams_keep_only_rotations_about_z():
     model = _model(torch.float64, beams=True)
     p, mask = random_jets(8, 20, seed=5, min_particles=3)

@@ -18,6 +18,7 @@ import torch
 import clariant_core as cc
 
 from . import representations as reps
+from .exact import lorentz_apply
 from .measures import dtype_name, p95
 
 
@@ -72,8 +73,7 @@ def attribute(model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.floa
         for name in declared
     ]
     x = p.to(torch.float64)
-    lam = cc.to_so13(m)
-    xl = torch.einsum("ij,bnj->bni", lam, x)
+    xl = lorentz_apply(m[None], x)[0]  # rounded once from the exact action of M
     try:
         with torch.no_grad():
             net(x.to(dtype), mask)

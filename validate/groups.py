@@ -84,14 +84,24 @@ class GridPoint:
 
 
 def grid(
-    max_rapidity: float = 6.0, n_rapidities: int = 10, axes=("x", "y", "z"), n_angles: int = 8
+    max_rapidity: float = 6.0, n_rapidities: int = 10, axes=("x", "y", "z"), n_angles: int = 8, rapidities=None
 ) -> tuple[list[GridPoint], torch.Tensor]:
     """The fixed deterministic grid of reproducible reports: boosts along each axis at n_rapidities evenly spaced
-    rapidities in (0, max_rapidity], and rotations about an oblique axis at n_angles angles in (0, π].
-    Returns (points, SL(2,C) `[T, 2, 2]`)."""
-    if not (math.isfinite(max_rapidity) and max_rapidity > 0 and n_rapidities >= 1 and n_angles >= 0):
+    rapidities in (0, max_rapidity] (or at the given `rapidities`), and rotations about an oblique axis at n_angles
+    angles in (0, π]. Returns (points, SL(2,C) `[T, 2, 2]`)."""
+    if rapidities is not None:
+        ys = [float(y) for y in rapidities]
+        if not ys or not all(math.isfinite(y) and y > 0 for y in ys):
+            raise ValueError(f"rapidities must be finite and > 0, got {list(rapidities)}")
+    elif not (math.isfinite(max_rapidity) and max_rapidity > 0 and n_rapidities >= 1):
         raise ValueError(f"bad grid settings max_rapidity={max_rapidity}, n_rapidities={n_rapidities}")
-    ys = [max_rapidity * (i + 1) / n_rapidities for i in range(n_rapidities)]
+    else:
+        ys = [max_rapidity * (i + 1) / n_rapidities for i in range(n_rapidities)]
+    if n_angles < 0:
+        raise ValueError(f"n_angles must be ≥ 0, got {n_angles}")
+    unknown = set(axes) - {"x", "y", "z"}
+    if unknown or not axes:
+        raise ValueError(f"axes must be a non-empty subset of x, y, z, got {list(axes)}")
     points, mats = [], []
     for a in axes:
         points += [GridPoint("boost", a, y) for y in ys]

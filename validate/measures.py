@@ -3,11 +3,16 @@
 Measuring is separate from judging (`verdict.py`): everything here returns data.
 
 Relative error of sample x under Λ (SL(2,C) element M): ε = ‖f(Λx) − ρ_out(M) f(x)‖₂ / max(‖ρ_out(M) f(x)‖₂, tiny).
-Λ and Λx are computed in float64 and rounded once to the dtype under test; the difference is taken in float64.
+Λx is computed from the SL(2,C) element in double-double (float64 operations only, validate/exact.py) and rounded
+once to the dtype under test — a float64 Λ @ x would itself be off by up to u·e^{2|y|}; the difference is taken in
+float64.
 Precision floor: ε_floor = ‖ρ_out(M) J_f(x) (Λ⁻¹δ − δ₀)‖ / ‖ρ_out(M) f(x)‖, δ and δ₀ the roundings of Λx and x, modelled
-as δ_μ = u·r_μ·(Λx)_μ with r uniform in [−1, 1] (seeded), J_f by forward-mode autodiff in float64 (central differences
-as a fallback for models torch.func cannot differentiate forward), plus u itself — the rounding of the output to the
-dtype, which no computation avoids (it matters for outputs that barely depend on their inputs). Excess = ε / ε_floor.
+as δ_μ = u·r_μ·(Λx)_μ with r independent and uniform in [−1, 1], J_f in float64. For outputs of ≤ 16 real components
+the floor is the exact root mean square over r (J_f by reverse mode: a deterministic floor per jet — one random draw
+can land near a zero of J_f v and understate a jet's floor 100-fold); for larger outputs one seeded draw pushed
+forward (forward-mode autodiff, central differences as a fallback for models torch.func cannot differentiate
+forward). Plus u itself — the rounding of the output to the dtype, which no computation avoids (it matters for
+outputs that barely depend on their inputs). Excess = ε / ε_floor.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import torch
 import clariant_core as cc
 
 from . import representations as reps
+from .exact import lorentz_apply
 from .groups import GridPoint, check_lorentz, grid, sample
 
 DTYPES = (torch.float64, torch.float32, torch.bfloat16, torch.float16)
@@ -172,6 +178,7 @@ def measure(
     seed: int = 0,
     _evaluator: _Evaluator | None = None,
     _floor_unit: tuple | None = None,
+    _transformed_inputs: torch.Tensor | None = None,
 ) -> Measurement:
     """Relative error per (transformation, sample) of `model(p, mask)` at `dtype`.
 
@@ -186,7 +193,8 @@ def measure(
     points = points or [GridPoint("custom", None, float("nan"))] * t
     ev = _evaluator or _Evaluator(model, takes_mask)
     x64 = p.to(torch.float64)
-    xs = torch.einsum("tij,bnj->tbni", lam, x64).reshape(t * b, *p.shape[1:])
+    xs = _transformed(m, lam, x64) if _transformed_inputs is None else _transformed_inputs
+    xs = xs.reshape(t * b, *p.shape[1:])
     masks = mask.repeat(t, 1)
     name = dtype_name(dtype)
     try:
@@ -196,7 +204,7 @@ def measure(
         if dtype in (torch.float32, torch.float64):
             raise
         return Measurement(name, points, None, skipped=f"{type(e).__name__}: {str(e).splitlines()[0][:160]}")
-    expected = _act(out_rep, m, lam, ref.expand(t, *ref.shape))
+    expected, harness = _expected(out_rep, m, lam, ref)
     errors = _norm(out - expected) / _norm(expected).clamp_min(_TINY)
     # non-finite outputs (overflow in a narrow dtype, or NaN) count as an infinite error, never as a NaN statistic
     errors = torch.where(torch.isnan(errors), torch.full_like(errors, float("inf")), errors)
@@ -205,10 +213,42 @@ def measure(
         unit, method = (
             _floor_unit
             if _floor_unit is not None
-            else floor_unit(ev, x64, mask, m, lam, out_rep, budget=budget, trim=trim_padding, seed=seed)
+            else floor_unit(
+                ev, x64, mask, m, lam, out_rep, budget=budget, trim=trim_padding, seed=seed, xs=_transformed_inputs
+            )
         )
-        floor = (unit + 1.0) * unit_roundoff(dtype)  # input rounding, plus the output's own final rounding
+        # input rounding, the output's own final rounding, and the float64 rounding of ρ(M) f(x) where it is not exact
+        floor = (unit + 1.0) * unit_roundoff(dtype) + harness
     return Measurement(name, points, errors, floor, floor_method=method)
+
+
+def _transformed(m, lam, x64) -> torch.Tensor:
+    """Λx `[T, B, N, 4]`: from SL(2,C) elements in double-double, rounded once (validate/exact.py); a given real Λ
+    is applied in float64 (it is itself Lorentz only to ~u‖Λ‖², which the errors then include)."""
+    if m is not None:
+        return lorentz_apply(m, x64)
+    return torch.einsum("tij,bnj->tbni", lam, x64)
+
+
+def _expected(out_rep, m, lam, ref) -> tuple[torch.Tensor, torch.Tensor | float]:
+    """ρ(M) f(x) `[T, B, ...]` and a bound on its own float64 rounding relative to its norm (0 where exact).
+
+    Scalars: f(x). Vectors given as SL(2,C): Λf(x) in double-double, rounded once. Otherwise a float64 product, whose
+    rounding u₆₄‖|ρ||f|‖ / ‖ρf‖ grows with the conditioning of ρ(M) (e^{(k+n)|y|/2} per irrep) and is added to the
+    floor: the suite cannot blame a model for its own arithmetic."""
+    t = lam.shape[0]
+    if out_rep == "scalar":
+        return ref.expand(t, *ref.shape), 0.0
+    if out_rep == "vector" and m is not None:
+        return lorentz_apply(m, ref), 0.0
+    expected = _act(out_rep, m, lam, ref.expand(t, *ref.shape))
+    if out_rep == "vector":
+        mags = (lam.abs().reshape(t, *(1,) * (ref.ndim - 1), 4, 4) @ ref.abs()[..., None])[..., 0]
+    else:
+        r = reps.rho(out_rep, m).abs()  # [T, dim, dim]
+        mags = (r.reshape(t, *(1,) * (ref.ndim - 1), *r.shape[-2:]) @ ref.abs().to(r.dtype)[..., None])[..., 0]
+    bound = unit_roundoff(torch.float64) * _norm(mags) / _norm(expected).clamp_min(_TINY)
+    return expected, bound
 
 
 def _as_transforms(transforms: torch.Tensor, out_rep):
@@ -239,11 +279,19 @@ def _act(out_rep, m, lam, x):
 _REVERSE_MODE_MAX_OUTPUTS = 16
 
 
-def _floor_reverse(model_fn, x64, mask, v, budget, trim) -> torch.Tensor:
-    """J v for all T tangents at once from the Jacobian rows (reverse mode, one pass per output component): the
-    Jacobian does not depend on the transformation, so this costs O(outputs) passes over B jets, not T·B."""
+def _floor_reverse(model_fn, x64, mask, xs, lam_inv, act, complex_out, budget, trim) -> torch.Tensor:
+    """E‖ρ J v‖² per (transformation, sample) `[T, B]`, exactly, over the rounding model v = Λ⁻¹δ − δ₀ with
+    δ_μ = u r_μ (Λx)_μ, δ₀_μ = u r'_μ x_μ, all r independent and uniform in [−1, 1] (E r² = 1/3), for u = 1:
+    Σ_μ (‖ρ J Λ⁻¹ e_μ‖² (Λx)_μ² + ‖ρ J e_μ‖² x_μ²) / 3. The Jacobian rows come from reverse mode, one pass per output
+    component; they do not depend on the transformation, so this costs O(outputs) passes over B jets, not T·B."""
+    t = lam_inv.shape[0]
 
-    def fn(xc, mc, vc):  # vc: [b, w, T, 4]
+    def sq_norms(cols):  # cols: real [T, b, w, 4, D] → Σ_{w,4} ‖ρ_t col‖² [T, b]
+        if complex_out:
+            cols = torch.view_as_complex(cols.unflatten(-1, (-1, 2)).contiguous())
+        return act(cols.flatten(2, 3)).abs().square().sum((-1, -2))
+
+    def fn(xc, mc, ysc):  # ysc: Λx `[b, w, T, 4]`
         z = xc.detach().clone().requires_grad_(True)
         with torch.enable_grad():
             out = model_fn(z, mc)
@@ -254,11 +302,12 @@ def _floor_reverse(model_fn, x64, mask, v, budget, trim) -> torch.Tensor:
                 torch.autograd.grad(out[:, k].sum(), z, retain_graph=k + 1 < out.shape[1])[0]
                 for k in range(out.shape[1])
             ]
-        jac = torch.stack(rows, 1)  # [b, D, w, 4]
-        return torch.einsum("bdnm,bntm->btd", jac, vc)
+        jac = torch.stack(rows, -1)  # [b, w, 4, D]
+        pulled = torch.einsum("bnkd,tkl->tbnld", jac, lam_inv) * ysc.permute(2, 0, 1, 3)[..., None]
+        direct = (jac * xc[..., None]).expand(t, *jac.shape)
+        return ((sq_norms(pulled) + sq_norms(direct)) / 3).T  # [b, T]
 
-    jv = _apply(fn, x64, mask, budget, trim, v.permute(1, 2, 0, 3))  # [B, T, D]
-    return jv.permute(1, 0, 2)  # [T, B, D] (real and imaginary parts as separate components)
+    return _apply(fn, x64, mask, budget, trim, xs.permute(1, 2, 0, 3)).T
 
 
 def _floor_forward(model_fn, xr, masks, v, budget, trim):
@@ -278,38 +327,43 @@ def _floor_forward(model_fn, xr, masks, v, budget, trim):
     return _apply(jvp, xr, masks, budget, trim, v), method[0]
 
 
-def floor_unit(ev, x64, mask, m, lam, out_rep, *, budget=2_000_000, trim=True, seed=0) -> tuple[torch.Tensor, str]:
-    """Precision floor per (transformation, sample) for u = 1 (scale by the dtype's u), and the method used."""
+def floor_unit(
+    ev, x64, mask, m, lam, out_rep, *, budget=2_000_000, trim=True, seed=0, xs=None
+) -> tuple[torch.Tensor, str]:
+    """Precision floor per (transformation, sample) for u = 1 (scale by the dtype's u), and the method used.
+
+    Models with few output components (≤ 16 real numbers: invariants, vectors, small Irreps): the exact root mean
+    square of ‖ρ J v‖ over the rounding model (reverse mode), the same for every seed. Larger outputs: one seeded
+    random rounding v, pushed forward (forward mode)."""
     t, b = lam.shape[0], x64.shape[0]
-    g = torch.Generator().manual_seed(seed)
-    xs = torch.einsum("tij,bnj->tbni", lam, x64)
-    r1 = torch.rand(xs.shape, generator=g, dtype=torch.float64) * 2 - 1
-    r0 = torch.rand(x64.shape, generator=g, dtype=torch.float64) * 2 - 1
+    xs = _transformed(m, lam, x64) if xs is None else xs
     lam_inv = cc.inverse_lorentz(lam)
-    v = torch.einsum("tij,tbnj->tbni", lam_inv, xs * r1) - (x64 * r0)[None]
-    v = (v * mask[None, :, :, None].to(torch.float64)).reshape(t * b, *x64.shape[1:])
-    xr = x64.repeat(t, 1, 1)
-    masks = mask.repeat(t, 1)
     f = ev.at(torch.float64)
 
     def model_fn(z, mi):
         return reps.flatten(f(z, mi) if ev.takes_mask else f(z), out_rep)
 
+    def act(z):
+        return _act(out_rep, m, lam, z)
+
     with torch.no_grad():
         probe = model_fn(x64[:1], mask[:1])
     components = probe[0].numel() * (2 if probe.is_complex() else 1)
     if components <= _REVERSE_MODE_MAX_OUTPUTS:
-        jv = _floor_reverse(model_fn, x64, mask, v.reshape(t, b, *x64.shape[1:]), budget, trim)
-        if probe.is_complex():
-            jv = torch.view_as_complex(jv.reshape(t, b, -1, 2).contiguous())
-        jv = jv.reshape(t, b, *probe.shape[1:])
-        method = "reverse-mode autodiff (one gradient per output component)"
+        msq = _floor_reverse(model_fn, x64, mask, xs, lam_inv, act, probe.is_complex(), budget, trim)
+        num = msq.sqrt()
+        method = "reverse-mode autodiff, exact RMS over input roundings"
     else:
-        jv, method = _floor_forward(model_fn, xr, masks, v, budget, trim)
-        jv = jv.reshape(t, b, *jv.shape[1:])
+        g = torch.Generator().manual_seed(seed)
+        r1 = torch.rand(xs.shape, generator=g, dtype=torch.float64) * 2 - 1
+        r0 = torch.rand(x64.shape, generator=g, dtype=torch.float64) * 2 - 1
+        v = torch.einsum("tij,tbnj->tbni", lam_inv, xs * r1) - (x64 * r0)[None]
+        v = (v * mask[None, :, :, None].to(torch.float64)).reshape(t * b, *x64.shape[1:])
+        jv, method = _floor_forward(model_fn, x64.repeat(t, 1, 1), mask.repeat(t, 1), v, budget, trim)
+        num = _norm(act(jv.reshape(t, b, *jv.shape[1:])))
+        method += ", one seeded random rounding"
     ref = _evaluate(ev, torch.float64, x64, mask, budget, out_rep, trim)  # [B, ...]
-    num = _norm(_act(out_rep, m, lam, jv))
-    den = _norm(_act(out_rep, m, lam, ref.expand(t, *ref.shape))).clamp_min(_TINY)
+    den = _norm(act(ref.expand(t, *ref.shape))).clamp_min(_TINY)
     return num / den, method
 
 
@@ -351,12 +405,14 @@ def sweep(
     seed: int = 0,
     progress=None,
     transforms: torch.Tensor | None = None,
+    rapidities=None,
 ) -> Sweep:
     """Errors over the deterministic grid (boosts along each axis at n_rapidities rapidities up to max_rapidity,
-    rotations at n_angles angles) plus n_random seeded elements of each listed group ("full", "so3", "beam"),
-    for each dtype. All transformations of a dtype go through the model together, grouped by multiplicity.
-    The floor needs one float64 forward-mode pass, shared by all dtypes. `transforms` (SL(2,C) `[T, 2, 2]`) replaces
-    the grid by given elements."""
+    or at the given `rapidities`; rotations at n_angles angles) plus n_random seeded elements of each listed group
+    ("full", "so3", "beam"), for each dtype. All transformations of a dtype go through the model together, grouped
+    by multiplicity; the transformed inputs (double-double, rounded once) and the floor (float64 autodiff) are
+    computed once and shared by all dtypes. `transforms` (SL(2,C) `[T, 2, 2]`) replaces the grid by given
+    elements."""
     import time
 
     t0 = time.time()
@@ -364,7 +420,7 @@ def sweep(
         m = cc.check_sl2c(transforms.reshape(-1, 2, 2).to(torch.complex128), "transforms")
         points = [GridPoint("custom", None, float(y)) for y in rapidity_of(m)]
     else:
-        points, m = grid(max_rapidity, n_rapidities, axes, n_angles)
+        points, m = grid(max_rapidity, n_rapidities, axes, n_angles, rapidities)
     for k, gname in enumerate(groups):
         gm = sample(gname, n_random, max_rapidity=max_rapidity, seed=seed + k)
         ys = torch.acosh(cc.to_so13(gm)[:, 0, 0].clamp_min(1.0))
@@ -374,9 +430,12 @@ def sweep(
     ev = _Evaluator(model, takes_mask)
     result = Sweep(points, m, out_rep=out_rep)
     unit = None
+    lam = cc.to_so13(m)
+    xs = _transformed(m, lam, p.to(torch.float64))  # shared by the floor and every dtype
     if with_floor:
-        lam = cc.to_so13(m)
-        unit = floor_unit(ev, p.to(torch.float64), mask, m, lam, out_rep, budget=budget, trim=trim_padding, seed=seed)
+        unit = floor_unit(
+            ev, p.to(torch.float64), mask, m, lam, out_rep, budget=budget, trim=trim_padding, seed=seed, xs=xs
+        )
     for dtype in dtypes:
         result.measurements[dtype_name(dtype)] = measure(
             model,
@@ -392,6 +451,7 @@ def sweep(
             seed=seed,
             _evaluator=ev,
             _floor_unit=unit,
+            _transformed_inputs=xs,
             takes_mask=takes_mask,
         )
         if progress is not None:

@@ -59,9 +59,12 @@ def run(
     n_random=8,
     threshold=DEFAULT_THRESHOLD,
     progress=None,
+    rapidities=None,
 ) -> dict:
     """Measure, judge, attribute and Schur-check; returns plain data (JSON-serialisable) plus per-sample arrays."""
     step = progress or (lambda name: None)
+    if rapidities is not None:
+        max_rapidity = max(rapidities)
     t0 = time.time()
     s = sweep(
         model,
@@ -74,6 +77,7 @@ def run(
         n_angles=n_angles,
         groups=groups,
         n_random=n_random,
+        rapidities=rapidities,
         progress=lambda d: step(f"measured {d}"),
     )
     j = judge(s, threshold)
