@@ -167,7 +167,24 @@ def test_clariant_validate_exits_nonzero_when_broken(tmp_path):
     assert json.loads((tmp_path / "r" / "report.json").read_text())["verdict"] == "BROKEN"
 
 
-@pytest.mark.parametrize("args,match", [(["--max-rapidity", "nan"], "max-rapidity"), (["--jets", "0"], "positive")])
+def test_clariant_validate_at_given_rapidities_and_axes(tmp_path):
+    args = ["validate", "--out", str(tmp_path), "--jets", "8", "--dtype", "float64", "--rapidities", "0.5,6"]
+    assert cli.main([*args, "--axes", "x,z"]) == 0
+    rows = json.loads((tmp_path / "report.json").read_text())["rows"]
+    boosts = {(r["axis"], r["parameter"]) for r in rows if r["kind"] == "boost"}
+    assert boosts == {(a, y) for a in "xz" for y in (0.5, 6.0)}
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--max-rapidity", "nan"], "max-rapidity"),
+        (["--jets", "0"], "positive"),
+        (["--rapidities", "1,-2"], "rapidities"),
+        (["--rapidities", "1,x"], "rapidities"),
+        (["--axes", "x,w"], "axes"),
+    ],
+)
 def test_clariant_validate_rejects_bad_settings(args, match, capsys):
     with pytest.raises(SystemExit):
         cli.main(["validate", *args])
