@@ -82,3 +82,13 @@ def test_lorentz_apply_is_rounded_once(rapidity):
 def test_lorentz_apply_checks_dtypes():
     with pytest.raises(ValueError, match="complex128 M and float64 x"):
         lorentz_apply(cc.random_sl2c((1,)).to(torch.complex64), torch.zeros(2, 4, dtype=torch.float64))
+
+
+def test_lorentz_apply_chunks_and_shapes():
+    m = cc.random_sl2c((3,), max_rapidity=4.0, seed=2)
+    x = torch.randn(5, 7, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    whole = lorentz_apply(m, x)
+    assert whole.shape == (3, 5, 7, 4)
+    assert torch.equal(lorentz_apply(m, x, chunk=7), whole)  # chunking changes no bit
+    with pytest.raises(ValueError, match=r"m \[T, 2, 2\] and x \[\.\.\., 4\]"):
+        lorentz_apply(m, x[..., :3])

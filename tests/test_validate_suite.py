@@ -162,6 +162,8 @@ def test_exact_rms_floor_equals_the_mean_over_random_roundings(case, monkeypatch
     _, m = grid(3.0, 2, n_angles=1)
     p, mask = P[:4], MASK[:4]
     exact = measure(model, p, mask, m, dtype=torch.float32).floor
+    monkeypatch.setattr(measures, "_FLOOR_STEP_NUMBERS", 1)  # one transformation per step: the same numbers
+    assert torch.allclose(measure(model, p, mask, m, dtype=torch.float32).floor, exact, rtol=1e-12, atol=0)
     monkeypatch.setattr(measures, "_REVERSE_MODE_MAX_OUTPUTS", 0)
     draws = torch.stack([measure(model, p, mask, m, dtype=torch.float32, seed=s).floor for s in range(64)])
     u = cc.unit_roundoff(torch.float32)

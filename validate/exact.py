@@ -101,33 +101,40 @@ class CDD:
         return CDD(self.re, -self.im)
 
 
-def lorentz_apply(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def lorentz_apply(m: torch.Tensor, x: torch.Tensor, *, chunk: int = 1 << 18) -> torch.Tensor:
     """Λ(M) x for SL(2,C) `m: [T, 2, 2]` complex128 and four-vectors `x: [..., 4]` float64 → `[T, ..., 4]` float64,
-    computed in double-double and rounded once (agrees with `to_so13(m) @ x` up to float64 rounding of the latter)."""
+    computed in double-double and rounded once (agrees with `to_so13(m) @ x` up to float64 rounding of the latter).
+    Works through at most `chunk` (transformation, vector) pairs at a time: its temporaries stay ~100 MB."""
     if m.dtype != torch.complex128 or x.dtype != torch.float64:
         raise ValueError(f"lorentz_apply needs complex128 M and float64 x, got {m.dtype} and {x.dtype}")
+    if m.ndim != 3 or m.shape[-2:] != (2, 2) or x.shape[-1:] != (4,):
+        raise ValueError(f"lorentz_apply needs m [T, 2, 2] and x [..., 4], got {tuple(m.shape)} and {tuple(x.shape)}")
     t = m.shape[0]
-    lead = (t,) + (1,) * (x.ndim - 1)
-    mm = [[CDD.of(m[:, i, j].reshape(lead)) for j in range(2)] for i in range(2)]
-    x0, x1, x2, x3 = (x[..., k][None] for k in range(4))
+    flat = x.reshape(-1, 4)
+    out = torch.empty((t, flat.shape[0], 4), dtype=torch.float64, device=x.device)
+    mm = [[CDD.of(m[:, i, j, None]) for j in range(2)] for i in range(2)]  # entries [T, 1]
+    det = mm[0][0] * mm[1][1] - mm[0][1] * mm[1][0]
+    # 1/|det M| = (1 + ε)^(-1/2), ε = |det M|² − 1 ~ u: 1 − ε/2 + 3ε²/8 is exact to O(u³)
+    eps = (det.re * det.re + det.im * det.im) - DD(torch.ones_like(det.re.hi))
+    inv = DD(torch.ones_like(eps.hi)) - eps.half() + DD(0.375 * eps.hi * eps.hi)
+    step = max(1, chunk // max(t, 1))
+    for start in range(0, flat.shape[0], step):
+        out[:, start : start + step] = _apply(mm, inv, flat[start : start + step])
+    return out.reshape((t, *x.shape))
+
+
+def _apply(mm, inv: DD, x: torch.Tensor) -> torch.Tensor:
+    """M X M† / |det M| for rows x `[V, 4]` and every M (entries `[T, 1]`) → `[T, V, 4]`."""
+    x0, x1, x2, x3 = (x[None, :, k] for k in range(4))
     zero = DD(torch.zeros_like(x0))
     # X = x^μ σ_μ = [[x0 + x3, x1 − i x2], [x1 + i x2, x0 − x3]], exactly (two-sum for the diagonal)
     big = [
         [CDD(DD._norm(*two_sum(x0, x3)), zero), CDD(DD(x1), DD(-x2))],
         [CDD(DD(x1), DD(x2)), CDD(DD._norm(*two_sum(x0, -x3)), zero)],
     ]
-    z = [[mm[i][0] * big[0][l] + mm[i][1] * big[1][l] for l in range(2)] for i in range(2)]  # M X
+    z = [[mm[i][0] * big[0][col] + mm[i][1] * big[1][col] for col in range(2)] for i in range(2)]  # M X
     y00 = z[0][0] * mm[0][0].conj() + z[0][1] * mm[0][1].conj()  # (M X M†)_00, real
     y11 = z[1][0] * mm[1][0].conj() + z[1][1] * mm[1][1].conj()
     y10 = z[1][0] * mm[0][0].conj() + z[1][1] * mm[0][1].conj()
-    det = mm[0][0] * mm[1][1] - mm[0][1] * mm[1][0]
-    # 1/|det M| = (1 + ε)^(-1/2), ε = |det M|² − 1 ~ u: 1 − ε/2 + 3ε²/8 is exact to O(u³)
-    eps = (det.re * det.re + det.im * det.im) - DD(torch.ones_like(det.re.hi))
-    inv = DD(torch.ones_like(eps.hi)) - eps.half() + DD(0.375 * eps.hi * eps.hi)
-    out = [
-        (y00.re + y11.re).half(),
-        y10.re,
-        y10.im,
-        (y00.re - y11.re).half(),
-    ]
+    out = [(y00.re + y11.re).half(), y10.re, y10.im, (y00.re - y11.re).half()]
     return torch.stack([(c * inv).to_float64() for c in out], -1)

@@ -277,6 +277,7 @@ def _act(out_rep, m, lam, x):
 
 
 _REVERSE_MODE_MAX_OUTPUTS = 16
+_FLOOR_STEP_NUMBERS = 1 << 22  # the reverse-mode floor's temporaries hold at most ~this many numbers per step
 
 
 def _floor_reverse(model_fn, x64, mask, xs, lam_inv, act, complex_out, budget, trim) -> torch.Tensor:
@@ -286,10 +287,10 @@ def _floor_reverse(model_fn, x64, mask, xs, lam_inv, act, complex_out, budget, t
     component; they do not depend on the transformation, so this costs O(outputs) passes over B jets, not T·B."""
     t = lam_inv.shape[0]
 
-    def sq_norms(cols):  # cols: real [T, b, w, 4, D] → Σ_{w,4} ‖ρ_t col‖² [T, b]
+    def sq_norms(cols, first):  # cols: real [T', b, w, 4, D] for transformations first… → Σ_{w,4} ‖ρ_t col‖² [T', b]
         if complex_out:
             cols = torch.view_as_complex(cols.unflatten(-1, (-1, 2)).contiguous())
-        return act(cols.flatten(2, 3)).abs().square().sum((-1, -2))
+        return act(cols.flatten(2, 3), slice(first, first + cols.shape[0])).abs().square().sum((-1, -2))
 
     def fn(xc, mc, ysc):  # ysc: Λx `[b, w, T, 4]`
         z = xc.detach().clone().requires_grad_(True)
@@ -303,9 +304,14 @@ def _floor_reverse(model_fn, x64, mask, xs, lam_inv, act, complex_out, budget, t
                 for k in range(out.shape[1])
             ]
         jac = torch.stack(rows, -1)  # [b, w, 4, D]
-        pulled = torch.einsum("bnkd,tkl->tbnld", jac, lam_inv) * ysc.permute(2, 0, 1, 3)[..., None]
-        direct = (jac * xc[..., None]).expand(t, *jac.shape)
-        return ((sq_norms(pulled) + sq_norms(direct)) / 3).T  # [b, T]
+        direct = jac * xc[..., None]
+        per = max(1, _FLOOR_STEP_NUMBERS // max(jac.numel(), 1))  # transformations per step
+        out = []
+        for s in range(0, t, per):
+            li, ys = lam_inv[s : s + per], ysc[:, :, s : s + per].permute(2, 0, 1, 3)
+            pulled = torch.einsum("bnkd,tkl->tbnld", jac, li) * ys[..., None]
+            out.append(sq_norms(pulled, s) + sq_norms(direct.expand(li.shape[0], *jac.shape), s))
+        return (torch.cat(out) / 3).T  # [b, T]
 
     return _apply(fn, x64, mask, budget, trim, xs.permute(1, 2, 0, 3)).T
 
@@ -343,8 +349,8 @@ def floor_unit(
     def model_fn(z, mi):
         return reps.flatten(f(z, mi) if ev.takes_mask else f(z), out_rep)
 
-    def act(z):
-        return _act(out_rep, m, lam, z)
+    def act(z, sel=slice(None)):
+        return _act(out_rep, None if m is None else m[sel], lam[sel], z)
 
     with torch.no_grad():
         probe = model_fn(x64[:1], mask[:1])
