@@ -14,12 +14,15 @@ from __future__ import annotations
 import torch
 
 from ._dtypes import unit_roundoff
-from .lorentz import minkowski_dot, pauli
+from .ddouble import DD
+from .lorentz import pauli
 
 
-def _timelike(m2: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-    """P² clearly above its rounding level (64·u·E²): below it a jet is light-like to working precision."""
-    return m2 > 64 * unit_roundoff(m2.dtype) * e * e
+def _timelike(m2: DD, e: torch.Tensor) -> torch.Tensor:
+    """P² (computed to ~u² in double-double) clearly above the noise that rounding the momenta puts in it (a rounded
+    massless particle, or a set of exactly collinear ones, has |P²| ≤ 4u·E²): below 8·u·E² a jet is light-like to
+    working precision. float32 jets stay timelike up to γ ≈ 1400, float64 ones up to γ ≈ 3·10⁷."""
+    return m2.value() > 8 * unit_roundoff(e.dtype) * e * e
 
 
 def to_jet_rest_frame(p: torch.Tensor, mask: torch.Tensor, jet_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -28,24 +31,19 @@ def to_jet_rest_frame(p: torch.Tensor, mask: torch.Tensor, jet_mask: torch.Tenso
     p: `[B, N, 4]` real (padding rows zero), mask: `[B, N]` bool (rows to transform), jet_mask: `[B, N]` bool, the
     rows whose sum defines the jet (default: mask; e.g. exclude beam particles). Returns `[B, N, 4]` of p's dtype,
     rows outside mask zero. For P = (E, P⃗) with m² = P² > 0 the boost is Λ = [[E/m, −P⃗ᵀ/m], [−P⃗/m, 1 + P⃗P⃗ᵀ/(m(E+m))]]:
-    E' = P·p/m, p⃗' = p⃗ + P⃗ ((P⃗·p⃗)/(m(E+m)) − p⁰/m). Where m² ≤ 64·u·E² (zero to working precision) —
-    a single massless particle, or exactly
-    collinear massless ones, whose invariants all vanish — the jet is boosted along −P̂ to energy 1 (in p's units):
-    a light-like P has no rest frame, and every invariant of such a jet is zero in any frame.
+    E' = P·p/m, p⃗' = p⃗ + P⃗ ((P⃗·p⃗)/(m(E+m)) − p⁰/m), evaluated in double-double arithmetic (see _rest_frame_dd).
+    Where m² ≤ 8·u·E² (zero to working precision) — a single massless particle, or exactly collinear massless
+    ones, whose invariants all vanish — the jet is boosted along −P̂ to energy 1 (in p's units): a light-like P has
+    no rest frame, and every invariant of such a jet is zero in any frame.
     """
     w = mask.to(p.dtype)[..., None]
     wj = w if jet_mask is None else jet_mask.to(p.dtype)[..., None]
     total = (p * wj).sum(-2)  # [B, 4]
     e = total[..., 0]
     vec = total[..., 1:]
-    m2 = minkowski_dot(total, total)
+    m2 = _minkowski_dd(total, total)
     timelike = _timelike(m2, e)
-    m = torch.sqrt(torch.where(timelike, m2, torch.ones_like(m2)))
-    pdot = minkowski_dot(total[:, None, :], p)  # P·p [B, N]
-    vdot = (vec[:, None, :] * p[..., 1:]).sum(-1)  # P⃗·p⃗
-    e_rest = pdot / m[:, None]
-    coef = vdot / (m * (e + m))[:, None] - p[..., 0] / m[:, None]
-    rest = torch.cat([e_rest[..., None], p[..., 1:] + coef[..., None] * vec[:, None, :]], -1)
+    rest = _rest_frame_dd(p, total, m2, timelike)
     # light-like fallback: boost along −P̂ by rapidity log(E) → energy 1
     pnorm = torch.linalg.vector_norm(vec, dim=-1).clamp_min(torch.finfo(p.dtype).tiny)
     nhat = vec / pnorm[:, None]
@@ -59,15 +57,43 @@ def to_jet_rest_frame(p: torch.Tensor, mask: torch.Tensor, jet_mask: torch.Tenso
     return out * w
 
 
+def _minkowski_dd(a: torch.Tensor, b: torch.Tensor) -> DD:
+    """a·b in double-double from working-precision four-vectors (broadcast over leading axes): the four exact
+    products, then a pairwise double-double sum."""
+    eta = torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=a.dtype, device=a.device)
+    terms = DD.product(a * eta, b)  # [..., 4]; a·η is exact
+    half = terms[..., :2] + terms[..., 2:]
+    return half[..., 0] + half[..., 1]
+
+
+def _rest_frame_dd(p: torch.Tensor, total: torch.Tensor, m2: DD, timelike: torch.Tensor) -> torch.Tensor:
+    """The boost to the rest frame of the *computed* P = total, in double-double, rounded once.
+
+    m, P·p and the boost's coefficient all cancel catastrophically for a boosted jet (relative losses ~γ²); computed
+    to ~u² from the same rounded P, the transformation is Lorentz to ~u²γ² — exactly what the invariant network
+    needs (a slightly wrong P only moves the frame; an inconsistent m would distort it). The coefficient is
+    written without cancellation: (P⃗·p⃗)/(m(E+m)) − p⁰/m = −(P·p + p⁰m)/(m(E+m)). Vectorised over components
+    (a few hundred elementwise operations per call)."""
+    one = torch.ones_like(m2.hi)
+    m = DD(torch.where(timelike, m2.hi, one), torch.where(timelike, m2.lo, 0 * one)).sqrt()
+    inv_m = DD(one) / m
+    inv_den = DD(one) / (m * (DD(total[..., 0]) + m))  # 1/(m(E+m))
+    pdot = _minkowski_dd(total[:, None, :], p)  # P·p [B, N]
+    e_rest = (pdot * inv_m[:, None]).value()
+    coef = -((pdot + DD(p[..., 0]) * m[:, None]) * inv_den[:, None])
+    spatial = (DD(p[..., 1:]) + coef[..., None] * DD(total[:, None, 1:])).value()
+    return torch.cat([e_rest[..., None], spatial], -1)
+
+
 def jet_frame_sl2c(p: torch.Tensor, mask: torch.Tensor, jet_mask: torch.Tensor | None = None) -> torch.Tensor:
     """The SL(2,C) element L `[B, 2, 2]` with to_so13(L) p = to_jet_rest_frame(p, mask, jet_mask) (complex of p's
     precision). For m² > 0: L = exp(−y P̂·σ/2) = √((E+m)/2m)·1 − P⃗·σ/√(2m(E+m)); light-like: y = log E."""
     w = (mask if jet_mask is None else jet_mask).to(p.dtype)[..., None]
     total = (p * w).sum(-2)
     e, vec = total[..., 0], total[..., 1:]
-    m2 = minkowski_dot(total, total)
+    m2 = _minkowski_dd(total, total)
     timelike = _timelike(m2, e)
-    m = torch.sqrt(torch.where(timelike, m2, torch.ones_like(m2)))
+    m = torch.sqrt(torch.where(timelike, m2.value(), torch.ones_like(e)))
     c_rest = torch.sqrt((e + m) / (2 * m))
     s_rest = 1 / torch.sqrt(2 * m * (e + m))  # multiplies P⃗
     pnorm = torch.linalg.vector_norm(vec, dim=-1).clamp_min(torch.finfo(p.dtype).tiny)

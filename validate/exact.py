@@ -4,9 +4,8 @@ DESIGN.md §3 wants the transformed input rounded *once* to the dtype under test
 that at large rapidity and charge their error to the model: a float64 Λ is itself Lorentz only to ~u‖Λ‖²
 (Λᵀ η Λ − η ≈ 2·10⁻¹² at rapidity 6), and the float64 product Λx carries errors ~u(|Λ||x|) that exceed u|Λx| by up to
 e^{2|y|} where components cancel. Here the SL(2,C) element M (its float64 entries taken as exact) acts on
-X = x^μ σ_μ as X' = M X M† / |det M| with error-free transformations (Knuth's two-sum, Dekker's two-product): every
-intermediate carries ~2·53 bits, so the result is an exact Lorentz transformation of x to ~u², then rounded to
-float64 once.
+X = x^μ σ_μ as X' = M X M† / |det M| in double-double arithmetic (clariant_core/ddouble.py): every intermediate
+carries ~2·53 bits, so the result is an exact Lorentz transformation of x to ~u², then rounded to float64 once.
 
 Only float64 operations are used (no extended precision, no FMA), so the result is the same on every platform.
 """
@@ -15,65 +14,7 @@ from __future__ import annotations
 
 import torch
 
-_SPLIT = 134217729.0  # 2^27 + 1: Dekker's splitter for float64
-
-
-def two_sum(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """s + e = a + b exactly, s = fl(a + b) (Knuth)."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _split(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    c = _SPLIT * a
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def two_prod(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """p + e = a·b exactly, p = fl(a·b) (Dekker; |a|, |b| < 2^996 so the split cannot overflow)."""
-    p = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-class DD:
-    """A double-double number hi + lo (|lo| ≤ ulp(hi)/2), elementwise over float64 tensors."""
-
-    __slots__ = ("hi", "lo")
-
-    def __init__(self, hi: torch.Tensor, lo: torch.Tensor | None = None):
-        self.hi = hi
-        self.lo = torch.zeros_like(hi) if lo is None else lo
-
-    @staticmethod
-    def _norm(s, e) -> DD:  # quick two-sum, |s| ≥ |e|
-        hi = s + e
-        return DD(hi, e - (hi - s))
-
-    def __add__(self, other: DD) -> DD:  # the accurate (IEEE-style) double-double sum
-        s, e = two_sum(self.hi, other.hi)
-        t, f = two_sum(self.lo, other.lo)
-        first = DD._norm(s, e + t)
-        return DD._norm(first.hi, first.lo + f)
-
-    def __neg__(self) -> DD:
-        return DD(-self.hi, -self.lo)
-
-    def __sub__(self, other: DD) -> DD:
-        return self + (-other)
-
-    def __mul__(self, other: DD) -> DD:
-        p, e = two_prod(self.hi, other.hi)
-        return DD._norm(p, e + (self.hi * other.lo + self.lo * other.hi))
-
-    def half(self) -> DD:
-        return DD(self.hi * 0.5, self.lo * 0.5)
-
-    def to_float64(self) -> torch.Tensor:
-        return self.hi + self.lo
+from clariant_core.ddouble import DD, two_sum
 
 
 class CDD:
@@ -129,12 +70,12 @@ def _apply(mm, inv: DD, x: torch.Tensor) -> torch.Tensor:
     zero = DD(torch.zeros_like(x0))
     # X = x^μ σ_μ = [[x0 + x3, x1 − i x2], [x1 + i x2, x0 − x3]], exactly (two-sum for the diagonal)
     big = [
-        [CDD(DD._norm(*two_sum(x0, x3)), zero), CDD(DD(x1), DD(-x2))],
-        [CDD(DD(x1), DD(x2)), CDD(DD._norm(*two_sum(x0, -x3)), zero)],
+        [CDD(DD.norm(*two_sum(x0, x3)), zero), CDD(DD(x1), DD(-x2))],
+        [CDD(DD(x1), DD(x2)), CDD(DD.norm(*two_sum(x0, -x3)), zero)],
     ]
     z = [[mm[i][0] * big[0][col] + mm[i][1] * big[1][col] for col in range(2)] for i in range(2)]  # M X
     y00 = z[0][0] * mm[0][0].conj() + z[0][1] * mm[0][1].conj()  # (M X M†)_00, real
     y11 = z[1][0] * mm[1][0].conj() + z[1][1] * mm[1][1].conj()
     y10 = z[1][0] * mm[0][0].conj() + z[1][1] * mm[0][1].conj()
     out = [(y00.re + y11.re).half(), y10.re, y10.im, (y00.re - y11.re).half()]
-    return torch.stack([(c * inv).to_float64() for c in out], -1)
+    return torch.stack([(c * inv).value() for c in out], -1)
