@@ -52,10 +52,6 @@ class DD:
         return DD(hi, e - (hi - s))
 
     @staticmethod
-    def sum_of(a: torch.Tensor, b: torch.Tensor) -> DD:
-        return DD(*two_sum(a, b))
-
-    @staticmethod
     def product(a: torch.Tensor, b: torch.Tensor) -> DD:
         return DD(*two_prod(a, b))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.utils.checkpoint
 from torch import nn
 
 from ._dtypes import complex_of
@@ -158,15 +157,12 @@ class CGLevel(nn.Module):
 
     def _aggregate(self, basis: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
         """Σ_j f_c(p_ij²) mask_j · part[b, j, c, ...] for each complex part `[B, N, τ, D_k]`, in one real matmul.
-        With gradients on, f `[B, τ, N, N]` is recomputed in backward (checkpoint) instead of being stored: it is the
-        largest tensor of a level and cheap to rebuild from the shared pair basis."""
+        (The memory of f `[B, τ, N, N]` in training is bounded by LGN.grad_chunk_pairs, which runs large batches in
+        recomputed chunks.)"""
         sizes = [t.shape[-1] for t in parts]
         packed = torch.view_as_real(torch.cat(parts, -1)).flatten(-2).transpose(1, 2)  # [B, τ, N, 2ΣD]
-        if torch.is_grad_enabled():
-            agg = torch.utils.checkpoint.checkpoint(_pair_sum, basis, self.radial.weight, packed, use_reentrant=False)
-        else:
-            agg = _pair_sum(basis, self.radial.weight, packed)
-        agg = torch.view_as_complex(agg.transpose(1, 2).unflatten(-1, (-1, 2)).contiguous())
+        f = (basis @ self.radial.weight.T).permute(0, 3, 1, 2)  # [B, τ, N_i, N_j] (basis already × mask_j)
+        agg = torch.view_as_complex((f @ packed).transpose(1, 2).unflatten(-1, (-1, 2)).contiguous())
         return list(torch.split(agg, sizes, -1))
 
     def _messages(self, x: dict, q: torch.Tensor, basis: torch.Tensor) -> dict:
@@ -202,11 +198,6 @@ class CGLevel(nn.Module):
         out[SCALAR] = self.mlp(out[SCALAR])
         m = mask[:, :, None, None].to(out[SCALAR].real.dtype)
         return {c: v * m for c, v in out.items()}
-
-
-def _pair_sum(basis, weight, packed):
-    """f = basis · Wᵀ as `[B, τ, N_i, N_j]` (basis already × mask_j), then f @ packed `[B, τ, N, 2ΣD]`."""
-    return (basis @ weight.T).permute(0, 3, 1, 2) @ packed
 
 
 def vector_features(p: torch.Tensor) -> torch.Tensor:
