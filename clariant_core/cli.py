@@ -196,8 +196,13 @@ def _positive_float(text: str) -> float:
     return v
 
 
-def _float_list(text: str) -> tuple[float, ...]:
-    return tuple(_positive_float(t) for t in text.split(",") if t.strip())
+def _boost_rapidities(text: str) -> tuple[float, ...]:
+    values = _rapidities(text)
+    if 0.0 in values:
+        raise argparse.ArgumentTypeError(
+            f"rapidities of a boost grid must be > 0 (rotations are measured anyway), got {text!r}"
+        )
+    return values
 
 
 def _axes(text: str) -> tuple[str, ...]:
@@ -274,7 +279,7 @@ def main(argv=None) -> int:
     )
     v.add_argument("--max-rapidity", type=_positive_float, default=6.0, help="boosts at 10 rapidities up to this")
     v.add_argument(
-        "--rapidities", type=_float_list, default=None, help="boost at these rapidities instead, e.g. 0.5,1,2,4,6"
+        "--rapidities", type=_boost_rapidities, default=None, help="boost at these rapidities instead, e.g. 0.5,1,2,4,6"
     )
     v.add_argument("--axes", type=_axes, default=("x", "y", "z"), help="boost axes, e.g. x,z (default x,y,z)")
     v.add_argument("--out", default="reports", help="report folder (default: reports)")

@@ -182,6 +182,7 @@ def test_clariant_validate_at_given_rapidities_and_axes(tmp_path):
         (["--jets", "0"], "positive"),
         (["--rapidities", "1,-2"], "rapidities"),
         (["--rapidities", "1,x"], "rapidities"),
+        (["--rapidities", "0,1"], "rapidities"),
         (["--axes", "x,w"], "axes"),
     ],
 )
