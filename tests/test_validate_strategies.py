@@ -91,3 +91,12 @@ def test_deterministic_grid():
         groups.check_lorentz(cc.to_so13(groups.sample(g, 16, max_rapidity=4.0, seed=1)))
     beam = cc.to_so13(groups.sample("beam", 16, seed=2))
     assert torch.allclose(beam[:, 1:3, 0], torch.zeros(16, 2, dtype=torch.float64), atol=1e-12)
+
+
+def test_grid_at_given_rapidities_and_bad_settings():
+    pts, m = groups.grid(axes=("x", "z"), n_angles=0, rapidities=(0.5, 6.0))
+    assert [(p.axis, p.parameter) for p in pts] == [("x", 0.5), ("x", 6.0), ("z", 0.5), ("z", 6.0)]
+    assert torch.allclose(torch.acosh(cc.to_so13(m)[:, 0, 0]), torch.tensor([0.5, 6.0] * 2, dtype=torch.float64))
+    for bad in (dict(rapidities=(1.0, 0.0)), dict(rapidities=()), dict(axes=("w",)), dict(axes=()), dict(n_angles=-1)):
+        with pytest.raises(ValueError):
+            groups.grid(**bad)

@@ -99,9 +99,8 @@ def grid(
         ys = [max_rapidity * (i + 1) / n_rapidities for i in range(n_rapidities)]
     if n_angles < 0:
         raise ValueError(f"n_angles must be ≥ 0, got {n_angles}")
-    unknown = set(axes) - {"x", "y", "z"}
-    if unknown or not axes:
-        raise ValueError(f"axes must be a non-empty subset of x, y, z, got {list(axes)}")
+    if not axes or not all(isinstance(a, str) and a in AXES for a in axes):
+        raise ValueError(f"axes must be a non-empty list of {', '.join(AXES)}, got {list(axes)}")
     points, mats = [], []
     for a in axes:
         points += [GridPoint("boost", a, y) for y in ys]
