@@ -17,10 +17,13 @@ from validate import (
     assert_lorentz_invariant,
     attribute,
     judge,
+    representations,
     schur,
     strategies,
     sweep,
 )
+from validate.context import Context
+from validate.evaluation import Evaluator
 from validate.groups import grid
 from validate.measures import measure
 from validate.strategies import random_jets
@@ -140,7 +143,8 @@ def test_floor_matches_pure_input_rounding():
         return model(p.double(), mask)
 
     meas = measure(exact, P, MASK, m, dtype=torch.float32)
-    input_floor = meas.floor - cc.unit_roundoff(torch.float32)  # this model's output is never rounded to float32
+    assert meas.output_dtype == torch.float64  # its output is never rounded to float32: the floor counts u₆₄
+    input_floor = meas.floor - cc.unit_roundoff(torch.float64)
     ratio = (meas.errors / input_floor).flatten()
     # the floor is the RMS over uniform roundings in [−u, u]; round-to-nearest errs less on average (measured 0.5)
     assert 0.2 < float(ratio.median()) < 2
@@ -151,7 +155,7 @@ def test_floor_matches_pure_input_rounding():
 def test_exact_rms_floor_equals_the_mean_over_random_roundings(case, monkeypatch):
     """The reverse-mode floor is the exact root mean square over the rounding model; forced onto the forward-mode
     path, the RMS of many seeded single draws must converge to it (64 draws: ~±20 % per entry)."""
-    from validate import measures
+    from validate import floor
 
     t = cc.vector_intertwiner()
     model, rep = {
@@ -161,13 +165,19 @@ def test_exact_rms_floor_equals_the_mean_over_random_roundings(case, monkeypatch
     }[case]
     _, m = grid(3.0, 2, n_angles=1)
     p, mask = P[:4], MASK[:4]
-    exact = measure(model, p, mask, m, dtype=torch.float32).floor
-    monkeypatch.setattr(measures, "_FLOOR_STEP_NUMBERS", 1)  # one transformation per step: the same numbers
-    assert torch.allclose(measure(model, p, mask, m, dtype=torch.float32).floor, exact, rtol=1e-12, atol=0)
-    monkeypatch.setattr(measures, "_REVERSE_MODE_MAX_OUTPUTS", 0)
-    draws = torch.stack([measure(model, p, mask, m, dtype=torch.float32, seed=s).floor for s in range(64)])
-    u = cc.unit_roundoff(torch.float32)
-    ratio = ((draws / u - 1).square().mean(0).sqrt()) / (exact / u - 1)
+
+    def first_order(seed=0):  # the first-order input floor for u = 1 [T, B]
+        ctx = Context(Evaluator(model), p, mask, m, cc.to_so13(m), representations.parse(rep), seed=seed)
+        fm = floor.build(ctx)
+        assert bool(fm.smooth.all()), fm.why
+        return fm.linear
+
+    exact = first_order()
+    monkeypatch.setattr(floor, "FLOOR_STEP_NUMBERS", 1)  # one transformation per step: the same numbers
+    assert torch.allclose(first_order(), exact, rtol=1e-12, atol=0)
+    monkeypatch.setattr(floor, "REVERSE_MODE_MAX_OUTPUTS", 0)
+    draws = torch.stack([first_order(seed=s) for s in range(64)])
+    ratio = draws.square().mean(0).sqrt() / exact
     assert 0.9 < float(ratio.median()) < 1.1
     assert 0.6 < float(ratio.min()) and float(ratio.max()) < 1.5
     assert float(draws.min(0).values.div(exact).min()) < 0.5  # single draws do understate some jets' floors

@@ -1,5 +1,5 @@
 """CLARIANT validate: is a model Lorentz invariant/equivariant, how close to the float-precision floor, which layer
-breaks it, and do its linear maps obey Schur's lemma. Definitions: DESIGN.md §3.
+breaks it, and do its linear maps obey Schur's lemma. Definitions: docs/validation.md.
 
     from validate import sweep, judge, assert_lorentz_invariant, attribute, schur
 """
@@ -9,10 +9,13 @@ from .attribution import Attribution, LayerError, attribute
 from .measures import DTYPES, Measurement, Sweep, measure, sweep
 from .verdict import (
     BROKEN,
+    NONFINITE,
     NUMERICAL,
     PASS,
+    UNRESOLVED,
     Judgement,
     RowVerdict,
+    Verdict,
     assert_lorentz_equivariant,
     assert_lorentz_invariant,
     judge,
@@ -20,6 +23,9 @@ from .verdict import (
 
 __all__ = [
     "BROKEN",
+    "NONFINITE",
+    "UNRESOLVED",
+    "Verdict",
     "DTYPES",
     "NUMERICAL",
     "PASS",

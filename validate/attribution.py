@@ -19,7 +19,8 @@ import clariant_core as cc
 
 from . import representations as reps
 from .exact import lorentz_apply
-from .measures import dtype_name, p95
+from .measures import dtype_name
+from .statistics import p95
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ import torch
 
 import clariant_core as cc
 
-GROUPS = ("full", "so3", "beam")
+GROUPS = ("full", "so3", "beam", "rot_z", "boost_z")
+GROUP_NAMES = {
+    "full": "the Lorentz group",
+    "so3": "rotations",
+    "beam": "the beam subgroup (rotations about z × boosts along z)",
+    "rot_z": "rotations about z",
+    "boost_z": "boosts along z",
+}
 AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 
 
@@ -63,9 +70,9 @@ def rotations(axis, angles) -> torch.Tensor:
 
 def sample(group: str, n: int, *, max_rapidity: float = 2.0, seed: int = 0) -> torch.Tensor:
     """n seeded random elements of a subgroup, SL(2,C) `[n, 2, 2]`: "full" (Haar rotation × boost of uniform
-    direction and rapidity ≤ max_rapidity), "so3" (Haar rotations), "beam" (rotation about z × boost along z)."""
-    if group not in GROUPS:
-        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+    direction and rapidity ≤ max_rapidity), "so3" (Haar rotations), "beam" (rotation about z × boost along z),
+    "rot_z" (rotations about z), "boost_z" (boosts along z)."""
+    check_group(group)
     if group == "full":
         return cc.random_sl2c(n, max_rapidity=max_rapidity, seed=seed)
     if group == "so3":
@@ -73,14 +80,69 @@ def sample(group: str, n: int, *, max_rapidity: float = 2.0, seed: int = 0) -> t
     g = torch.Generator().manual_seed(seed)
     phi = (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * math.pi
     y = (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * max_rapidity
+    if group == "rot_z":
+        return rotations("z", phi)
+    if group == "boost_z":
+        return boosts("z", y)
     return boosts("z", y) @ rotations("z", phi)
+
+
+def check_group(group: str) -> str:
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {', '.join(GROUPS)}, got {group!r}")
+    return group
+
+
+def in_group(m: torch.Tensor, group: str) -> torch.Tensor:
+    """Which SL(2,C) elements `m [T, 2, 2]` lie in `group`, read off Λ within 64·u·‖Λ‖² → bool `[T]`:
+    rotations fix the time axis; rotations about z also fix z; boosts along z fix x and y; the beam subgroup keeps
+    the (t, z) and (x, y) planes apart."""
+    check_group(group)
+    lam = cc.to_so13(m.to(torch.complex128))
+    tol = 64 * cc.unit_roundoff(torch.float64) * torch.linalg.matrix_norm(lam) ** 2
+    eye = torch.eye(4, dtype=torch.float64)
+
+    def fixes(axes):  # Λ e_a = e_a for each axis a
+        return torch.stack([(lam[:, :, a] - eye[:, a]).abs().amax(-1) <= tol for a in axes]).all(0)
+
+    def blocks():  # no mixing between {t, z} and {x, y}
+        return lam[:, [0, 3]][:, :, [1, 2]].abs().amax((-1, -2)).le(tol) & lam[:, [1, 2]][:, :, [0, 3]].abs().amax(
+            (-1, -2)
+        ).le(tol)
+
+    if group == "full":
+        return torch.ones(lam.shape[0], dtype=torch.bool)
+    if group == "so3":
+        return fixes([0])
+    if group == "rot_z":
+        return fixes([0, 3])
+    if group == "boost_z":
+        return fixes([1, 2])
+    return blocks()
+
+
+def groups_of(m: torch.Tensor) -> list[tuple[str, ...]]:
+    """For each element, the groups of GROUPS it belongs to."""
+    member = {g: in_group(m, g).tolist() for g in GROUPS}
+    return [tuple(g for g in GROUPS if member[g][i]) for i in range(m.shape[0])]
 
 
 @dataclass(frozen=True)
 class GridPoint:
-    kind: str  # "boost" | "rotation" | group name for random elements
+    kind: str  # "boost" | "rotation" | group name for random elements | "custom"
     axis: str | None
     parameter: float  # rapidity, or angle in radians
+
+    @property
+    def family(self) -> str:
+        """Human name of the family this point belongs to: "boosts along x", "rotations about z", …"""
+        if self.kind == "boost":
+            return f"boosts along {self.axis}"
+        if self.kind == "rotation":
+            return f"rotations about {self.axis}"
+        if self.kind == "custom":
+            return "given transformations"
+        return f"random elements of {GROUP_NAMES.get(self.kind, self.kind)}"
 
 
 def grid(
@@ -88,7 +150,8 @@ def grid(
 ) -> tuple[list[GridPoint], torch.Tensor]:
     """The fixed deterministic grid of reproducible reports: boosts along each axis at n_rapidities evenly spaced
     rapidities in (0, max_rapidity] (or at the given `rapidities`), and rotations about an oblique axis at n_angles
-    angles in (0, π]. Returns (points, SL(2,C) `[T, 2, 2]`)."""
+    angles in (0, π] and about z at max(1, n_angles // 2) angles (the beam subgroup's rotations). Returns (points,
+    SL(2,C) `[T, 2, 2]`)."""
     if rapidities is not None:
         ys = [float(y) for y in rapidities]
         if not ys or not all(math.isfinite(y) and y > 0 for y in ys):
@@ -110,6 +173,9 @@ def grid(
         oblique = (1.0, 2.0, 2.0)
         points += [GridPoint("rotation", "(1,2,2)/3", th) for th in angles]
         mats.append(rotations(oblique, angles))
+        around_z = [math.pi * (i + 1) / max(1, n_angles // 2) for i in range(max(1, n_angles // 2))]
+        points += [GridPoint("rotation", "z", th) for th in around_z]
+        mats.append(rotations("z", around_z))
     m = torch.cat(mats)
     check_lorentz(cc.to_so13(m), "grid element")
     return points, m

@@ -1,35 +1,81 @@
-"""Judging (DESIGN.md §3): the precision-scaling verdict and the assertions built on it.
+"""Judging: verdicts per (dtype, transformation) row, per dtype, per group and for the model, and the assertions
+built on them. One logic for the headline, the report, the plots and `assert_*`. Definitions: docs/validation.md.
 
-Per (dtype, transformation) row, with excess = p95 over samples of ε/ε_floor:
-- PASS: the typical jet within `threshold` of its floor (median excess ≤ threshold, default 10²) and the tail within
-  100·threshold (p95 excess ≤ 10⁴) — a correct network's own rounding adds ~10–10² over the input-rounding floor for
-  typical jets and up to ~10³–10⁴ for the worst-conditioned ones (two nearly collinear constituents); a symmetry bug
-  moves every jet, 10⁶–10¹⁴ above its floor. Or error and floor both ≥ 0.1 (the dtype cannot resolve the
-  function there at all: saturated at its floor), or a low-precision error ≥ 0.1 — where a first-order floor no
-  longer describes rounding — that shrinks with u while the higher precision is within its floor.
-- otherwise the row is compared with the same transformation at another precision (float64 ↔ the lower one):
-  a correct model's error shrinks with the unit roundoff (float32 → float64: u ratio ≈ 5·10⁸). If the observed ratio
-  is at least the geometric midpoint √(u_lo/u_hi), the excess is NUMERICAL (precision-limited); if not, BROKEN
-  (the error does not come from rounding). A low-precision error ≥ 0.1 is saturated and cannot show scaling: such a
-  row takes the verdict of its family (same kind and axis) at smaller rapidities or angles — NUMERICAL if rounding
-  explains those, BROKEN if a bug shows there or if no unsaturated row exists.
-The model's verdict is the worst row: BROKEN > NUMERICAL > PASS.
+Verdicts, in order of severity (`Verdict`):
+- PASS — the typical jet within `threshold` of its floor (median excess ≤ threshold, default 10²) and the tail
+  within `TAIL`·threshold (p95 excess ≤ 10⁴; docs: "Statistics" for small batches). A correct network's own rounding
+  adds ~10–10² over the input-rounding floor for typical jets and up to ~10³–10⁴ for the worst-conditioned ones; a
+  symmetry bug moves every jet, 10⁶–10¹⁴ above its floor.
+- UNRESOLVED — this dtype cannot resolve the function here: outputs overflow where float64's do not, the floor itself
+  is saturated (≥ `SATURATED`), the model's output dtype is coarser than the one requested (its rounding hides
+  anything below it), or the floor cannot be computed. Never PASS; it does not enter the headline while any row is
+  resolved.
+- NUMERICAL — excess error that shrinks with the unit roundoff: compared with the same transformation at another
+  precision, the error ratio is at least √(u_lo/u_hi), the geometric midpoint of "rounding" (u_lo/u_hi) and "bug" (1).
+- BROKEN — excess error that does not shrink with the unit roundoff (or, with no second precision, a median excess
+  beyond `TAIL`·threshold, which rounding never explains); a saturated low-precision row takes its family's verdict at
+  smaller rapidities or angles.
+- NONFINITE — the model's outputs are NaN or inf where no narrower dtype explains it (float64 too): a finding.
 """
 
 from __future__ import annotations
 
+import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-from .measures import Sweep, p95, sweep, unit_roundoff
+from .groups import GROUP_NAMES, GROUPS, GridPoint, check_group, groups_of
+from .measures import Measurement, Sweep, sweep
+from .statistics import median, p95
 
-PASS, NUMERICAL, BROKEN = "PASS", "NUMERICAL", "BROKEN"
-_ORDER = {PASS: 0, NUMERICAL: 1, BROKEN: 2}
 DEFAULT_THRESHOLD = 1e2
 TAIL = 1e2  # the p95 may exceed the median's threshold by this factor
-SATURATED = 0.1
+SATURATED = 0.1  # a relative error this large is O(1): first-order rounding no longer describes it
+
+
+class Verdict(str, enum.Enum):
+    """Ordered verdicts: PASS < UNRESOLVED < NUMERICAL < BROKEN < NONFINITE (`max` gives the worst)."""
+
+    PASS = "PASS"
+    UNRESOLVED = "UNRESOLVED"
+    NUMERICAL = "NUMERICAL"
+    BROKEN = "BROKEN"
+    NONFINITE = "NONFINITE"
+
+    @property
+    def severity(self) -> int:
+        return list(Verdict).index(self)
+
+    def __lt__(self, other):
+        return self.severity < Verdict(other).severity
+
+    def __le__(self, other):
+        return self.severity <= Verdict(other).severity
+
+    def __gt__(self, other):
+        return self.severity > Verdict(other).severity
+
+    def __ge__(self, other):
+        return self.severity >= Verdict(other).severity
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__  # f"{v}" → the value
+
+
+PASS, UNRESOLVED, NUMERICAL, BROKEN, NONFINITE = Verdict
+
+
+def _worst(verdicts) -> Verdict | None:
+    """The headline of a set of verdicts: the worst resolved one; UNRESOLVED only if nothing was resolved."""
+    vs = list(verdicts)
+    if not vs:
+        return None
+    resolved = [v for v in vs if v is not UNRESOLVED]
+    return max(resolved) if resolved else UNRESOLVED
 
 
 @dataclass(frozen=True)
@@ -38,145 +84,256 @@ class RowVerdict:
     kind: str
     axis: str | None
     parameter: float
-    verdict: str
+    verdict: Verdict
     error_p95: float
     floor_p95: float
     excess_p95: float
     scaling: float | None  # observed error ratio to the compared precision
     expected_scaling: float | None
     reason: str
+    excess_median: float = float("nan")
+    family: str = ""
+    groups: tuple = ()
 
     def line(self) -> str:
         symbol = "θ" if self.kind == "rotation" else "y"
         where = f"{self.kind}{' ' + self.axis if self.axis else ''} {symbol}={self.parameter:.3g}"
-        s = (
-            f"{self.verdict}: {self.dtype} {where}: error p95 {self.error_p95:.3g} = {self.excess_p95:.3g}× "
-            f"the precision floor"
-        )
+        s = f"{self.verdict}: {self.dtype} {where}: error p95 {self.error_p95:.3g}"
+        if math.isfinite(self.floor_p95) and math.isfinite(self.error_p95):
+            s += f" = {self.excess_p95:.3g}× the precision floor"
         if self.scaling is not None:
             s += (
                 f"; changing precision scales it {self.scaling:.3g}× (rounding would give {self.expected_scaling:.3g}×)"
             )
-        return s
+        return s + f" — {self.reason}"
 
 
 @dataclass
 class Judgement:
-    verdict: str
+    verdict: Verdict
     rows: list[RowVerdict]
     skipped: dict[str, str]
     threshold: float
+    group: str = "full"
+    notes: list[str] = field(default_factory=list)
 
     def worst(self) -> RowVerdict | None:
         bad = [r for r in self.rows if r.verdict == self.verdict and r.verdict != PASS]
-        return max(bad, key=lambda r: r.excess_p95) if bad else None
+        return max(bad, key=lambda r: r.excess_p95 if math.isfinite(r.excess_p95) else 1e300) if bad else None
 
-    def by_dtype(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def by_dtype(self) -> dict[str, Verdict]:
+        """Worst verdict per dtype (UNRESOLVED shown only where nothing else was resolved)."""
+        out: dict[str, list] = {}
         for r in self.rows:
-            if _ORDER[r.verdict] >= _ORDER.get(out.get(r.dtype, PASS), 0):
-                out[r.dtype] = r.verdict
+            out.setdefault(r.dtype, []).append(r.verdict)
+        return {k: _worst(v) for k, v in out.items()}
+
+    def reasons_by_dtype(self) -> dict[str, str]:
+        """For each dtype, the reason of its deciding row (or of its unresolved rows)."""
+        out = {}
+        for name, v in self.by_dtype().items():
+            rows = [r for r in self.rows if r.dtype == name]
+            deciding = [r for r in rows if r.verdict == v]
+            unresolved = [r for r in rows if r.verdict == UNRESOLVED]
+            why = deciding[-1].reason if deciding else ""
+            if v != UNRESOLVED and unresolved:
+                why += f"; {len(unresolved)} of {len(rows)} rows UNRESOLVED ({unresolved[-1].reason})"
+            out[name] = why
         return out
 
+    def by_group(self) -> dict[str, Verdict]:
+        """Verdict per subgroup of GROUPS over the rows whose transformation lies in it (absent: no such row)."""
+        out = {}
+        for g in GROUPS:
+            vs = [r.verdict for r in self.rows if g in r.groups]
+            if vs:
+                out[g] = _worst(vs)
+        return out
 
-def _compare(dtype: str, available: list[str]) -> str | None:
-    if dtype != "float64":
-        return "float64" if "float64" in available else None
-    for lo in ("float32", "bfloat16", "float16"):
-        if lo in available:
-            return lo
-    return None
+    def by_family(self) -> dict[str, Verdict]:
+        out: dict[str, list] = {}
+        for r in self.rows:
+            out.setdefault(r.family, []).append(r.verdict)
+        return {k: _worst(v) for k, v in out.items()}
+
+    def summary(self) -> str:
+        """One sentence: "invariant under rotations about z; breaks boosts along x, …" (families of the grid)."""
+        fam = self.by_family()
+        words = {
+            PASS: "invariant under",
+            NUMERICAL: "rounding-limited (NUMERICAL) under",
+            BROKEN: "breaks",
+            NONFINITE: "non-finite outputs under",
+            UNRESOLVED: "unresolved at these precisions under",
+        }
+        parts = []
+        for v in Verdict:
+            names = [f for f, fv in fam.items() if fv == v]
+            if names:
+                parts.append(f"{words[v]} {', '.join(names)}")
+        groups = self.by_group()
+        held = [GROUP_NAMES[g] for g in ("full", "so3", "beam", "rot_z", "boost_z") if groups.get(g) == PASS]
+        if held and groups.get("full") != PASS:
+            parts.append("holds for " + held[0])
+        return "; ".join(parts)
+
+
+def _family_of(pt: GridPoint) -> str:
+    return pt.family
+
+
+def _comparison(meas: Measurement, measured: dict[str, Measurement]) -> Measurement | None:
+    """The precision to compare with: the finest other one if this is not the finest, else the next coarser."""
+    others = [m for m in measured.values() if m is not meas and m.unit != meas.unit]
+    if not others:
+        return None
+    finer = [m for m in others if m.unit < meas.unit]
+    if finer:
+        return min(finer, key=lambda m: m.unit)
+    return min(others, key=lambda m: m.unit)
 
 
 def _within(excess: torch.Tensor, threshold: float) -> bool:
-    return float(excess.median()) <= threshold and p95(excess) <= TAIL * threshold
+    return median(excess) <= threshold and p95(excess) <= TAIL * threshold
+
+
+def _nonfinite_rule(meas, i, measured) -> tuple[Verdict, str] | None:
+    bad = ~torch.isfinite(meas.errors[i])
+    if not bad.any():
+        return None
+    n, k = bad.numel(), int(bad.sum())
+    if meas.inputs_overflow is not None and bool(meas.inputs_overflow[i]):
+        return UNRESOLVED, f"the transformed inputs exceed {meas.name}'s range ({k} of {n} outputs non-finite)"
+    wide = measured.get("float64")
+    if wide is not None and wide is not meas and bool(torch.isfinite(wide.errors[i][bad]).all()):
+        return UNRESOLVED, f"overflow: {k} of {n} outputs non-finite in {meas.name}, finite in float64"
+    return NONFINITE, f"{k} of {n} outputs are NaN or inf" + ("" if meas.name == "float64" else " (in float64 too)")
+
+
+def _floor_rule(meas, i) -> tuple[Verdict, str] | None:
+    bad = ~torch.isfinite(meas.floor[i])
+    if bad.any():
+        return UNRESOLVED, (
+            f"the precision floor cannot be computed for {int(bad.sum())} jets: the model's output is not finite "
+            "under rounding-sized perturbations of them"
+        )
+    return None
+
+
+def _within_rule(meas, i, jets, threshold) -> tuple[Verdict, str] | None:
+    if not _within(meas.excess[i][jets], threshold):
+        return None
+    if meas.coarse_output:
+        return UNRESOLVED, (
+            f"output rounding: the model returns {str(meas.output_dtype).replace('torch.', '')}, which cannot "
+            f"resolve errors below ~{meas.unit:.1g} (within that floor)"
+        )
+    return PASS, "within the precision floor"
+
+
+def _resolvable(meas, i) -> torch.Tensor:
+    """Jets whose floor is below SATURATED: where this precision can resolve the function at all."""
+    return meas.floor[i] < SATURATED
+
+
+def _judge_row(meas, i, measured, threshold):
+    """(verdict or "pending", reason, scaling, expected) of row i of one measurement."""
+    for rule in (lambda: _nonfinite_rule(meas, i, measured), lambda: _floor_rule(meas, i)):
+        got = rule()
+        if got:
+            return (*got, None, None)
+    jets = _resolvable(meas, i)
+    n, k = jets.numel(), int((~jets).sum())
+    if 2 * k > n:
+        return UNRESOLVED, f"saturated: the precision floor is ≥ {SATURATED} for {k} of {n} jets", None, None
+    aside = f" ({k} of {n} jets set aside: floor ≥ {SATURATED}, unresolvable in {meas.name})" if k else ""
+    got = _within_rule(meas, i, jets, threshold)
+    if got:
+        return got[0], got[1] + aside, None, None
+    err = p95(meas.errors[i][jets])
+    other = _comparison(meas, measured)
+    if other is None or not bool(torch.isfinite(other.errors[i]).all()):
+        if median(meas.excess[i][jets]) > TAIL * threshold:
+            why = "median excess beyond anything rounding explains (no second precision needed)"
+            return BROKEN, why + aside, None, None
+        return (
+            NUMERICAL,
+            "excess error and no second precision to tell rounding from a symmetry bug" + aside,
+            None,
+            None,
+        )
+    lo, hi = (meas, other) if meas.unit > other.unit else (other, meas)
+    both = jets & _resolvable(lo, i)
+    if not both.any():
+        both = jets
+    e_lo, e_hi = p95(lo.errors[i][both]), p95(hi.errors[i][both])
+    expected = lo.unit / hi.unit
+    scaling = e_lo / max(e_hi, 1e-300)
+    if scaling >= math.sqrt(expected):
+        if err >= SATURATED and meas is lo and _within(hi.excess[i][both], threshold):
+            why = f"saturated beyond the first-order floor; {hi.name} within its floor"
+            return UNRESOLVED, why + aside, scaling, expected
+        return NUMERICAL, "excess error, but it scales with the unit roundoff" + aside, scaling, expected
+    if e_lo >= SATURATED:
+        why = f"{lo.name} saturated (error ≥ {SATURATED}): scaling unobservable here"
+        return "pending", why + aside, scaling, expected
+    return BROKEN, "the error does not shrink with the unit roundoff" + aside, scaling, expected
 
 
 def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
+    """Verdict per row, dtype, group and for the model (module docstring)."""
     if not (threshold > 1 and math.isfinite(threshold)):
         raise ValueError(f"threshold must be a finite number > 1, got {threshold}")
     measured = {k: m for k, m in result.measurements.items() if m.errors is not None}
-    if not measured:
+    if not any(not m.companion for m in measured.values()):
         raise ValueError("nothing was measured (every dtype skipped): " + "; ".join(result.skipped.values()))
     if any(m.floor is None for m in measured.values()):
         raise ValueError("judging needs the precision floor: measure with with_floor=True")
-    rows = []
+    memberships = groups_of(result.transforms)
+    rows: list[RowVerdict] = []
     for name, meas in measured.items():
-        other = _compare(name, list(measured))
-        pending: dict[tuple, list[int]] = {}
+        if meas.companion:
+            continue
+        pending = []
+        start = len(rows)
         for i, pt in enumerate(meas.points):
-            err = p95(meas.errors[i])
-            flo = p95(meas.floor[i])
-            exc = p95(meas.excess[i])
-            scaling = expected = None
-            if not math.isfinite(err):
-                verdict, reason = NUMERICAL, "non-finite outputs (overflow or NaN) at this precision"
-            elif _within(meas.excess[i], threshold):
-                verdict, reason = PASS, "within the precision floor"
-            elif err >= SATURATED and flo >= SATURATED:
-                verdict, reason = PASS, "saturated at the precision floor"
-            elif other is None:
-                verdict, reason = NUMERICAL, "no second precision to tell rounding from a symmetry bug"
-            else:
-                lo, hi = (name, other) if unit_roundoff(_dt(name)) > unit_roundoff(_dt(other)) else (other, name)
-                e_lo = p95(measured[lo].errors[i])
-                e_hi = p95(measured[hi].errors[i])
-                expected = unit_roundoff(_dt(lo)) / unit_roundoff(_dt(hi))
-                scaling = e_lo / max(e_hi, 1e-300)
-                hi_within = _within(measured[hi].excess[i], threshold)
-                if err >= SATURATED and name == lo and scaling >= math.sqrt(expected) and hi_within:
-                    # an O(1) error is outside the first-order floor's validity; it scales with u and the higher
-                    # precision sits within its floor: rounding, as expected at this precision
-                    verdict, reason = PASS, f"saturated beyond the first-order floor; {hi} within its floor"
-                elif scaling >= math.sqrt(expected):
-                    verdict, reason = NUMERICAL, "excess error, but it scales with the unit roundoff"
-                elif e_lo >= SATURATED:
-                    verdict, reason = "pending", f"{lo} saturated (error ≥ {SATURATED}): scaling unobservable here"
-                    pending.setdefault((pt.kind, pt.axis), []).append(len(rows))
-                else:
-                    verdict, reason = BROKEN, "the error does not shrink with the unit roundoff"
+            verdict, reason, scaling, expected = _judge_row(meas, i, measured, threshold)
+            if verdict == "pending":
+                pending.append(len(rows))
             rows.append(
-                RowVerdict(name, pt.kind, pt.axis, pt.parameter, verdict, err, flo, exc, scaling, expected, reason)
-            )
-        # a saturated row takes the verdict of its family (same kind and axis) at smaller parameters: rounding
-        # there (NUMERICAL/PASS) → NUMERICAL; a bug there, or no unsaturated evidence at all → BROKEN
-        for family, idx in pending.items():
-            for k in idx:
-                smaller = [
-                    r
-                    for r in rows
-                    if r.dtype == name
-                    and (r.kind, r.axis) == family
-                    and r.parameter < rows[k].parameter
-                    and r.verdict != "pending"
-                ]
-                r = rows[k]
-                if smaller and all(s.verdict != BROKEN for s in smaller):
-                    v, why = (
-                        NUMERICAL,
-                        r.reason + "; it scales at smaller " + ("angles" if r.kind == "rotation" else "rapidities"),
-                    )
-                else:
-                    v, why = BROKEN, r.reason + "; no unsaturated evidence of rounding in its family"
-                rows[k] = RowVerdict(
-                    r.dtype,
-                    r.kind,
-                    r.axis,
-                    r.parameter,
-                    v,
-                    r.error_p95,
-                    r.floor_p95,
-                    r.excess_p95,
-                    r.scaling,
-                    r.expected_scaling,
-                    why,
+                RowVerdict(
+                    name,
+                    pt.kind,
+                    pt.axis,
+                    pt.parameter,
+                    verdict,
+                    p95(meas.errors[i]),
+                    p95(meas.floor[i]),
+                    p95(meas.excess[i]),
+                    scaling,
+                    expected,
+                    reason,
+                    median(meas.excess[i]),
+                    _family_of(pt),
+                    memberships[i],
                 )
-    overall = max((r.verdict for r in rows), key=_ORDER.__getitem__, default=PASS)
-    return Judgement(overall, rows, result.skipped, threshold)
-
-
-def _dt(name: str) -> torch.dtype:
-    return getattr(torch, name)
+            )
+        # a saturated row takes the verdict of its family at smaller parameters: rounding there → NUMERICAL; a bug
+        # there, or no unsaturated evidence at all → BROKEN
+        for k in pending:
+            r = rows[k]
+            smaller = [
+                s for s in rows[start:] if s.family == r.family and s.parameter < r.parameter and s.verdict != "pending"
+            ]
+            if smaller and all(s.verdict not in (BROKEN, NONFINITE) for s in smaller):
+                smaller_what = "angles" if r.kind == "rotation" else "rapidities"
+                v, why = NUMERICAL, f"{r.reason}; it scales at smaller {smaller_what}"
+            else:
+                v, why = BROKEN, f"{r.reason}; no unsaturated evidence of rounding in its family"
+            rows[k] = RowVerdict(**{**vars(r), "verdict": v, "reason": why})
+    overall = _worst(r.verdict for r in rows) or PASS
+    notes = list(result.notes) + [n for m in measured.values() for n in m.notes]
+    return Judgement(overall, rows, result.skipped, threshold, result.group, list(dict.fromkeys(notes)))
 
 
 def assert_lorentz_equivariant(
@@ -185,24 +342,35 @@ def assert_lorentz_equivariant(
     mask,
     out_rep,
     *,
+    group="full",
     dtypes=(torch.float32, torch.float64),
     threshold=DEFAULT_THRESHOLD,
     allow_numerical=False,
+    allow_unresolved=False,
     attribute_layers=True,
     **sweep_kw,
 ) -> Judgement:
-    """Assert that model(p, mask) transforms as `out_rep` ("scalar", "vector" or an Irreps) by the precision-scaling
-    verdict over the deterministic grid (boosts up to rapidity 6 along x, y, z and rotations; groups=("full",) etc.
-    add random elements). Fails with one line naming the worst row and, for models that declare
-    activation_irreps(), the first layer that breaks the symmetry. NUMERICAL fails too unless allow_numerical=True.
+    """Assert that model(p, mask) transforms as `out_rep` ("scalar", "vector" or an Irreps) under `group` ("full",
+    "so3", "beam", "rot_z", "boost_z") by the precision-scaling verdict over the deterministic grid (boosts up to
+    rapidity 6 along x, y, z and rotations; groups=("full",) etc. add random elements), restricted to the group.
+    Fails with one line naming the worst row, the per-family summary and, for models that declare
+    activation_irreps(), the first layer that breaks the symmetry. BROKEN and NONFINITE fail; NUMERICAL fails unless
+    allow_numerical=True; a headline of UNRESOLVED (nothing could be resolved) fails unless allow_unresolved=True.
     Returns the Judgement."""
     __tracebackhide__ = True
     from .attribution import attribute
 
-    j = judge(sweep(model, p, mask, dtypes=dtypes, out_rep=out_rep, **sweep_kw), threshold)
-    if j.verdict == BROKEN or (j.verdict == NUMERICAL and not allow_numerical):
-        msg = f"Lorentz {'invariance' if out_rep == 'scalar' else 'equivariance'} {j.worst().line()}"
-        if attribute_layers and hasattr(model, "activation_irreps"):
+    check_group(group)
+    j = judge(sweep(model, p, mask, dtypes=dtypes, out_rep=out_rep, group=group, **sweep_kw), threshold)
+    fail = j.verdict in (BROKEN, NONFINITE) or (
+        (j.verdict == NUMERICAL and not allow_numerical) or (j.verdict == UNRESOLVED and not allow_unresolved)
+    )
+    if fail:
+        what = "invariance" if out_rep == "scalar" else "equivariance"
+        msg = f"Lorentz {what} {j.worst().line()} (under {GROUP_NAMES[group]}: {j.summary()})"
+        if j.notes:
+            msg += "; note: " + "; ".join(j.notes)
+        if attribute_layers and hasattr(model, "activation_irreps") and j.verdict == BROKEN:
             layers = attribute(model, p, mask)
             if layers.first_broken is not None:
                 msg += f"; first layer that breaks it: {layers.first_broken}"

@@ -1,0 +1,71 @@
+"""One measurement's inputs, shared by the measures and the floor: the model as evaluated, the jets, the
+transformations, Λx (computed once, shared by every dtype), evaluation settings and progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+import clariant_core as cc
+
+from . import action
+from .evaluation import Evaluator, apply
+
+
+@dataclass
+class Context:
+    ev: Evaluator
+    x64: torch.Tensor  # [B, N, 4] float64, taken as exact
+    mask: torch.Tensor  # [B, N] bool
+    m: torch.Tensor | None  # SL(2,C) [T, 2, 2] complex128, None for a given real Λ
+    lam: torch.Tensor  # Λ [T, 4, 4] float64
+    out_rep: object
+    budget: int = 2_000_000
+    trim: bool = True
+    seed: int = 0
+    progress: Callable[[int], None] | None = None
+    xs: torch.Tensor | None = None  # Λx [T, B, N, 4] float64
+    _refs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.xs is None:
+            self.xs = action.transformed(self.m, self.lam, self.x64)
+        self.lam_inv = cc.inverse_lorentz(self.lam)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.lam.shape[0], self.x64.shape[0]
+
+    def tick(self, jets: int) -> None:
+        if self.progress is not None:
+            self.progress(jets)
+
+    def evaluate(self, dtype: torch.dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """f(x) at `dtype` for any batch of jets x `[B', N, 4]` float64, grouped by multiplicity; float64 out."""
+
+        def fn(xc, mc):
+            with torch.no_grad():
+                return self.ev(dtype, xc, mc, self.out_rep)
+
+        return apply(fn, x, mask, self.budget, self.trim, tick=self.tick)
+
+    def reference(self, dtype: torch.dtype) -> torch.Tensor:
+        """f(x) `[B, ...]` at `dtype` on the untransformed jets (cached)."""
+        if dtype not in self._refs:
+            self._refs[dtype] = self.evaluate(dtype, self.x64, self.mask)
+        return self._refs[dtype]
+
+    def transformed_outputs(self, dtype: torch.dtype) -> torch.Tensor:
+        """f(Λx) `[T, B, ...]` at `dtype`."""
+        t, b = self.shape
+        out = self.evaluate(dtype, self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1))
+        return out.reshape(t, b, *out.shape[1:])
+
+    def act(self, z: torch.Tensor, sel=slice(None)) -> torch.Tensor:
+        """ρ_out of transformations `sel` applied to z `[T', B, ..., dim]`."""
+        return action.act(self.out_rep, None if self.m is None else self.m[sel], self.lam[sel], z)
+
+
+__all__ = ["Context"]

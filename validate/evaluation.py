@@ -1,0 +1,198 @@
+"""Evaluating a user's model as it comes: input checks, the model at a dtype, grouping jets by multiplicity.
+
+A model is any callable `f(p [B, N, 4], mask [B, N]) -> [B, ...]` (or `f(p)` with `takes_mask=False`); an
+`nn.Module` is copied and converted once per dtype. Everything a user can get wrong fails here, early, with a
+message that says what to do: malformed jets, (px, py, pz, E) order, a model without a mask argument, a fixed-N
+model, outputs with the wrong batch size, a model that does not compute in the requested dtype.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable, Iterator
+
+import torch
+
+import clariant_core as cc
+
+from . import representations as reps
+
+# Real particles must satisfy E ≥ |p⃗| to within the rounding of a float32-stored four-vector (each component
+# rounded once: |p⃗| can exceed E by ~2u₃₂E for a massless particle); 8u₃₂ leaves room for any stored form.
+_LIGHTCONE_SLACK = 8 * cc.unit_roundoff(torch.float32)
+
+
+class ModelCallError(ValueError):
+    """The model could not be called as the suite calls it; the message says what to change."""
+
+
+def check_jets(p, mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate jets `p [B, N, 4]` (real floating, finite, E ≥ |p⃗| for real particles) and `mask [B, N]` bool with
+    at least one real particle per jet; return (p as float64, mask). Raises ValueError naming the jet and field."""
+    if not isinstance(p, torch.Tensor):
+        raise ValueError(f"p must be a torch tensor [B, N, 4], got {type(p).__name__}")
+    if p.is_complex() or not p.is_floating_point():
+        raise ValueError(f"p must be real floating four-momenta, got dtype {p.dtype}")
+    if p.ndim != 3 or p.shape[-1] != 4:
+        hint = " — three-momenta? the suite needs (E, px, py, pz)" if p.shape[-1:] == (3,) else ""
+        raise ValueError(f"p must be four-momenta [B, N, 4] (E, px, py, pz), got shape {tuple(p.shape)}{hint}")
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != tuple(p.shape[:2]):
+        got = f"{getattr(mask, 'dtype', type(mask).__name__)} {tuple(getattr(mask, 'shape', ()))}"
+        raise ValueError(f"mask must be a bool tensor of shape {tuple(p.shape[:2])} (True = real particle), got {got}")
+    b, n = p.shape[:2]
+    if b == 0 or n == 0:
+        raise ValueError(f"no jets to measure: p has shape {tuple(p.shape)}")
+    empty = ~mask.any(1)
+    if empty.any():
+        raise ValueError(
+            f"jet {int(torch.nonzero(empty)[0])} has no real particle (mask all False): "
+            f"{int(empty.sum())} of {b} jets are empty; remove them"
+        )
+    x = p.to(torch.float64)
+    real = x[mask]
+    if not torch.isfinite(real).all():
+        j, i = (int(v) for v in torch.nonzero(~torch.isfinite(x).all(-1) & mask)[0])
+        raise ValueError(f"p contains NaN or inf at jet {j}, particle {i}")
+    e, three = x[..., 0], torch.linalg.vector_norm(x[..., 1:], dim=-1)
+    bad = mask & (three - e > _LIGHTCONE_SLACK * torch.maximum(e.abs(), three))
+    if bad.any():
+        j, i = (int(v) for v in torch.nonzero(bad)[0])
+        raise ValueError(
+            f"jet {j}, particle {i}: E = {float(e[j, i]):.6g} < |p⃗| = {float(three[j, i]):.6g} beyond rounding "
+            f"({int(bad.sum())} such particles): four-momenta must be (E, px, py, pz) with E ≥ |p⃗| — "
+            f"is the energy stored last, (px, py, pz, E)?"
+        )
+    return x.masked_fill(~mask[..., None], 0.0), mask
+
+
+def _takes_two(model) -> bool | None:
+    fn = model.forward if isinstance(model, torch.nn.Module) else model
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(q.kind is q.VAR_POSITIONAL for q in params):
+        return True
+    return sum(q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD) for q in params) >= 2
+
+
+def plain_tensor_attributes(model) -> list[str]:
+    """Floating tensors stored as plain attributes of a module (not parameters or buffers): `.to(dtype)` does not
+    convert them, so the model may not compute in the dtype the suite asks for."""
+    if not isinstance(model, torch.nn.Module):
+        return []
+    found = []
+    for name, mod in model.named_modules():
+        for attr, value in vars(mod).items():
+            if isinstance(value, torch.Tensor) and value.is_floating_point() and not attr.startswith("_"):
+                found.append(f"{name + '.' if name else ''}{attr} ({str(value.dtype).replace('torch.', '')})")
+    return found
+
+
+class Evaluator:
+    """Calls a model at a dtype and checks what comes back. Records the output dtype per requested dtype."""
+
+    def __init__(self, model, takes_mask: bool = True):
+        if not callable(model):
+            raise ValueError(f"model must be callable f(p, mask), got {type(model).__name__}")
+        if takes_mask and _takes_two(model) is False:
+            raise ModelCallError(
+                "the model takes one positional argument but the suite calls model(p, mask): pass takes_mask=False"
+            )
+        self.model, self.takes_mask = model, takes_mask
+        self._copies: dict[torch.dtype, object] = {}
+        self.output_dtypes: dict[torch.dtype, torch.dtype] = {}
+
+    def at(self, dtype: torch.dtype):
+        if not isinstance(self.model, torch.nn.Module):
+            return self.model
+        if dtype not in self._copies:
+            floats = [t for t in [*self.model.parameters(), *self.model.buffers()] if t.is_floating_point()]
+            if all(t.dtype == dtype for t in floats):
+                net = self.model
+            else:
+                net = copy.deepcopy(self.model).to(dtype)
+            net.eval()
+            self._copies[dtype] = net
+        return self._copies[dtype]
+
+    def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, out_rep) -> torch.Tensor:
+        """model(p.to(dtype), mask) as one tensor `[B, ...]` (dict outputs flattened in the Irreps' order)."""
+        f = self.at(dtype)
+        x = p.to(dtype)
+        try:
+            out = f(x, mask) if self.takes_mask else f(x)
+        except TypeError as e:
+            if "positional argument" in str(e) and self.takes_mask:
+                raise ModelCallError(f"model(p, mask) failed ({e}): if it takes only p, pass takes_mask=False") from e
+            raise
+        out = reps.flatten(out, out_rep)
+        if not isinstance(out, torch.Tensor):
+            raise ModelCallError(
+                f"the model returned {type(out).__name__}, not a tensor: return a [B, ...] tensor "
+                "(or a dict {Irrep: [B, ..., τ, d]} with an Irreps out_rep)"
+            )
+        if out.ndim == 0 or out.shape[0] != p.shape[0]:
+            raise ModelCallError(
+                f"the model returned shape {tuple(out.shape)} for {p.shape[0]} jets: the first axis of the output "
+                "must be the jet (batch) axis"
+            )
+        if not (out.is_floating_point() or out.is_complex()):
+            raise ModelCallError(f"the model returned {out.dtype} outputs: the suite needs floating outputs")
+        if out_rep == "vector" and out.shape[-1] != 4:
+            raise ModelCallError(f"a 'vector' output must end in 4 components (E, px, py, pz), got {tuple(out.shape)}")
+        self.output_dtypes.setdefault(dtype, out.real.dtype if out.is_complex() else out.dtype)
+        return out
+
+
+def groups(mask: torch.Tensor, budget: int, trim: bool) -> Iterator[tuple[torch.Tensor, int]]:
+    """Index groups for evaluation: jets of equal multiplicity together, trimmed to that multiplicity (exact for any
+    model that accepts a variable particle count), at most `budget` particle pairs per call. Without trimming, or
+    when real particles are not left-aligned, chunks of the full width."""
+    n = mask.sum(1)
+    width = mask.shape[1]
+    aligned = bool((mask == (torch.arange(width, device=mask.device)[None, :] < n[:, None])).all())
+    if not (trim and aligned):
+        size = max(1, budget // max(width, 1) ** 2)
+        for i in range(0, mask.shape[0], size):
+            yield torch.arange(i, min(i + size, mask.shape[0])), width
+        return
+    for v in torch.unique(n).tolist():
+        idx = torch.nonzero(n == v)[:, 0]
+        size = max(1, budget // max(v, 1) ** 2)
+        for i in range(0, len(idx), size):
+            yield idx[i : i + size], max(v, 1)
+
+
+def apply(
+    fn: Callable, x: torch.Tensor, mask: torch.Tensor, budget: int, trim: bool, *extra, tick=None
+) -> torch.Tensor:
+    """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128.
+    `tick(jets)` is called after each chunk (progress)."""
+    out = None
+    for idx, w in groups(mask, budget, trim):
+        try:
+            r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
+        except RuntimeError as e:
+            if trim and w < x.shape[1] and "size" in str(e).lower():
+                raise ModelCallError(
+                    f"the model failed on jets trimmed to {w} particles ({str(e).splitlines()[0][:120]}): "
+                    "if it needs a fixed particle count, pass trim_padding=False"
+                ) from e
+            raise
+        r = r.to(torch.complex128 if r.is_complex() else torch.float64)
+        if out is None:
+            out = torch.empty((x.shape[0], *r.shape[1:]), dtype=r.dtype, device=r.device)
+        elif r.shape[1:] != out.shape[1:]:
+            raise ModelCallError(
+                f"the model's output shape depends on the particle count ({tuple(out.shape[1:])} vs "
+                f"{tuple(r.shape[1:])}): pass trim_padding=False, or return per-jet outputs"
+            )
+        out[idx] = r
+        if tick is not None:
+            tick(len(idx))
+    return out
+
+
+__all__ = ["Evaluator", "ModelCallError", "apply", "check_jets", "groups", "plain_tensor_attributes"]

@@ -1,0 +1,208 @@
+"""The precision floor: the error an exactly invariant (equivariant) function with the model's input sensitivity
+shows from rounding alone (docs/validation.md, "The precision floor").
+
+Rounding model: the transformed input Λx is rounded once to the dtype under test, δ_μ = u r_μ (Λx)_μ, and so is
+the untransformed x, δ₀_μ = u r'_μ x_μ, with r, r' independent and uniform in [−1, 1]. For an exactly symmetric f,
+f(round(Λx)) − ρ f(round(x)) = ρ [f(x + Λ⁻¹δ) − f(x + δ₀)]. The floor is its root mean square relative to ‖ρ f(x)‖,
+plus the output dtype's own rounding, plus the suite's own rounding of ρ f(x) (validate/action.py).
+
+Two ways to evaluate that expectation, per jet:
+- first order (smooth jets): ‖ρ J (Λ⁻¹δ − δ₀)‖ with J the float64 Jacobian. For outputs of ≤ 16 real components the
+  exact RMS over r from reverse mode (deterministic); for larger outputs one seeded draw pushed forward.
+- finite perturbations (non-smooth jets, and models without usable gradients): the model itself evaluated in float64
+  at x + Λ⁻¹δ and x + δ₀ for `FINITE_DRAWS` seeded draws at the dtype's own u. This is valid for √ of a massless p²,
+  |x| and sign at 0, `where` branches with NaN in the untaken side, errors that scale like √u.
+
+A jet is smooth when its Jacobian is finite and, for `PROBE_DRAWS` rounding-sized perturbations at float32's u (the
+finest scale at which a float64 evaluation's own noise is negligible), the model's actual change agrees with the
+first-order prediction J δ₀ vector-wise to half its size, up to the model's own float64 noise (measured by one more
+perturbation at float64's u). Anything else — NaN, a zero gradient at a kink while the output moves, a change far
+smaller than J δ₀ (√u scaling) — sends the jet to finite perturbations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+import clariant_core as cc
+
+from . import action
+from .context import Context
+from .evaluation import apply
+
+REVERSE_MODE_MAX_OUTPUTS = 16
+FLOOR_STEP_NUMBERS = 1 << 22  # the reverse-mode floor's temporaries hold at most ~this many numbers per step
+PROBE_DRAWS = 2
+FINITE_DRAWS = 4
+_PROBE_U = cc.unit_roundoff(torch.float32)
+_NOISE_U = cc.unit_roundoff(torch.float64)
+_TINY = torch.finfo(torch.float64).tiny
+
+
+def _real_flat(out: torch.Tensor) -> torch.Tensor:
+    """[B, ...] (complex allowed) → real [B, D]."""
+    return torch.view_as_real(out.resolve_conj()).flatten(1) if out.is_complex() else out.reshape(out.shape[0], -1)
+
+
+@dataclass
+class FloorModel:
+    """Per (transformation, jet) floors for u = 1 where first order holds, finite-perturbation floors elsewhere."""
+
+    linear: torch.Tensor | None  # [T, B] first-order RMS for u = 1; None if the model has no usable gradient
+    smooth: torch.Tensor  # [B] bool: jets where first order is trusted
+    method: str
+    why: str  # why jets left first order ("" if none did)
+    _finite: dict = field(default_factory=dict)  # u → [T, B_non-smooth]
+
+    def describe(self) -> str:
+        n, k = self.smooth.numel(), int((~self.smooth).sum())
+        if k == 0:
+            return self.method
+        if self.linear is None:
+            return f"finite perturbations ({FINITE_DRAWS} seeded roundings per jet): {self.why}"
+        return f"{self.method}; finite perturbations for {k} of {n} jets ({self.why})"
+
+    def input_floor(self, ctx: Context, u: float) -> torch.Tensor:
+        """Relative input-rounding floor `[T, B]` at unit roundoff u."""
+        t, b = ctx.shape
+        out = torch.zeros(t, b, dtype=torch.float64) if self.linear is None else self.linear * u
+        rough = torch.nonzero(~self.smooth)[:, 0]
+        if len(rough):
+            if u not in self._finite:
+                self._finite[u] = finite_floor(ctx, rough, u)
+            out = out.clone()
+            out[:, rough] = self._finite[u]
+        return out
+
+
+def _reverse(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """E‖ρ J v‖² per (transformation, jet) `[T, B]` exactly over the rounding model for u = 1:
+    Σ_μ (‖ρ J Λ⁻¹ e_μ‖² (Λx)_μ² + ‖ρ J e_μ‖² x_μ²) / 3, and J δ for the probe perturbations `[B, K, D]`.
+    The Jacobian rows come from reverse mode, one pass per output component; they do not depend on the
+    transformation, so this costs O(outputs) passes over B jets, not T·B."""
+    t, _ = ctx.shape
+    complex_out = ctx.reference(torch.float64).is_complex()
+    k_probes = probes.shape[0]
+
+    def sq_norms(cols, first):  # cols: real [T', b, w, 4, D] → Σ_{w,4} ‖ρ_t col‖² [T', b]
+        if complex_out:
+            cols = torch.view_as_complex(cols.unflatten(-1, (-1, 2)).contiguous())
+        return ctx.act(cols.flatten(2, 3), slice(first, first + cols.shape[0])).abs().square().sum((-1, -2))
+
+    def fn(xc, mc, ysc, pc):  # ysc: Λx [b, w, T, 4]; pc: probes [b, w, K, 4]
+        z = xc.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            out = _real_flat(ctx.ev(torch.float64, z, mc, ctx.out_rep))
+            rows = []
+            for k in range(out.shape[1]):
+                g = torch.autograd.grad(out[:, k].sum(), z, retain_graph=k + 1 < out.shape[1], allow_unused=True)[0]
+                rows.append(torch.zeros_like(z) if g is None else g)
+        jac = torch.stack(rows, -1).detach()  # [b, w, 4, D]
+        ctx.tick(2 * xc.shape[0])
+        direct = jac * xc[..., None]
+        per = max(1, FLOOR_STEP_NUMBERS // max(jac.numel(), 1))
+        acc = []
+        for s in range(0, t, per):
+            li, ys = ctx.lam_inv[s : s + per], ysc[:, :, s : s + per].permute(2, 0, 1, 3)
+            pulled = torch.einsum("bnkd,tkl->tbnld", jac, li) * ys[..., None]
+            acc.append(sq_norms(pulled, s) + sq_norms(direct.expand(li.shape[0], *jac.shape), s))
+        jv = torch.einsum("bnkd,bnjk->bjd", jac, pc)  # [b, K, D]
+        return torch.cat([(torch.cat(acc) / 3).T, jv.flatten(1)], 1)
+
+    both = apply(fn, ctx.x64, ctx.mask, ctx.budget, ctx.trim, ctx.xs.permute(1, 2, 0, 3), probes.permute(1, 2, 0, 3))
+    return both[:, :t].T, both[:, t:].unflatten(1, (k_probes, -1))
+
+
+def _forward(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One seeded rounding draw pushed forward per (transformation, jet) `[T, B]` (squared, for u = 1), and J δ
+    for the probes `[B, K, D]`, by forward-mode autodiff."""
+    t, b = ctx.shape
+    g = torch.Generator().manual_seed(ctx.seed)
+    r1 = torch.rand(ctx.xs.shape, generator=g, dtype=torch.float64) * 2 - 1
+    r0 = torch.rand(ctx.x64.shape, generator=g, dtype=torch.float64) * 2 - 1
+    v = torch.einsum("tij,tbnj->tbni", ctx.lam_inv, ctx.xs * r1) - (ctx.x64 * r0)[None]
+    v = torch.cat([v.reshape(t * b, *ctx.x64.shape[1:]), probes.reshape(-1, *ctx.x64.shape[1:])])
+
+    def jvp(xc, mc, vc):
+        with torch.no_grad():
+            out = torch.func.jvp(lambda z: ctx.ev(torch.float64, z, mc, ctx.out_rep), (xc,), (vc,))[1]
+        ctx.tick(xc.shape[0])
+        return out
+
+    k = probes.shape[0]
+    reps_ = t + k
+    jv = apply(jvp, ctx.x64.repeat(reps_, 1, 1), ctx.mask.repeat(reps_, 1), ctx.budget, ctx.trim, v)
+    main = jv[: t * b].reshape(t, b, *jv.shape[1:])
+    sq = action.norm(ctx.act(main)).square()
+    return sq, _real_flat(jv[t * b :]).reshape(k, b, -1).transpose(0, 1)
+
+
+def build(ctx: Context) -> FloorModel:
+    """Decide per jet between first order and finite perturbations (module docstring) and compute first order."""
+    t, b = ctx.shape
+    x, mask = ctx.x64, ctx.mask
+    g = torch.Generator().manual_seed(ctx.seed + 7919)
+    probes = (torch.rand((PROBE_DRAWS, *x.shape), generator=g, dtype=torch.float64) * 2 - 1) * _PROBE_U * x
+    ref = ctx.reference(torch.float64)
+    components = ref[0].numel() * (2 if ref.is_complex() else 1)
+    linear, jv, method = None, None, ""
+    try:
+        if components <= REVERSE_MODE_MAX_OUTPUTS:
+            msq, jv = _reverse(ctx, probes)
+            method = "first order: reverse-mode autodiff, exact RMS over input roundings"
+        else:
+            msq, jv = _forward(ctx, probes)
+            method = "first order: forward-mode autodiff, one seeded random rounding"
+        linear = action.relative(msq.sqrt(), action.norm(ctx.act(ref.expand(t, *ref.shape))))
+    except Exception as e:  # noqa: BLE001 — no usable gradient (no_grad, numpy, integer ops…): finite perturbations
+        reason = f"no usable gradient ({type(e).__name__}: {str(e).splitlines()[0][:100]})"
+        return FloorModel(None, torch.zeros(b, dtype=torch.bool), "finite perturbations", reason)
+    # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u)
+    flat = _real_flat(ref)
+    moved = torch.stack([_real_flat(ctx.evaluate(torch.float64, x + d, mask)) - flat for d in probes], 1)
+    noise_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _NOISE_U * x
+    noise = torch.linalg.vector_norm(_real_flat(ctx.evaluate(torch.float64, x + noise_in, mask)) - flat, dim=-1)
+    lin_norm = torch.linalg.vector_norm(jv, dim=-1)  # [B, K]
+    miss = torch.linalg.vector_norm(moved - jv, dim=-1)
+    finite_j = torch.isfinite(linear).all(0) & torch.isfinite(jv).all(-1).all(-1)
+    agrees = (miss <= 0.5 * lin_norm + 4 * noise[:, None]).all(1)
+    nonfinite_out = ~torch.isfinite(moved).all(-1).all(-1)
+    smooth = finite_j & agrees & ~nonfinite_out
+    reasons = []
+    if (~finite_j).any():
+        reasons.append(f"{int((~finite_j).sum())} with a non-finite Jacobian")
+    bad = finite_j & ~agrees
+    if bad.any():
+        zero = bad & (lin_norm.max(1).values == 0)
+        if zero.any():
+            reasons.append(f"{int(zero.sum())} with a zero gradient where the output moves")
+        if (bad & ~zero).any():
+            reasons.append(f"{int((bad & ~zero).sum())} whose response to rounding is not first order")
+    linear = torch.where(smooth[None], linear, torch.zeros_like(linear))
+    return FloorModel(linear, smooth, method, ", ".join(reasons))
+
+
+def finite_floor(ctx: Context, jets: torch.Tensor, u: float) -> torch.Tensor:
+    """RMS over `FINITE_DRAWS` seeded roundings of ‖ρ(f(x + Λ⁻¹δ) − f(x + δ₀))‖ / ‖ρ f(x)‖ for the given jets,
+    f evaluated in float64, δ and δ₀ drawn at unit roundoff u `[T, len(jets)]`."""
+    t, _ = ctx.shape
+    x, mask, xs = ctx.x64[jets], ctx.mask[jets], ctx.xs[:, jets]
+    n = len(jets)
+    g = torch.Generator().manual_seed(ctx.seed + 104729)
+    acc = torch.zeros(t, n, dtype=torch.float64)
+    for _ in range(FINITE_DRAWS):
+        r1 = torch.rand(xs.shape, generator=g, dtype=torch.float64) * 2 - 1
+        r0 = torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1
+        x1 = x[None] + torch.einsum("tij,tbnj->tbni", ctx.lam_inv, u * r1 * xs)
+        f1 = ctx.evaluate(torch.float64, x1.reshape(t * n, *x.shape[1:]), mask.repeat(t, 1))
+        f0 = ctx.evaluate(torch.float64, x + u * r0 * x, mask)
+        diff = f1.reshape(t, n, *f1.shape[1:]) - f0[None]
+        acc += action.norm(ctx.act(diff)).square()
+    ref = ctx.reference(torch.float64)[jets]
+    # an output that is non-finite under rounding-sized perturbations has no finite floor: inf says so
+    return action.relative((acc / FINITE_DRAWS).sqrt(), action.norm(ctx.act(ref.expand(t, *ref.shape))))
+
+
+__all__ = ["FINITE_DRAWS", "PROBE_DRAWS", "REVERSE_MODE_MAX_OUTPUTS", "FloorModel", "build", "finite_floor"]
