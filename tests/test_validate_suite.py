@@ -197,7 +197,7 @@ def test_low_precision_dtypes_are_skipped_with_a_reason():
 def test_measures_report_median_p95_max_per_transformation():
     s = sweep(base("jet"), P, MASK, dtypes=BOTH, n_rapidities=2, n_angles=1)
     rows = s.rows()
-    assert len(rows) == 2 * (3 * 2 + 1)
+    assert len(rows) == 2 * (3 * 2 + 1 + 1)  # boosts along x, y, z; one oblique rotation; one about z
     for r in rows:
         assert r["error_median"] <= r["error_p95"] <= r["error_max"]
         assert r["floor_p95"] > 0 and math.isfinite(r["excess_p95"])
