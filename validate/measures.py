@@ -280,9 +280,11 @@ def sweep(
         result.notes.append(
             "plain tensor attributes are not converted by .to(dtype) — register them as buffers: " + ", ".join(attrs)
         )
-    for dtype in run:
+    for k, dtype in enumerate(run):
         meas = _measure_dtype(ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes)
         result.measurements[meas.name] = meas
+        rough = 0 if fm is None else int((~fm.smooth).sum())
+        total[0] = done[0] + (len(run) - k - 1) * (t + 1) * (b + floors.FINITE_DRAWS * rough)  # what is left
     if out_rep == "scalar":
         hint = _vector_hint(ctx)
         if hint:

@@ -70,29 +70,56 @@ def error_vs_rapidity(rows: list[dict], verdicts: dict, path: Path) -> Path:
 
 
 def error_vs_angle(rows: list[dict], verdicts: dict, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(6.5, 4.4))
-    for dtype in COLORS:
-        sel = sorted((r for r in rows if r["kind"] == "rotation" and r["dtype"] == dtype), key=lambda r: r["parameter"])
-        if not sel:
-            continue
-        th = [r["parameter"] for r in sel]
-        c = COLORS[dtype]
-        ax.fill_between(
-            th, _clip([r["floor_median"] for r in sel]), _clip([r["floor_p95"] for r in sel]), color=c, alpha=0.18, lw=0
-        )
-        ax.semilogy(
-            th,
-            _clip([r["error_median"] for r in sel]),
-            "o-",
-            color=c,
-            label=f"{dtype}: {verdicts.get((dtype, 'rotation', sel[0]['axis']), '?')}",
-        )
-        ax.semilogy(th, _clip([r["error_p95"] for r in sel]), "v", color=c, ms=4)
-    ax.set_xlabel("rotation angle θ about (1,2,2)/3 [rad]")
-    ax.set_ylabel("relative invariance error ε (dimensionless)")
-    ax.set_title("Invariance error vs rotation angle (band: precision floor)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    """One panel per rotation axis: median error (line, circles) and p95 (▼) per dtype, the floor's median–p95 as
+    a band. Errors that are exactly 0 (e.g. rotations by π/2 about z permute components exactly) are drawn as open
+    markers on the panel's bottom edge and counted in the legend, never as an invented value."""
+    axes_names = sorted({r["axis"] for r in rows if r["kind"] == "rotation"})
+    n = max(len(axes_names), 1)
+    fig, axes = plt.subplots(1, n, figsize=(5.6 * n, 4.6), sharey=True, squeeze=False)
+    for ax, axis in zip(axes[0], axes_names):
+        for dtype in COLORS:
+            sel = sorted(
+                (r for r in rows if r["kind"] == "rotation" and r["axis"] == axis and r["dtype"] == dtype),
+                key=lambda r: r["parameter"],
+            )
+            if not sel:
+                continue
+            th = np.array([r["parameter"] for r in sel])
+            c = COLORS[dtype]
+            med = np.array([r["error_median"] for r in sel], dtype=float)
+            zero = med == 0
+            ax.fill_between(
+                th,
+                _clip([r["floor_median"] for r in sel]),
+                _clip([r["floor_p95"] for r in sel]),
+                color=c,
+                alpha=0.18,
+                lw=0,
+            )
+            label = f"{dtype}: {verdicts.get((dtype, 'rotation', axis), '?')}"
+            if zero.any():
+                label += f" ({int(zero.sum())} angles with median error exactly 0: open markers at the bottom)"
+            shown = np.where(zero, np.nan, med)
+            ax.semilogy(th, shown, "o-", color=c, label=label)
+            p95 = np.array([r["error_p95"] for r in sel], dtype=float)
+            ax.semilogy(th[p95 > 0], p95[p95 > 0], "v", color=c, ms=4)
+            if zero.any():
+                ax.plot(
+                    th[zero],
+                    np.full(int(zero.sum()), 0.0),
+                    "o",
+                    mfc="none",
+                    color=c,
+                    ms=7,
+                    clip_on=False,
+                    transform=ax.get_xaxis_transform(),
+                )
+        ax.set_xlabel(f"rotation angle θ about {axis} [rad]")
+        ax.set_title(f"rotations about {axis}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
+    axes[0][0].set_ylabel("relative invariance error ε (dimensionless)")
+    fig.suptitle("Invariance error vs rotation angle — line: median, ▼: p95, shaded: precision floor (median–p95)")
     return _finish(fig, path)
 
 

@@ -20,9 +20,11 @@ import torch
 from . import plots
 from .attribution import attribute
 from .benchmarks import compare, find_runs, load_run
+from .groups import GROUP_NAMES
 from .measures import DTYPES, sweep
 from .schur import check_model
 from .verdict import DEFAULT_THRESHOLD, judge
+from .verdict import _worst as _headline
 
 
 def machine_info() -> dict:
@@ -60,9 +62,12 @@ def run(
     threshold=DEFAULT_THRESHOLD,
     progress=None,
     rapidities=None,
+    step=None,
+    **sweep_kw,
 ) -> dict:
-    """Measure, judge, attribute and Schur-check; returns plain data (JSON-serialisable) plus per-sample arrays."""
-    step = progress or (lambda name: None)
+    """Measure, judge, attribute and Schur-check; returns plain data (JSON-serialisable) plus per-sample arrays.
+    `progress(done, total)` follows the sweep's jet evaluations; `step(name)` marks the later stages."""
+    step = step or (lambda name: None)
     if rapidities is not None:
         max_rapidity = max(rapidities)
     t0 = time.time()
@@ -78,22 +83,35 @@ def run(
         groups=groups,
         n_random=n_random,
         rapidities=rapidities,
-        progress=lambda d: step(f"measured {d}"),
+        progress=progress,
+        **sweep_kw,
     )
     j = judge(s, threshold)
     step("judged")
+    curves: dict = {}
+    for r in j.rows:
+        curves.setdefault((r.dtype, r.kind, r.axis), []).append(r.verdict)
     result = {
-        "verdict": j.verdict,
-        "by_dtype": j.by_dtype(),
+        "verdict": str(j.verdict),
+        "summary": j.summary(),
+        "by_dtype": {k: str(v) for k, v in j.by_dtype().items()},
+        "reasons": j.reasons_by_dtype(),
+        "by_group": {k: str(v) for k, v in j.by_group().items()},
+        "curves": [{"dtype": d, "kind": k, "axis": a, "verdict": str(_headline(v))} for (d, k, a), v in curves.items()],
+        "notes": j.notes,
         "threshold": threshold,
         "skipped": s.skipped,
-        "rows": [dict(r, verdict=v.verdict, reason=v.reason) for r, v in zip(s.rows(), j.rows, strict=True)],
+        "floor_methods": {k: m.floor_method for k, m in s.measurements.items() if m.floor_method and not m.companion},
+        "companions": [k for k, m in s.measurements.items() if m.companion],
+        "rows": [dict(r, verdict=str(v.verdict), reason=v.reason) for r, v in zip(s.rows(), j.rows, strict=True)],
         "sweep_seconds": s.seconds,
         "jets": int(p.shape[0]),
         "max_particles": int(p.shape[1]),
         "max_rapidity": max_rapidity,
     }
-    result["_samples"] = {name: m.errors.numpy() for name, m in s.measurements.items() if m.errors is not None}
+    result["_samples"] = {
+        name: m.errors.numpy() for name, m in s.measurements.items() if m.errors is not None and not m.companion
+    }
     result["_points"] = s.points
     if hasattr(model, "activation_irreps"):
         a = attribute(model, p, mask)
@@ -135,12 +153,7 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = result["rows"]
-    verdicts: dict = {}
-    order = {"PASS": 0, "NUMERICAL": 1, "BROKEN": 2}
-    for r in rows:
-        key = (r["dtype"], r["kind"], r["axis"])
-        if order[r["verdict"]] >= order[verdicts.get(key, "PASS")]:
-            verdicts[key] = r["verdict"]
+    verdicts = {(c["dtype"], c["kind"], c["axis"]): c["verdict"] for c in result["curves"]}  # one logic: judge's
     images = {
         "error_vs_rapidity": plots.error_vs_rapidity(rows, verdicts, out / "error_vs_rapidity.png"),
         "error_vs_angle": plots.error_vs_angle(rows, verdicts, out / "error_vs_angle.png"),
@@ -198,7 +211,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def _html(d: dict) -> str:
     card = d["model_card"]
-    verdict_rows = [{"dtype": k, "verdict": v} for k, v in d["by_dtype"].items()]
+    verdict_rows = [{"dtype": k, "verdict": v, "reason": d["reasons"].get(k)} for k, v in d["by_dtype"].items()]
+    group_rows = [{"group": GROUP_NAMES[k], "verdict": v} for k, v in d["by_group"].items()]
     verdict_rows += [{"dtype": k, "verdict": "SKIPPED", "reason": v} for k, v in d["skipped"].items()]
     cols = [
         "dtype",
@@ -215,13 +229,19 @@ def _html(d: dict) -> str:
     ]
     sections = [
         f"<h1>Lorentz-symmetry report: <span class='{d['verdict']}'>{d['verdict']}</span></h1>",
+        f"<p class='summary'>{html.escape(d['summary'])}.</p>",
+        "".join(f"<p class='note'>Note: {html.escape(n)}</p>" for n in d["notes"]),
         f"<p>{d['jets']} jets (≤ {d['max_particles']} particles), boosts up to rapidity {d['max_rapidity']:g} along "
-        f"x, y, z; rotations; random elements of the full group, SO(3) and the beam subgroup. Verdict per row: PASS "
-        f"when the median excess over the precision floor is ≤ {d['threshold']:g} (p95 ≤ 100× that); "
-        f"otherwise NUMERICAL if it shrinks with "
-        f"the unit roundoff, BROKEN if not (DESIGN.md §3). Sweep: {d['sweep_seconds']:.1f} s; whole run "
-        f"{d['seconds']:.1f} s.</p>",
+        f"x, y, z; rotations about an oblique axis and about z; random elements of the listed groups. Verdict per "
+        f"row: PASS when the median excess over the precision floor is ≤ {d['threshold']:g} (p95 ≤ 100× that); "
+        f"UNRESOLVED where the dtype cannot resolve the function (overflow, saturated floor, output rounding); "
+        f"otherwise NUMERICAL if the excess shrinks with the unit roundoff, BROKEN if not; NONFINITE for NaN/inf "
+        f"outputs that a wider dtype does not explain (docs/validation.md). Sweep: {d['sweep_seconds']:.1f} s; "
+        f"whole run {d['seconds']:.1f} s.</p>",
         _table(verdict_rows, ["dtype", "verdict", "reason"], "small"),
+        "<h2>Subgroups</h2>" + _table(group_rows, ["group", "verdict"], "small"),
+        "<h2>Precision floor</h2>"
+        + _table([{"dtype": k, "method": v} for k, v in d["floor_methods"].items()], ["dtype", "method"], "small"),
         "<h2>Error vs rapidity</h2><img src='error_vs_rapidity.png' alt='error vs rapidity'>",
         "<h2>Error vs rotation angle</h2><img src='error_vs_angle.png' alt='error vs angle'>",
     ]
@@ -288,6 +308,8 @@ def _html(d: dict) -> str:
         "table{border-collapse:collapse;margin:.5em 0;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
         "text-align:right}th{background:#f3f3f3}.PASS{color:#176f2c}.NUMERICAL{color:#a36300}"
         ".BROKEN{color:#b00020;font-weight:bold}tr.BROKEN td{background:#fde7ea}tr.NUMERICAL td{background:#fff4e0}"
+        ".NONFINITE{color:#6a00a3;font-weight:bold}tr.NONFINITE td{background:#f3e6fb}.UNRESOLVED{color:#555}"
+        "tr.UNRESOLVED td{background:#eee}td{text-align:left}.summary{font-size:16px}"
     )
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>CLARIANT Lorentz report</title>"

@@ -159,6 +159,8 @@ class Judgement:
     def summary(self) -> str:
         """One sentence: "invariant under rotations about z; breaks boosts along x, …" (families of the grid)."""
         fam = self.by_family()
+        if set(fam.values()) == {PASS}:
+            return f"invariant under every transformation tested ({len(fam)} families: {', '.join(fam)})"
         words = {
             PASS: "invariant under",
             NUMERICAL: "rounding-limited (NUMERICAL) under",
