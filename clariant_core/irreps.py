@@ -313,6 +313,20 @@ class Irreps:
             merged[ir] = merged.get(ir, 0) + mul
         return Irreps([(mul, ir) for ir, mul in sorted(merged.items()) if mul > 0])
 
+    def matrix(self, m: torch.Tensor) -> torch.Tensor:
+        """Block-diagonal ρ(M) `[..., dim, dim]` complex on the flat layout (entries in this order, each channel one
+        block ρ_(k,n)(M)) for SL(2,C) `m: [..., 2, 2]`."""
+        blocks = [ir.matrix(m) for mul, ir in self._items for _ in range(mul)]
+        if not blocks:
+            raise ValueError("an empty Irreps has no matrix")
+        out = torch.zeros(m.shape[:-2] + (self.dim, self.dim), dtype=blocks[0].dtype, device=m.device)
+        start = 0
+        for b in blocks:
+            d = b.shape[-1]
+            out[..., start : start + d, start : start + d] = b
+            start += d
+        return out
+
     def slices(self) -> list[slice]:
         """Slices of the flat `[..., dim]` layout (channel-major within each entry)."""
         out, start = [], 0

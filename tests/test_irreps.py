@@ -193,3 +193,15 @@ def test_pure_boost_along_z_is_diagonal(n, y):
     r = ir.matrix(cc.sl2c(boost=[0, 0, y]))
     ms = torch.tensor([1.5 - a + (1 - b) for a in range(4) for b in range(3)], dtype=torch.float64)
     assert rel_err(r, torch.diag(torch.exp(y * ms)).to(torch.complex128)) <= tol(torch.float64, 16)
+
+
+def test_irreps_matrix_is_block_diagonal_and_a_representation():
+    rep = cc.Irreps("2x(0,0)+1x(1,1)+1x(2,0)")
+    m1, m2 = cc.random_sl2c(2, max_rapidity=1.5, seed=4)
+    r1, r2, r12 = rep.matrix(m1), rep.matrix(m2), rep.matrix(m1 @ m2)
+    assert r1.shape == (rep.dim, rep.dim)
+    assert torch.allclose(r12, r1 @ r2, atol=1e-12)
+    # the (1,1) block sits at rows/columns 2..5 and is that irrep's matrix; nothing outside the blocks
+    assert torch.allclose(r1[2:6, 2:6], cc.Irrep(1, 1).matrix(m1))
+    mask = torch.block_diag(torch.ones(1, 1), torch.ones(1, 1), torch.ones(4, 4), torch.ones(3, 3)).bool()
+    assert float(r1[~mask].abs().max()) == 0.0

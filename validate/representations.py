@@ -36,18 +36,7 @@ def rho(rep, m: torch.Tensor) -> torch.Tensor | None:
         return None
     if rep == "vector":
         return cc.to_so13(m)
-    blocks = []
-    for tau, ir in rep.simplify():
-        r = ir.matrix(m)
-        blocks += [r] * tau
-    dim = sum(b.shape[-1] for b in blocks)
-    out = torch.zeros(m.shape[:-2] + (dim, dim), dtype=blocks[0].dtype, device=m.device)
-    start = 0
-    for b in blocks:
-        d = b.shape[-1]
-        out[..., start : start + d, start : start + d] = b
-        start += d
-    return out
+    return rep.simplify().matrix(m)
 
 
 def act(rep, m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
