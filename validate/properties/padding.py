@@ -34,7 +34,8 @@ def check_padding(
 
     Checks: "as given (width N)" (the jets at the width they came in; with trim=False the reference is that and the
     check is "trimmed to the span" instead); "append k rows" for each k in `extra`; "garbage in k masked rows"
-    (k = max(extra), finite junk of the jet's energy scale, mask False); "k padding rows first" (before the real
+    (k = max(extra), finite junk of the jet's energy scale, mask False; only for models that take a mask);
+    "k padding rows first" (before the real
     rows); "padded to W" (W = train_width, when wider than the jets; on the first `width_jets` jets, None: all —
     each costs ∝ W²). context_kw: takes_mask, per_particle, draws, budget, trim."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
@@ -52,15 +53,19 @@ def check_padding(
     for k in extra:
         p2, m2 = pad(ctx.p, ctx.mask, k)
         add(f"append {k} row{'s' if k != 1 else ''}", lambda dt, p2=p2, m2=m2, k=k: ctx.eval(dt, p2, m2, extra=k))
-    p2, m2 = fill_masked(ctx.p, ctx.mask, seed, k_max)
-    add(f"garbage in {k_max} masked rows", lambda dt: ctx.eval(dt, p2, m2, extra=k_max))
+    note = ""
+    if ctx.model.takes_mask:
+        p2, m2 = fill_masked(ctx.p, ctx.mask, seed, k_max)
+        add(f"garbage in {k_max} masked rows", lambda dt: ctx.eval(dt, p2, m2, extra=k_max))
+    else:
+        note = "no garbage check: a model without a mask cannot tell garbage rows from particles"
     p3, m3 = padding_first(ctx.p, ctx.mask, k_max)
     add(f"{k_max} padding rows first", lambda dt: ctx.eval(dt, p3, m3), torch.arange(n).expand(b, n) + k_max)
     if train_width is not None and train_width > n:
         j = slice(0, b if width_jets is None else min(width_jets, b))
         p4, m4 = pad_to(ctx.p[j], ctx.mask[j], train_width)
         add(f"padded to {train_width}", lambda dt: ctx.model(dt, p4, m4), jets=j)
-    return finish(NAME, rows, [], skipped, t0)
+    return finish(NAME, rows, [], skipped, t0, note=note)
 
 
 def assert_padding_invariant(model, p, mask, *, allow_numerical: bool = False, **kw) -> PropertyResult:
