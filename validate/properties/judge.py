@@ -3,10 +3,11 @@ fitted power and the plateau.
 
 Must-vanish row (a change an exactly symmetric model shows from rounding alone):
 - NONFINITE if any jet's output is inf/NaN;
+- UNRESOLVED if the median floor itself is ≥ SATURATED (0.1): the dtype cannot resolve the function, and a
+  change within such a floor proves nothing;
 - PASS if the median excess Δ/φ is ≤ THRESHOLD (10²) and its p95 ≤ TAIL·THRESHOLD (10⁴) — the same bounds as the
   Lorentz verdict: a correct model's own rounding adds 10–10² over the input-rounding floor for typical jets and up
   to 10³–10⁴ for ill-conditioned ones, a symmetry bug moves every jet 10⁶–10¹⁴ above it;
-- UNRESOLVED if the floor itself is ≥ SATURATED (0.1): the dtype cannot resolve the function;
 - otherwise compared with another precision: rounding shrinks with u, so a ratio of p95 changes ≥ √(u_lo/u_hi)
   (the geometric midpoint between rounding and no scaling at all) is NUMERICAL, less is BROKEN; without a second
   precision, NUMERICAL (rounding and a bug cannot be told apart there).
@@ -66,10 +67,10 @@ def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: 
         scaling = expected = None
         if bad:
             v, why = Verdict.NONFINITE, f"{bad} of {d.numel()} jets give inf/NaN outputs"
-        elif _within(ex):
-            v, why = Verdict.PASS, "within the precision floor"
         elif fm >= SATURATED:
             v, why = Verdict.UNRESOLVED, f"the floor itself is ≥ {SATURATED}: this dtype cannot resolve the function"
+        elif _within(ex):
+            v, why = Verdict.PASS, "within the precision floor"
         else:
             others = [o for o in changes if o != name and bool(torch.isfinite(changes[o]).all())]
             if not others:
