@@ -28,6 +28,16 @@ def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign:
     return judge_rows(prop, check, changes, floors)
 
 
+def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float = 1.0) -> list[Row]:
+    """Judge several must-vanish checks evaluated in one batched pass per dtype: cases [(check, p', mask', rows)]
+    (rows: see Context.change; None for the identity). Rows ordered by case, then dtype."""
+    outs = {dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra) for dt in dts}
+    rows = []
+    for k, (check, _, _, where) in enumerate(cases):
+        rows += rows_for(ctx, dts, prop, check, lambda dt, k=k: outs[dt][k], where, sign)
+    return rows
+
+
 def by_dtype(items) -> dict[str, Verdict]:
     out: dict[str, list] = {}
     for r in items:

@@ -163,6 +163,22 @@ class Context:
         else at the full width."""
         return self.model.grouped(dtype, p, mask, extra) if self.trim else self.model(dtype, p, mask)
 
+    def eval_many(self, dtype: torch.dtype, variants, extra: int = 0) -> list[torch.Tensor]:
+        """`eval` of several perturbed versions [(p, mask), …] of the jets in one batched pass (each multiplicity
+        group then holds every version's jets, which is what makes the checks cheap); variants of different widths
+        are zero-padded at the end to a common one, beyond the rows any group keeps. Without trimming, one pass
+        per variant (a fixed-width model must see each at its own width)."""
+        if not self.trim:
+            return [self.model(dtype, p, m) for p, m in variants]
+        w = max(p.shape[1] for p, _ in variants)
+        ps = [torch.cat([p, p.new_zeros(p.shape[0], w - p.shape[1], 4)], 1) for p, _ in variants]
+        ms = [torch.cat([m, m.new_zeros(m.shape[0], w - m.shape[1])], 1) for _, m in variants]
+        out = self.model.grouped(dtype, torch.cat(ps), torch.cat(ms), extra)
+        parts = out.split([p.shape[0] for p, _ in variants])
+        if self.model.per_particle:
+            parts = [o[:, : p.shape[1]] for o, (p, _) in zip(parts, variants)]
+        return list(parts)
+
     def reference(self, dtype: torch.dtype) -> Reference:
         if dtype not in self._refs:
             self._refs[dtype] = self._reference(dtype)
@@ -177,10 +193,12 @@ class Context:
         u = unit_roundoff(dtype)
         g = torch.Generator().manual_seed(self.seed + 7919)
         acc = torch.zeros(self.p.shape[0], dtype=F64)
-        for _ in range(self.draws):
-            r = torch.rand(self.p.shape, generator=g, dtype=F64) * 2 - 1
-            moved = self.eval(dtype, self.p + u * r * self.p, self.mask)
-            acc += (jet_norm(moved - out, self.mask) / scale) ** 2
+        moved = [
+            (self.p + u * (torch.rand(self.p.shape, generator=g, dtype=F64) * 2 - 1) * self.p, self.mask)
+            for _ in range(self.draws)
+        ]
+        for m in self.eval_many(dtype, moved):
+            acc += (jet_norm(m - out, self.mask) / scale) ** 2
         floor = (acc / self.draws).sqrt() + u
         return Reference(dtype, out, scale, floor, finite)
 

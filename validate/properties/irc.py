@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ._check import fail_unless, finish, rows_for, start
+from ._check import fail_unless, finish, rows_many, start
 from ._deps import dtype_name, unit_roundoff
 from .judge import judge_scan
 from .perturb import collinear_split, decades, soft_emission
@@ -38,7 +38,8 @@ def _jet_level(ctx):
 
 
 def _scan(ctx, dt, prop, check, parameter, values, perturbed):
-    changes = torch.stack([ctx.change(dt, ctx.eval(dt, *perturbed(v))) for v in values])
+    outs = ctx.eval_many(dt, [perturbed(v) for v in values])  # every value in one batched pass
+    changes = torch.stack([ctx.change(dt, o) for o in outs])
     return judge_scan(prop, check, dtype_name(dt), parameter, values, changes, ctx.reference(dt).floor)
 
 
@@ -78,16 +79,8 @@ def check_collinear(
     half-decades of default_grid). Returns a PropertyResult of rows and scans."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
     _jet_level(ctx)
-    rows = []
-    for zz in splits:
-        for r in rows_for(
-            ctx,
-            dts,
-            COLLINEAR,
-            f"exact split z={zz:g}",
-            lambda dt, zz=zz: ctx.eval(dt, *collinear_split(ctx.p, ctx.mask, zz)),
-        ):
-            rows.append(type(r)(**{**r.to_dict(), "verdict": as_safety(r.verdict)}))
+    cases = [(f"exact split z={zz:g}", *collinear_split(ctx.p, ctx.mask, zz), None) for zz in splits]
+    rows = [type(r)(**{**r.to_dict(), "verdict": as_safety(r.verdict)}) for r in rows_many(ctx, dts, COLLINEAR, cases)]
     scans = [
         _scan(
             ctx,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ._check import fail_unless, finish, rows_for, start
+from ._check import fail_unless, finish, rows_for, rows_many, start
 from .perturb import fill_masked, pad, pad_to, padding_first
 from .result import PropertyResult
 from .verdicts import Verdict
@@ -50,17 +50,22 @@ def check_padding(
         add(f"as given (width {n})", lambda dt: ctx.model(dt, ctx.p, ctx.mask))
     else:
         add("trimmed to the span", lambda dt: ctx.model.grouped(dt, ctx.p, ctx.mask))
-    for k in extra:
-        p2, m2 = pad(ctx.p, ctx.mask, k)
-        add(f"append {k} row{'s' if k != 1 else ''}", lambda dt, p2=p2, m2=m2, k=k: ctx.eval(dt, p2, m2, extra=k))
     note = ""
+    cases = {}  # rows kept after each jet's span → [(check, p', mask', rows)], one batched pass each
+    for k in extra:
+        cases.setdefault(k, []).append((f"append {k} row{'s' if k != 1 else ''}", *pad(ctx.p, ctx.mask, k), None))
     if ctx.model.takes_mask:
-        p2, m2 = fill_masked(ctx.p, ctx.mask, seed, k_max)
-        add(f"garbage in {k_max} masked rows", lambda dt: ctx.eval(dt, p2, m2, extra=k_max))
+        cases.setdefault(k_max, []).append(
+            (f"garbage in {k_max} masked rows", *fill_masked(ctx.p, ctx.mask, seed, k_max), None)
+        )
     else:
         note = "no garbage check: a model without a mask cannot tell garbage rows from particles"
+    for k, group in cases.items():
+        rows.extend(rows_many(ctx, dts, NAME, group, extra=k))
     p3, m3 = padding_first(ctx.p, ctx.mask, k_max)
-    add(f"{k_max} padding rows first", lambda dt: ctx.eval(dt, p3, m3), torch.arange(n).expand(b, n) + k_max)
+    rows.extend(
+        rows_many(ctx, dts, NAME, [(f"{k_max} padding rows first", p3, m3, torch.arange(n).expand(b, n) + k_max)])
+    )
     if train_width is not None and train_width > n:
         j = slice(0, b if width_jets is None else min(width_jets, b))
         p4, m4 = pad_to(ctx.p[j], ctx.mask[j], train_width)

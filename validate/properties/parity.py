@@ -23,8 +23,9 @@ def check_parity(model, p, mask, *, dtypes=None, **context_kw) -> PropertyResult
     classification at the highest precision measured."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
     pp = parity(ctx.p)
-    even = rows_for(ctx, dts, NAME, EVEN_CHECK, lambda dt: ctx.eval(dt, pp, ctx.mask))
-    odd = rows_for(ctx, dts, NAME, ODD_CHECK, lambda dt: ctx.eval(dt, pp, ctx.mask), sign=-1.0)
+    outs = {dt: ctx.eval(dt, pp, ctx.mask) for dt in dts}
+    even = rows_for(ctx, dts, NAME, EVEN_CHECK, outs.__getitem__)
+    odd = rows_for(ctx, dts, NAME, ODD_CHECK, outs.__getitem__, sign=-1.0)
     per_dtype = {}
     for e, o in zip(even, odd):
         if e.verdict in HOLDS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from ._check import fail_unless, finish, rows_for, start
+from ._check import fail_unless, finish, rows_many, start
 from .perturb import PERMUTATIONS, permute
 from .result import PropertyResult
 from .verdicts import Verdict
@@ -23,11 +23,11 @@ def check_permutation(
     context_kw: takes_mask, per_particle, draws (floor draws), budget. Per-particle outputs `[B, N, ...]` are
     compared row by row after undoing the permutation. Returns a PropertyResult (rows per kind × dtype)."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
-    rows = []
+    cases = []
     for kind in kinds:
         p2, m2, idx = permute(ctx.p, ctx.mask, kind, seed)
-        where = torch.argsort(idx, dim=1)  # the permuted row that holds each original row
-        rows += rows_for(ctx, dts, NAME, kind, lambda dt, p2=p2, m2=m2: ctx.eval(dt, p2, m2), where)
+        cases.append((kind, p2, m2, torch.argsort(idx, dim=1)))  # rows: the permuted row holding each original
+    rows = rows_many(ctx, dts, NAME, cases)
     return finish(NAME, rows, [], skipped, t0)
 
 
