@@ -70,9 +70,10 @@ def scans(items: list[Scan], path: Path, title: str) -> Path:
     return _finish(fig, path)
 
 
-def rows(items: list[Row], path: Path, title: str) -> Path:
+def rows(items: list[Row], path: Path, title: str, words: dict | None = None) -> Path:
     """Must-vanish checks: the p95 change (●) and the p95 precision floor (|) per check and dtype, log x; exact
-    zeros drawn at 10⁻¹⁸."""
+    zeros drawn at 10⁻¹⁸. `words` renames verdicts in the labels (parity: a residual that vanishes or not)."""
+    words = words or {}
     checks = list(dict.fromkeys(r.check for r in items))
     dtypes = list(dict.fromkeys(r.dtype for r in items))
     fig, ax = plt.subplots(figsize=(8.0, 0.42 * len(checks) * len(dtypes) + 1.4))
@@ -84,7 +85,7 @@ def rows(items: list[Row], path: Path, title: str) -> Path:
                 continue
             ax.semilogx(_pos([r.change_p95]), [y], "o", color=_c(d), ms=6)
             ax.semilogx(_pos([r.floor_p95]), [y], "|", color=_c(d), ms=14, mew=2)
-            ticks.append((y, f"{check} · {d}: {r.verdict}"))
+            ticks.append((y, f"{check} · {d}: {words.get(r.verdict, r.verdict)}"))
             y -= 1
         y -= 0.5
     ax.set_yticks([t for t, _ in ticks], [s for _, s in ticks], fontsize=8)

@@ -67,7 +67,13 @@ def figures(results: dict[str, PropertyResult], out_dir) -> dict[str, list[Path]
         paths = []
         plain = [row for row in r.rows if not row.check.startswith("exact split")]
         splits = [row for row in r.rows if row.check.startswith("exact split")]
-        if plain:
+        if plain and name == "parity":
+            cls = ", ".join(f"{k} {v}" for k, v in r.by_dtype.items())
+            vanish = {"PASS": "vanishes", "NUMERICAL": "vanishes (rounding)", "BROKEN": "does not vanish"}
+            paths.append(
+                plots.rows(plain, out / f"properties_{name}.png", f"parity residuals vs precision floor: {cls}", vanish)
+            )
+        elif plain:
             paths.append(plots.rows(plain, out / f"properties_{name}.png", f"{name}: change vs precision floor"))
         if splits:
             paths.append(plots.split_rows(splits, out / f"properties_{name}_splits.png", f"{name}: exact splits"))
