@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .result import Row, Scan  # noqa: E402
+from .result import Row, Scan, _power  # noqa: E402
 
 COLORS = {"float64": "tab:blue", "float32": "tab:orange", "bfloat16": "tab:green", "float16": "tab:red"}
 _ZERO = 1e-18  # exact zeros are drawn here on log axes (and said so)
@@ -45,7 +45,7 @@ def scans(items: list[Scan], path: Path, title: str) -> Path:
             ax.loglog(s.values, _pos(s.change_median), "o-", color=c, ms=4, label=f"{s.dtype}: median change")
             ax.loglog(s.values, _pos(s.change_p95), "v", color=c, ms=4, alpha=0.6, label=f"{s.dtype}: p95")
             ax.axhline(s.floor, color=c, ls="--", lw=1, label=f"{s.dtype}: precision floor (median)")
-            pw = "—" if s.power is None else f"{s.power + 0.0:.2f}".replace("-0.00", "0.00")
+            pw = _power(s.power)
             words.append(f"{s.dtype} {s.verdict} (power {pw})")
         ax.set_xlabel(
             f"{items[0].parameter if check.startswith('soft') else 'opening angle θ'}"

@@ -1,8 +1,13 @@
 """The HTML section of the validation report for the property checks, and their JSON form.
 
 `section(results, out_dir)` writes the figures into out_dir (properties_<name>.png) and returns an HTML fragment:
-a summary table, then one sub-section per property with its verdict table and figure. The main report calls it
-with the output of `run_all` and puts `to_json(results)` into report.json.
+a summary table, then one sub-section per property with its verdict table and figure.
+
+Wiring into the main report (validate/report.py, not done here): in `run()`,
+`result["_properties"] = run_all(model, p, mask, progress=step)` and `result["properties"] = to_json(...)`; in
+`write()`, append `section(result["_properties"], out)` to the sections, and count BROKEN/NONFINITE of permutation and
+padding towards the exit code if wanted (IR/collinear UNSAFE and parity ODD/NEITHER are properties, not failures).
+Until then `page(results, out_dir)` writes a stand-alone properties.html.
 """
 
 from __future__ import annotations

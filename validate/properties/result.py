@@ -74,8 +74,7 @@ class Scan:
 
     def line(self) -> str:
         lo, hi = min(self.values), max(self.values)
-        pw = "—" if self.power is None else f"{self.power:.2f}"
-        tail = "—" if self.tail_power is None else f"{self.tail_power:.2f}"
+        pw, tail = (_power(x) for x in (self.power, self.tail_power))
         s = (
             f"{self.dtype} {self.check}: change at {self.parameter} = {lo:.2g} is {self.plateau:.3g} "
             f"(floor {self.floor:.2g}); fitted power {pw} over {self.parameter} {hi:.2g}…{lo:.2g}, "
@@ -122,3 +121,8 @@ class PropertyResult:
             "seconds": self.seconds,
             "note": self.note,
         }
+
+
+def _power(x: float | None) -> str:
+    """A fitted power for messages: 2 decimals, no "-0.00"."""
+    return "—" if x is None else f"{x:.2f}".replace("-0.00", "0.00")
