@@ -201,3 +201,30 @@ def test_nonfinite_outputs_have_their_own_verdict():
     r = check_permutation(nan_when_reordered, P, M, kinds=("ascending energy",))
     assert r.verdict == Verdict.NONFINITE
     assert all(row.nonfinite > 0 for row in r.rows)
+
+
+def jet_mass(p, mask):
+    """√(P²) of the summed jet, by a Gram-matrix double sum Σ_ij p_i·p_j: cancellation-heavy, exactly symmetric."""
+    q = p * mask[..., None].to(p.dtype)
+    eta = torch.tensor([1.0, -1, -1, -1], dtype=p.dtype)
+    gram = torch.einsum("bik,bjk->bij", q * eta, q)
+    return gram.sum((1, 2)).clamp_min(0).sqrt()[:, None] / 100
+
+
+def test_floor_is_not_too_tight_for_ill_conditioned_symmetric_models():
+    """The jet mass from Σ_ij p_i·p_j cancels ~E²/m² and takes a √: its reorderings round differently, yet stay
+    within the measured floor at both precisions."""
+    assert check_permutation(jet_mass, P, M).verdict == PASS
+    assert check_padding(jet_mass, P, M, train_width=40).verdict == PASS
+
+
+def test_floor_is_not_too_loose_a_tiny_order_dependence_is_found():
+    """A row-index term of relative size 10⁻¹⁰ hides below float32's floor but not below float64's, and does not
+    shrink with the unit roundoff: BROKEN."""
+
+    def almost(p, mask):
+        return angular_sum(p, mask) + 1e-10 * row_weighted(p, mask)
+
+    r = check_permutation(almost, P, M, kinds=("reversed",))
+    assert r.by_dtype["float64"] == BROKEN, r.worst_line()
+    assert r.verdict == BROKEN
