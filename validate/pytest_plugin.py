@@ -166,3 +166,28 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             terminalreporter.write_line(f"report failed:\n{verdict}", red=True)
         else:
             terminalreporter.write_line(f"{name}: {verdict} → {path}")
+
+
+# --- fixtures of validate.properties (permutation, padding, infrared/collinear safety, parity) -------------------
+@pytest.fixture
+def property_strategies():
+    """Hypothesis strategies of the perturbations: soft_emissions, collinear_splittings, permutations, paddings."""
+    from .properties import strategies
+
+    return strategies
+
+
+@pytest.fixture
+def perturb():
+    """The perturbation functions (permute, pad, fill_masked, padding_first, soft_emission, collinear_split, parity)."""
+    from .properties import perturb as module
+
+    return module
+
+
+@pytest.fixture
+def property_checks():
+    """`property_checks(model, p, mask, **kw)` → {property: PropertyResult} (validate.properties.run_all)."""
+    from .properties import run_all
+
+    return run_all

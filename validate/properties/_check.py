@@ -1,0 +1,60 @@
+"""Shared plumbing of the check modules: building the context, collecting rows, the one-line assertion."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ._deps import dtype_name
+from .evaluate import DEFAULT_DTYPES, Context, usable
+from .judge import judge_rows
+from .result import PropertyResult, Row
+from .verdicts import Verdict, worst
+
+
+def start(model, p, mask, dtypes, kw) -> tuple[Context, list[torch.dtype], dict[str, str], float]:
+    ctx = Context.make(model, p, mask, **kw)
+    dts, skipped = usable(ctx, DEFAULT_DTYPES if dtypes is None else dtypes)
+    return ctx, dts, skipped, time.time()
+
+
+def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign: float = 1.0, jets=None) -> list[Row]:
+    """Judge one must-vanish check: `outputs(dtype)` gives the perturbed outputs at that dtype (of the reference
+    jets `jets`, all if None)."""
+    sel = slice(None) if jets is None else jets
+    changes = {dtype_name(dt): ctx.change(dt, sign * outputs(dt), rows, jets) for dt in dts}
+    floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in dts}
+    return judge_rows(prop, check, changes, floors)
+
+
+def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float = 1.0) -> list[Row]:
+    """Judge several must-vanish checks evaluated in one batched pass per dtype: cases [(check, p', mask', rows)]
+    (rows: see Context.change; None for the identity). Rows ordered by case, then dtype."""
+    outs = {dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra) for dt in dts}
+    rows = []
+    for k, (check, _, _, where) in enumerate(cases):
+        rows += rows_for(ctx, dts, prop, check, lambda dt, k=k: outs[dt][k], where, sign)
+    return rows
+
+
+def by_dtype(items) -> dict[str, Verdict]:
+    out: dict[str, list] = {}
+    for r in items:
+        out.setdefault(r.dtype, []).append(r.verdict)
+    return {k: worst(v) for k, v in out.items()}
+
+
+def finish(name, rows, scans, skipped, t0, verdict=None, note="", per_dtype=None) -> PropertyResult:
+    items = [*rows, *scans]
+    per_dtype = per_dtype if per_dtype is not None else by_dtype(items)
+    v = verdict if verdict is not None else worst(r.verdict for r in items)
+    return PropertyResult(name, v, list(rows), list(scans), per_dtype, skipped, time.time() - t0, note)
+
+
+def fail_unless(result: PropertyResult, ok: set, what: str) -> PropertyResult:
+    """Raise AssertionError (one line) unless the property's verdict is in `ok`."""
+    __tracebackhide__ = True
+    if result.verdict not in ok:
+        raise AssertionError(f"{what} {result.verdict}: {result.worst_line()}")
+    return result

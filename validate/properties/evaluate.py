@@ -1,0 +1,260 @@
+"""Evaluating a black-box model on perturbed jets: dtype copies, bounded batches, the output scale and the
+precision floor of a change (docs/properties.md, "Floors").
+
+A change is `Δ_b = ‖f(x'_b) − f(x_b)‖₂ / s_b`, both outputs at the dtype under test, the difference in float64.
+Scale `s_b = max(‖f(x_b)‖₂, median_b' ‖f(x_b')‖₂)`: a jet whose outputs happen to cross zero (a logit on the decision
+boundary) is measured against the batch's typical output instead of blowing its relative change up.
+Floor `φ_b = RMS_r ‖f(x_b ⊙ (1 + u r)) − f(x_b)‖₂ / s_b + u` (r uniform in [−1, 1] per input number, `draws`
+seeded draws, the product formed in float64 and rounded once to the dtype, the model run at the dtype): what a
+rounding-sized change of the input does to the output at that precision — its sensitivity to rounding and its own
+rounding noise — plus the output's final rounding u.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from ._deps import unit_roundoff
+
+F64 = torch.float64
+_TINY = torch.finfo(F64).tiny
+#: particle pairs per model call (jets · width²): temporaries of pairwise models stay ~100 MB
+PAIR_BUDGET = 2_000_000
+
+
+class Model:
+    """A model `f(p [B, N, 4], mask [B, N]) → [B, ...]` (or `f(p)` with takes_mask=False) called at a dtype.
+
+    nn.Modules are deep-copied and converted once per dtype (in eval mode); plain callables get inputs of that
+    dtype. Outputs come back as float64 `[B, D]` (`[B, N, D]` for per-particle outputs), complex as (re, im).
+    """
+
+    def __init__(self, model, *, takes_mask: bool = True, per_particle: bool = False, budget: int = PAIR_BUDGET):
+        if isinstance(model, Model):
+            raise TypeError("already a Model")
+        if not callable(model):
+            raise TypeError(f"model must be callable, got {type(model).__name__}")
+        self.model, self.takes_mask, self.per_particle, self.budget = model, takes_mask, per_particle, budget
+        self._copies: dict[torch.dtype, object] = {}
+
+    def at(self, dtype: torch.dtype):
+        if not isinstance(self.model, torch.nn.Module):
+            return self.model
+        if dtype not in self._copies:
+            params = list(self.model.parameters())
+            same = not params or params[0].dtype == dtype
+            m = self.model if same and not self.model.training else copy.deepcopy(self.model).to(dtype)
+            self._copies[dtype] = m.eval()
+        return self._copies[dtype]
+
+    def _flat(self, out: torch.Tensor, b: int, n: int) -> torch.Tensor:
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"the model returned {type(out).__name__}, not a tensor")
+        if out.is_complex():
+            out = torch.view_as_real(out.resolve_conj())
+        out = out.to(F64)
+        if self.per_particle:
+            if out.ndim < 2 or tuple(out.shape[:2]) != (b, n):
+                raise ValueError(f"per-particle outputs must be [B, N, ...] = [{b}, {n}, ...], got {tuple(out.shape)}")
+            return out.reshape(b, n, -1)
+        if out.ndim == 0 or out.shape[0] != b:
+            raise ValueError(f"outputs must be [B, ...] with B = {b}, got {tuple(out.shape)}")
+        return out.reshape(b, -1)
+
+    def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """f at `dtype` on float64 inputs `p [B, N, 4]` (rounded once to dtype), in chunks of ≤ budget pairs."""
+        f = self.at(dtype)
+        b, n = p.shape[:2]
+        size = max(1, self.budget // max(n, 1) ** 2)
+        outs = []
+        with torch.no_grad():
+            for i in range(0, b, size):
+                x, m = p[i : i + size].to(dtype), mask[i : i + size]
+                out = f(x, m) if self.takes_mask else f(x)
+                outs.append(self._flat(out, x.shape[0], n))
+        return torch.cat(outs)
+
+    def grouped(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, extra: int = 0) -> torch.Tensor:
+        """f with trailing padding cut: jets grouped by their span (last real row + 1), each group evaluated at
+        width span + `extra` (capped at N) — the appended rows a check adds stay, the rest of the padding goes.
+        Nothing is reordered, so per-particle outputs keep their rows (rows beyond the width are zero)."""
+        b, n = mask.shape
+        pos = torch.arange(1, n + 1).expand(b, n)
+        span = torch.where(mask, pos, torch.zeros_like(pos)).amax(1)
+        out = None
+        for v in torch.unique(span).tolist():
+            idx = torch.nonzero(span == v)[:, 0]
+            w = min(max(int(v), 1) + extra, n)
+            r = self(dtype, p[idx, :w], mask[idx, :w])
+            if out is None:
+                shape = (b, n, r.shape[-1]) if self.per_particle else (b, r.shape[-1])
+                out = torch.zeros(shape, dtype=F64)
+            if self.per_particle:
+                out[idx, :w] = r
+            else:
+                out[idx] = r
+        return out
+
+
+def left_aligned_index(mask: torch.Tensor) -> torch.Tensor:
+    """Row index `[B, N]` that puts real rows first (stable: their order is kept), padding after."""
+    return torch.argsort((~mask).to(torch.int8), dim=1, stable=True)
+
+
+def left_aligned(p: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same jets with real rows first (their order kept), padding after."""
+    idx = left_aligned_index(mask)
+    return p.gather(1, idx[..., None].expand(-1, -1, 4)), mask.gather(1, idx)
+
+
+def jet_norm(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """‖x_b‖₂ `[B]` over everything but the batch axis; per-particle `[B, N, D]` over the rows of `mask` only."""
+    if x.ndim == 3 and mask is not None:
+        x = x * mask[..., None].to(x.dtype)
+    return torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=-1)
+
+
+@dataclass
+class Reference:
+    """The unperturbed jets at one dtype: outputs, scale and floor per jet."""
+
+    dtype: torch.dtype
+    out: torch.Tensor  # [B, D] or [B, N, D] float64 (the model's outputs at dtype)
+    scale: torch.Tensor  # [B]
+    floor: torch.Tensor  # [B]
+    finite: torch.Tensor  # [B] bool: reference outputs finite
+
+
+@dataclass
+class Context:
+    """A model, the jets under test (float64, taken as exact) and cached per-dtype references, shared by checks."""
+
+    model: Model
+    p: torch.Tensor
+    mask: torch.Tensor
+    draws: int = 2
+    seed: int = 0
+    trim: bool = True
+    _refs: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(
+        cls, model, p, mask, *, takes_mask=True, per_particle=False, draws=2, seed=0, budget=PAIR_BUDGET, trim=True
+    ):
+        if isinstance(model, Context):
+            return model
+        check_jets(p, mask)
+        if not (isinstance(draws, int) and draws >= 1):
+            raise ValueError(f"draws must be an integer ≥ 1, got {draws!r}")
+        m = (
+            model
+            if isinstance(model, Model)
+            else Model(model, takes_mask=takes_mask, per_particle=per_particle, budget=budget)
+        )
+        return cls(m, p.to(F64), mask, draws, seed, trim)
+
+    def eval(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, extra: int = 0) -> torch.Tensor:
+        """The model at dtype on perturbed jets: trailing padding cut (keeping `extra` appended rows) when the
+        context trims (the default: cost grows with the width², and padding is the padding check's business),
+        else at the full width."""
+        return self.model.grouped(dtype, p, mask, extra) if self.trim else self.model(dtype, p, mask)
+
+    def eval_many(self, dtype: torch.dtype, variants, extra: int = 0) -> list[torch.Tensor]:
+        """`eval` of several perturbed versions [(p, mask), …] of the jets in one batched pass (each multiplicity
+        group then holds every version's jets, which is what makes the checks cheap); variants of different widths
+        are zero-padded at the end to a common one, beyond the rows any group keeps. Without trimming, one pass
+        per variant (a fixed-width model must see each at its own width)."""
+        if not self.trim:
+            return [self.model(dtype, p, m) for p, m in variants]
+        w = max(p.shape[1] for p, _ in variants)
+        ps = [torch.cat([p, p.new_zeros(p.shape[0], w - p.shape[1], 4)], 1) for p, _ in variants]
+        ms = [torch.cat([m, m.new_zeros(m.shape[0], w - m.shape[1])], 1) for _, m in variants]
+        out = self.model.grouped(dtype, torch.cat(ps), torch.cat(ms), extra)
+        parts = out.split([p.shape[0] for p, _ in variants])
+        if self.model.per_particle:
+            parts = [o[:, : p.shape[1]] for o, (p, _) in zip(parts, variants)]
+        return list(parts)
+
+    def reference(self, dtype: torch.dtype) -> Reference:
+        if dtype not in self._refs:
+            self._refs[dtype] = self._reference(dtype)
+        return self._refs[dtype]
+
+    def _reference(self, dtype: torch.dtype) -> Reference:
+        out = self.eval(dtype, self.p, self.mask)
+        norms = jet_norm(out, self.mask)
+        finite = torch.isfinite(out.reshape(out.shape[0], -1)).all(1)
+        typical = norms[finite].median() if finite.any() else torch.tensor(1.0, dtype=F64)
+        scale = torch.maximum(torch.nan_to_num(norms, nan=0.0), typical).clamp_min(_TINY)
+        u = unit_roundoff(dtype)
+        g = torch.Generator().manual_seed(self.seed + 7919)
+        acc = torch.zeros(self.p.shape[0], dtype=F64)
+        moved = [
+            (self.p + u * (torch.rand(self.p.shape, generator=g, dtype=F64) * 2 - 1) * self.p, self.mask)
+            for _ in range(self.draws)
+        ]
+        for m in self.eval_many(dtype, moved):
+            acc += (jet_norm(m - out, self.mask) / scale) ** 2
+        floor = (acc / self.draws).sqrt() + u
+        return Reference(dtype, out, scale, floor, finite)
+
+    def change(self, dtype: torch.dtype, out: torch.Tensor, rows=None, jets=None) -> torch.Tensor:
+        """Δ_b `[B]` of perturbed outputs `out` against the reference; per-particle outputs compared on the real
+        rows of the reference (`rows` = the perturbed row holding each reference row, `[B, N]`, identity if None).
+        `jets`: the reference jets `out` belongs to (a slice or index; all if None). Non-finite outputs give an
+        infinite change."""
+        ref = self.reference(dtype)
+        sel = slice(None) if jets is None else jets
+        ro, scale, mask = ref.out[sel], ref.scale[sel], self.mask[sel]
+        if self.model.per_particle:
+            n = ro.shape[1]
+            if rows is not None:
+                out = out.gather(1, rows[..., None].expand(-1, -1, out.shape[-1]))
+            d = jet_norm(out[:, :n] - ro, mask)
+        else:
+            d = jet_norm(out - ro)
+        d = d / scale
+        return torch.where(torch.isfinite(d), d, torch.full_like(d, math.inf))
+
+
+def check_jets(p: torch.Tensor, mask: torch.Tensor) -> None:
+    """Raise ValueError unless p is a finite real `[B, N, 4]` tensor and mask a bool `[B, N]` with ≥ 1 real row per
+    jet."""
+    if not isinstance(p, torch.Tensor) or p.ndim != 3 or p.shape[-1] != 4 or p.is_complex():
+        raise ValueError(f"p must be a real [B, N, 4] tensor, got {getattr(p, 'shape', type(p).__name__)}")
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != p.shape[:2]:
+        raise ValueError(f"mask must be a bool tensor of shape {tuple(p.shape[:2])}")
+    bad = ~torch.isfinite(p).all(-1)
+    if bad.any():
+        b, i = (int(v) for v in torch.nonzero(bad)[0])
+        raise ValueError(f"momenta are not finite at jet {b}, particle {i}")
+    empty = ~mask.any(1)
+    if empty.any():
+        raise ValueError(f"jet {int(torch.nonzero(empty)[0])} has no particles (mask all False)")
+
+
+#: the precisions every check measures by default: two, so precision scaling can tell rounding from a bug
+DEFAULT_DTYPES = (torch.float64, torch.float32)
+
+
+def usable(ctx: Context, dtypes) -> tuple[list[torch.dtype], dict[str, str]]:
+    """The dtypes the model runs at (references computed) and the reason for each one it cannot run at. float32
+    and float64 must run; a failure there is raised."""
+    from ._deps import dtype_name
+
+    ok, skipped = [], {}
+    for dt in dtypes:
+        try:
+            ctx.reference(dt)
+            ok.append(dt)
+        except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
+            if dt in (torch.float32, torch.float64):
+                raise
+            skipped[dtype_name(dt)] = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+    if not ok:
+        raise ValueError("the model runs at none of the requested dtypes: " + "; ".join(skipped.values()))
+    return ok, skipped
