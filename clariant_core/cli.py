@@ -176,8 +176,11 @@ def _validate(args) -> int:
     bar.close()
     print(
         f"verdict {result['verdict']} ({', '.join(f'{k}: {v}' for k, v in result['by_dtype'].items())}): "
-        f"{result['summary']}; report: {index}"
+        f"{result['summary']}"
     )
+    if "properties" in result:
+        print("beyond Lorentz: " + "; ".join(f"{k} {v['verdict']}" for k, v in result["properties"].items()))
+    print(f"report: {index}")
     # the gate passes only what it judged: BROKEN, NONFINITE, and a headline with nothing resolved fail
     return 1 if result["verdict"] in ("BROKEN", "NONFINITE", "UNRESOLVED") else 0
 

@@ -285,6 +285,7 @@ def sweep(
         result.measurements[meas.name] = meas
         rough = 0 if fm is None else int((~fm.smooth).sum())
         total[0] = done[0] + (len(run) - k - 1) * (t + 1) * (b + floors.FINITE_DRAWS * rough)  # what is left
+        tick(0)
     if out_rep == "scalar":
         hint = _vector_hint(ctx)
         if hint:

@@ -63,6 +63,7 @@ def run(
     progress=None,
     rapidities=None,
     step=None,
+    properties: bool = True,
     **sweep_kw,
 ) -> dict:
     """Measure, judge, attribute and Schur-check; returns plain data (JSON-serialisable) plus per-sample arrays.
@@ -113,6 +114,12 @@ def run(
         name: m.errors.numpy() for name, m in s.measurements.items() if m.errors is not None and not m.companion
     }
     result["_points"] = s.points
+    if properties:
+        from .properties import report as properties_report
+        from .properties import run_all
+
+        result["_properties"] = run_all(model, p, mask, progress=lambda name: step(f"checked {name}"))
+        result["properties"] = properties_report.to_json(result["_properties"])
     if hasattr(model, "activation_irreps"):
         a = attribute(model, p, mask)
         result["attribution"] = {
@@ -175,6 +182,11 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
                 panels[title] = {d: e[idx].ravel() for d, e in samples.items()}
         if panels:
             images["error_distributions"] = plots.error_distributions(panels, out / "error_distributions.png")
+    properties_html = ""
+    if "_properties" in result:
+        from .properties import report as properties_report
+
+        properties_html = properties_report.section(result["_properties"], out)
     if "attribution" in result:
         a = result["attribution"]
         images["attribution"] = plots.attribution(a["layers"], a["threshold"], a["transform"], out / "attribution.png")
@@ -193,7 +205,7 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
         images={k: v.name for k, v in images.items()},
     )
     _atomic_write(out / "report.json", json.dumps(data, indent=2, default=_json_default))
-    _atomic_write(out / "index.html", _html(data))
+    _atomic_write(out / "index.html", _html(data, properties_html))
     return out / "index.html"
 
 
@@ -209,7 +221,7 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _html(d: dict) -> str:
+def _html(d: dict, properties_html: str = "") -> str:
     card = d["model_card"]
     verdict_rows = [{"dtype": k, "verdict": v, "reason": d["reasons"].get(k)} for k, v in d["by_dtype"].items()]
     group_rows = [{"group": GROUP_NAMES[k], "verdict": v} for k, v in d["by_group"].items()]
@@ -255,6 +267,8 @@ def _html(d: dict) -> str:
             f"{a['threshold']:.3g}).</p><img src='attribution.png' alt='attribution'>"
             + _table(a["layers"], ["name", "irreps", "median", "p95", "max"])
         )
+    if properties_html:
+        sections.append(properties_html)
     if "schur" in d:
         sections.append(
             "<h2>Schur checks</h2><p>Structure: relative weight outside the block-diagonal, "
