@@ -1,6 +1,6 @@
 """Λx as exact as float64 allows: the SL(2,C) action in double-double arithmetic, rounded once.
 
-DESIGN.md §3 wants the transformed input rounded *once* to the dtype under test. Two float64 shortcuts would break
+The suite wants the transformed input rounded *once* to the dtype under test. Two float64 shortcuts would break
 that at large rapidity and charge their error to the model: a float64 Λ is itself Lorentz only to ~u‖Λ‖²
 (Λᵀ η Λ − η ≈ 2·10⁻¹² at rapidity 6), and the float64 product Λx carries errors ~u(|Λ||x|) that exceed u|Λx| by up to
 e^{2|y|} where components cancel. Here the SL(2,C) element M (its float64 entries taken as exact) acts on

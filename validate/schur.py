@@ -1,4 +1,4 @@
-"""Schur checks on linear maps declared equivariant (DESIGN.md §3).
+"""Schur checks on linear maps declared equivariant (docs/validation.md).
 
 (a) structure: zero blocks between different irreps, c ⊗ 1_d (c a complex τ_out×τ_in matrix) within an irrep;
 (b) numerical: ‖W ρ_in(M) − ρ_out(M) W‖ / (‖W‖ ‖ρ_in(M)‖) over random M;
