@@ -22,7 +22,7 @@ from .attribution import attribute
 from .benchmarks import compare, find_runs, load_run
 from .measures import DTYPES, sweep
 from .schur import check_model
-from .verdict import DEFAULT_THRESHOLD, judge
+from .verdict import DEFAULT_THRESHOLD, Verdict, judge
 
 
 def machine_info() -> dict:
@@ -78,8 +78,9 @@ def run(
         groups=groups,
         n_random=n_random,
         rapidities=rapidities,
-        progress=lambda d: step(f"measured {d}"),
+        progress=None,  # sweep reports (done, total) jet evaluations; `step` counts named stages
     )
+    step("measured")
     j = judge(s, threshold)
     step("judged")
     result = {
@@ -136,7 +137,7 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
     out.mkdir(parents=True, exist_ok=True)
     rows = result["rows"]
     verdicts: dict = {}
-    order = {"PASS": 0, "NUMERICAL": 1, "BROKEN": 2}
+    order = {v.value: v.severity for v in Verdict}  # all five verdicts: UNRESOLVED and NONFINITE rows too
     for r in rows:
         key = (r["dtype"], r["kind"], r["axis"])
         if order[r["verdict"]] >= order[verdicts.get(key, "PASS")]:
