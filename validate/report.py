@@ -80,7 +80,8 @@ def run(
         rapidities=rapidities,
         progress=None,  # sweep reports (done, total) jet evaluations; `step` counts named stages
     )
-    step("measured")
+    for name in s.measurements:
+        step(f"measured {name}")
     j = judge(s, threshold)
     step("judged")
     result = {
