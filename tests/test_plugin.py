@@ -66,4 +66,135 @@ def test_plugin_default_folder_and_off_switch(example):
 
 def test_plugin_options_are_registered(pytester):
     result = pytester.runpytest_subprocess("--help")
-    result.stdout.fnmatch_lines(["*--lorentz-report=DIR*"])
+    result.stdout.fnmatch_lines(["*--lorentz-report=DIR*", "*--lorentz-fail-on=VERDICT*"])
+
+
+GATE_TEST = '''
+import torch
+
+import clariant_core as cc
+
+SMALL = dict(n_rapidities=2, n_angles=1, groups=(), dtypes=(torch.float32, torch.float64))
+
+
+class SumE(torch.nn.Module):
+    """Σ E_i: invariant under rotations, not under boosts."""
+
+    def forward(self, p, mask):
+        return (p[..., 0] * mask.to(p.dtype)).sum(1, keepdim=True) / 100
+
+
+class JetMass(torch.nn.Module):
+    def forward(self, p, mask):
+        total = (p * mask[..., None].to(p.dtype)).sum(1)
+        return cc.minkowski_norm2(total / 100)[:, None]
+
+
+class HalfOutput(JetMass):
+    """Invariant, but the output is rounded to float16: no float32/float64 row can be resolved."""
+
+    def forward(self, p, mask):
+        return super().forward(p, mask).half()
+
+
+def test_sum_e(jets, lorentz_report):
+    lorentz_report.add(SumE(), *jets(batch=8, particles=8), name="sum_e", **SMALL)
+
+
+def test_jetmass(jets, lorentz_report):
+    lorentz_report.add(JetMass(), *jets(batch=8, particles=8), name="jetmass", **SMALL)
+
+
+def test_half(jets, lorentz_report):
+    lorentz_report.add(HalfOutput(), *jets(batch=8, particles=8), name="half_output", **SMALL)
+'''
+
+
+@pytest.fixture
+def gate(pytester):
+    pytester.makepyfile(test_gate=GATE_TEST)
+
+    def run(which, *args):
+        return pytester.runpytest_subprocess("-k", which, "--lorentz-report=no", "-p", "no:cacheprovider", *args)
+
+    return run
+
+
+def test_a_broken_model_fails_the_session_and_is_named(pytester, tmp_path):
+    pytester.makepyfile(test_gate=GATE_TEST)
+    out = tmp_path / "lorentz"
+    result = pytester.runpytest_subprocess("-k", "sum_e", f"--lorentz-report={out}", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert (out / "index.html").exists()  # the report is written for a failing model too
+    result.stdout.fnmatch_lines(
+        [
+            "*Lorentz report*",
+            f"sum_e: BROKEN → {out}*breaks boosts along x*worst: BROKEN: *",
+            "Lorentz gate: session FAILS (--lorentz-fail-on=BROKEN fails on BROKEN, NONFINITE): sum_e",
+        ]
+    )
+
+
+def test_a_passing_model_passes_the_gate(gate):
+    result = gate("jetmass")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["jetmass: PASS", "Lorentz gate: passed*"])
+
+
+def test_the_gate_holds_with_the_report_off_and_fail_on_none_turns_it_off(gate, tmp_path):
+    assert gate("sum_e").ret == pytest.ExitCode.TESTS_FAILED  # gate() turns the report off
+    result = gate("sum_e", "--lorentz-fail-on=none", f"--lorentz-report={tmp_path}")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["sum_e: BROKEN*", "Lorentz gate: passed (--lorentz-fail-on=none fails on nothing)"])
+
+
+def test_one_verdict_means_it_or_worse_a_list_means_exactly_those(gate):
+    result = gate("sum_e", "--lorentz-fail-on=numerical")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*fails on NUMERICAL, BROKEN, NONFINITE): sum_e"])
+    assert gate("jetmass", "--lorentz-fail-on=NUMERICAL").ret == pytest.ExitCode.OK
+    result = gate("sum_e", "--lorentz-fail-on=NUMERICAL,UNRESOLVED")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*fails on UNRESOLVED, NUMERICAL)"])
+
+
+def test_an_unresolved_headline_is_reported_and_fails_only_when_asked(gate):
+    result = gate("half")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["half_output: UNRESOLVED — nothing could be judged at these precisions — *float16*"])
+    assert gate("half", "--lorentz-fail-on=UNRESOLVED").ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_the_ini_value_and_a_bad_value(pytester):
+    pytester.makepyfile(test_gate=GATE_TEST)
+    pytester.makeini("[pytest]\nlorentz_fail_on = none\n")
+    assert pytester.runpytest_subprocess("-k", "sum_e", "--lorentz-report=no").ret == pytest.ExitCode.OK
+    result = pytester.runpytest_subprocess("-k", "sum_e", "--lorentz-fail-on=BROKE")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--lorentz-fail-on='BROKE': 'BROKE' is not a verdict that can fail a session*"])
+    assert "test_gate.py" not in result.stdout.str()  # nothing ran
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("BROKEN", {"BROKEN", "NONFINITE"}),
+        (" numerical ", {"NUMERICAL", "BROKEN", "NONFINITE"}),
+        ("UNRESOLVED", {"UNRESOLVED", "NUMERICAL", "BROKEN", "NONFINITE"}),
+        ("NONFINITE,UNRESOLVED", {"NONFINITE", "UNRESOLVED"}),
+        ("none", set()),
+    ],
+)
+def test_parse_fail_on(spec, expected):
+    from validate.pytest_plugin import parse_fail_on
+
+    assert {str(v) for v in parse_fail_on(spec)} == expected
+
+
+@pytest.mark.parametrize("spec", ["PASS", "BROKEN,none", "", "BROKEN,,NONFINITE"])
+def test_parse_fail_on_rejects(spec):
+    from validate.pytest_plugin import parse_fail_on
+
+    with pytest.raises(pytest.UsageError, match="is not a verdict that can fail a session"):
+        parse_fail_on(spec)

@@ -1,16 +1,24 @@
-"""Per-layer attribution: which layer loses the symmetry.
+"""Per-layer attribution: which layer loses the symmetry. Guide: docs/attribution.md.
 
-Forward hooks record every layer the model declares in `activation_irreps()` ({submodule name: Irreps}, in forward
-order) on x and on Λx; each layer's equivariance error per sample is ‖a(Λx) − ρ(M') a(x)‖ / ‖ρ(M') a(x)‖ over the real
-particles, with M' = L(Λx) M L(x)⁻¹ for models that evaluate in an input-dependent frame and declare it through
-`activation_frame(p, mask)` (SL(2,C) L per sample), else M' = M. Outputs may be dicts {Irrep: [B, N, τ, d]} or flat
-tensors [B, N, dim]. Nothing here depends on the LGN's internals.
+A model declares its covariant layers in `activation_irreps()` → {submodule name: spec}, in forward order. A spec is
+a representation — an `Irreps` (or its string), "vector" (real four-vectors on the last axis, transforming with
+Λ = to_so13(M)) or "scalar" (invariant features) — or a pair `(representation, selector)` for layers whose output is
+not the activation itself: an int indexes a tuple output, a callable `selector(output, batch_size)` returns the
+activation (and may reshape a flattened `[B·N, …]` tensor back to `[B, N, …]`).
+
+Forward hooks record each declared layer on x and on Λx. An activation is per particle, `[B, N', …, dim]` with
+N' ≥ N (model-internal particles, such as the LGN's beams, come first and are compared too; padding is not), or per
+jet, `[B, …, dim]`; dict outputs {Irrep: [B, N, τ, d]} are flattened in the Irreps' order. Each layer's equivariance
+error per jet is ‖a(Λx) − ρ(M') a(x)‖ / ‖ρ(M') a(x)‖, with M' = L(Λx) M L(x)⁻¹ for models that evaluate in an
+input-dependent frame and declare it through `activation_frame(p, mask)` (SL(2,C) L per jet), else M' = M. Nothing
+here depends on the LGN's internals.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -26,7 +34,7 @@ from .statistics import p95
 @dataclass(frozen=True)
 class LayerError:
     name: str
-    irreps: str
+    irreps: str  # the declared representation: an Irreps string, "vector" or "scalar"
     median: float
     p95: float
     max: float
@@ -41,10 +49,18 @@ class Attribution:
 
     @property
     def first_broken(self) -> str | None:
+        """The first declared layer (forward order) whose p95 error exceeds the threshold (non-finite counts)."""
         for layer in self.layers:
-            if layer.p95 > self.threshold:
+            if not layer.p95 <= self.threshold:
                 return layer.name
         return None
+
+
+@dataclass(frozen=True)
+class _Layer:
+    name: str
+    rep: object  # "scalar" | "vector" | cc.Irreps (simplified)
+    selector: int | Callable | None
 
 
 def default_element() -> torch.Tensor:
@@ -54,34 +70,146 @@ def default_element() -> torch.Tensor:
     )
 
 
-def attribute(model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.float64, threshold=None) -> Attribution:
-    """Equivariance error of every declared layer under one SL(2,C) element m (default: `default_element()`).
-    A layer counts as breaking when its p95 error exceeds `threshold` (default √u of the dtype × cosh²(y), far above
-    rounding, far below a symmetry bug)."""
-    if not hasattr(model, "activation_irreps"):
-        raise ValueError("per-layer attribution needs model.activation_irreps() → {submodule name: Irreps}")
-    m = default_element() if m is None else cc.check_sl2c(m.to(torch.complex128), "m")
-    y = float(torch.acosh(cc.to_so13(m)[0, 0].clamp_min(1.0)))
-    threshold = math.sqrt(torch.finfo(dtype).eps) * math.cosh(y) ** 2 if threshold is None else threshold
-    net = model
-    params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
-    if params and params[0].dtype != dtype:
-        net = copy.deepcopy(model).to(dtype)
-    declared = {name: cc.Irreps(irreps).simplify() for name, irreps in net.activation_irreps().items()}
-    records: dict[str, list] = {name: [] for name in declared}
-    handles = [
-        net.get_submodule(name).register_forward_hook(lambda mod, args, out, name=name: records[name].append(out))
-        for name in declared
-    ]
-    x = p.to(torch.float64)
-    xl = lorentz_apply(m[None], x)[0]  # rounded once from the exact action of M
+def _declared(model) -> list[_Layer]:
+    out = []
+    for name, spec in model.activation_irreps().items():
+        rep, selector = spec if isinstance(spec, tuple) else (spec, None)
+        if isinstance(spec, tuple) and len(spec) != 2:
+            raise ValueError(f"activation_irreps()[{name!r}] must be a representation or (representation, selector)")
+        if selector is not None and not (callable(selector) or isinstance(selector, int)):
+            raise ValueError(
+                f"activation_irreps()[{name!r}]: the selector must be an int (tuple index) or a callable "
+                f"selector(output, batch_size), got {type(selector).__name__}"
+            )
+        rep = reps.parse(rep)
+        out.append(_Layer(name, rep.simplify() if isinstance(rep, cc.Irreps) else rep, selector))
+    return out
+
+
+def _needs_conversion(model: torch.nn.Module, dtype: torch.dtype) -> bool:
+    """Whether any floating parameter or buffer is not in `dtype` (complex ones: not in its complex counterpart)."""
+    want = {False: dtype, True: cc.complex_of(dtype)}
+    tensors = [*model.parameters(), *model.buffers()]
+    return any(t.dtype != want[t.is_complex()] for t in tensors if t.is_floating_point() or t.is_complex())
+
+
+def _submodule(net: torch.nn.Module, name: str) -> torch.nn.Module:
+    try:
+        return net.get_submodule(name)
+    except AttributeError:
+        names = [n for n, _ in net.named_modules() if n]
+        shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+        raise ValueError(
+            f"activation_irreps() names {name!r}, which is not a submodule of {type(net).__name__} "
+            f"(its submodules: {shown or 'none'})"
+        ) from None
+
+
+def _select(layer: _Layer, out, batch: int) -> torch.Tensor:
+    """The activation of one layer's output as one tensor (dicts flattened), detached from later in-place edits."""
+    if layer.selector is None and isinstance(out, (tuple, list)):
+        raise ValueError(
+            f"layer {layer.name!r} returns a {type(out).__name__} of {len(out)} items: declare it in "
+            f"activation_irreps() as (representation, index) or (representation, selector)"
+        )
+    if isinstance(layer.selector, int):
+        try:
+            out = out[layer.selector]
+        except (IndexError, KeyError, TypeError) as e:
+            raise ValueError(
+                f"layer {layer.name!r}: selector index {layer.selector} does not apply to its output ({e})"
+            ) from None
+    elif layer.selector is not None:
+        out = layer.selector(out, batch)
+    a = reps.flatten(out, layer.rep)
+    if not isinstance(a, torch.Tensor):
+        raise ValueError(f"layer {layer.name!r}: the activation is a {type(a).__name__}, not a tensor")
+    return a.detach().clone()
+
+
+def _layout(layer: _Layer, a: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(activation [B, P, dim], weights [B, P, 1]: 1 on real and model-internal particles and on per-jet rows)."""
+    b, n = mask.shape
+    if a.ndim < 2 or a.shape[0] != b:
+        hint = ""
+        if a.ndim >= 1 and a.shape[0] != b and a.shape[0] % b == 0:
+            hint = (
+                f"; a flattened [B·N, …] activation needs a selector reshaping it, e.g. "
+                f"('{layer.rep}', lambda out, batch_size: out.reshape(batch_size, -1, {a.shape[-1]}))"
+            )
+        raise ValueError(
+            f"layer {layer.name!r} emits {tuple(a.shape)}: expected [B={b}, N, …, dim] or [B={b}, …, dim]{hint}"
+        )
+    dim = {"vector": 4, "scalar": a.shape[-1]}.get(layer.rep) if isinstance(layer.rep, str) else layer.rep.dim
+    if a.shape[-1] != dim:
+        raise ValueError(
+            f"layer {layer.name!r} emits {tuple(a.shape)}, but its declared representation {layer.rep} has "
+            f"dimension {dim} on the last axis"
+        )
+    if a.ndim >= 3 and a.shape[1] >= n:  # per particle; model-internal particles come first
+        extra = a.shape[1] - n
+        w = torch.cat([mask.new_ones(b, extra), mask], 1).to(torch.float64)
+        k = math.prod(a.shape[2:-1])
+        return a.reshape(b, -1, dim), w.repeat_interleave(k, 1)[..., None]
+    return a.reshape(b, -1, dim), torch.ones(b, 1, 1, dtype=torch.float64)
+
+
+def _run(net, layers: list[_Layer], x: torch.Tensor, mask: torch.Tensor, converted: str) -> dict[str, torch.Tensor]:
+    """One forward with hooks; {layer name: activation}. Raises naming a layer that did not run, or ran twice."""
+    records: dict[str, list] = {layer.name: [] for layer in layers}
+    b = x.shape[0]
+
+    def hook_of(layer):
+        return lambda mod, args, out: records[layer.name].append(_select(layer, out, b))
+
+    handles = [_submodule(net, layer.name).register_forward_hook(hook_of(layer)) for layer in layers]
     try:
         with torch.no_grad():
-            net(x.to(dtype), mask)
-            net(xl.to(dtype), mask)
+            net(x, mask)
     finally:
         for h in handles:
             h.remove()
+    for layer in layers:
+        got = len(records[layer.name])
+        if got == 0:
+            raise ValueError(
+                f"layer {layer.name!r} did not run in forward: model(p, mask) never called this submodule" + converted
+            )
+        if got > 1:
+            raise ValueError(
+                f"layer {layer.name!r} ran {got} times in one forward: attribution compares one activation per "
+                "forward — declare a submodule that runs once, or pick one call's output in a parent's selector"
+            )
+    return {name: r[0] for name, r in records.items()}
+
+
+def attribute(model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.float64, threshold=None) -> Attribution:
+    """Equivariance error of every declared layer under one SL(2,C) element m (default: `default_element()`).
+
+    p: [B, N, 4] four-momenta, mask: [B, N] bool (real particles). The model runs in `dtype`: a module already in it
+    is hooked itself (hooks of its own fire as usual); otherwise a converted copy (`copy.deepcopy(model).to(dtype)`)
+    is hooked by submodule name. A layer counts as breaking when its p95 error exceeds `threshold` (default √u of
+    the dtype × cosh²(y), far above rounding, far below a symmetry bug)."""
+    if not hasattr(model, "activation_irreps"):
+        raise ValueError("per-layer attribution needs model.activation_irreps() → {submodule name: representation}")
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"per-layer attribution hooks submodules: the model must be a torch.nn.Module, not {model!r}")
+    m = default_element() if m is None else cc.check_sl2c(m.to(torch.complex128), "m")
+    y = float(torch.acosh(cc.to_so13(m)[0, 0].clamp_min(1.0)))
+    threshold = math.sqrt(torch.finfo(dtype).eps) * math.cosh(y) ** 2 if threshold is None else threshold
+    net, converted = model, ""
+    if _needs_conversion(model, dtype):
+        net = copy.deepcopy(model).to(dtype)
+        converted = (
+            f" (attribute() ran a {dtype_name(dtype)} copy of the model, copy.deepcopy(model).to({dtype}), hooked by "
+            "submodule name: a forward that calls modules held outside the model's own tree bypasses the copy — "
+            f"convert the model yourself, or pass the model's dtype as dtype=)"
+        )
+    layers = _declared(net)
+    x = p.to(torch.float64)
+    xl = lorentz_apply(m[None], x)[0]  # rounded once from the exact action of M
+    a0s = _run(net, layers, x.to(dtype), mask, converted)
+    a1s = _run(net, layers, xl.to(dtype), mask, converted)
     if hasattr(net, "activation_frame"):
         l0 = net.activation_frame(x, mask).to(torch.complex128)
         l1 = net.activation_frame(xl, mask).to(torch.complex128)
@@ -91,18 +219,17 @@ def attribute(model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.floa
         m_act = m_act / torch.sqrt(det)[:, None, None]
     else:
         m_act = m.expand(p.shape[0], 2, 2)
-    layers = []
-    for name, irreps in declared.items():
-        if len(records[name]) != 2:
-            raise ValueError(f"layer {name!r} ran {len(records[name])} times per forward, expected once")
-        a0, a1 = (reps.flatten(r, irreps).to(torch.complex128) for r in records[name])
-        w = mask[..., None].to(torch.float64)
-        extra = a0.shape[1] - mask.shape[1]
-        if extra > 0:  # model-internal particles (e.g. the LGN's beams) come first: compare them too
-            w = torch.cat([w.new_ones(w.shape[0], extra, 1), w], 1)
-        rho = reps.rho(irreps, m_act).to(torch.complex128)  # [B, dim, dim]
-        expected = torch.einsum("bij,bnj->bni", rho, a0) * w
+    out = []
+    for layer in layers:
+        a0, w = _layout(layer, a0s[layer.name], mask)
+        a1, _ = _layout(layer, a1s[layer.name], mask)
+        if a0.shape != a1.shape:
+            raise ValueError(f"layer {layer.name!r} emits {tuple(a0.shape)} on x but {tuple(a1.shape)} on Λx")
+        a0, a1, w = a0.to(torch.complex128), a1.to(torch.complex128), w.to(a0.device)
+        rho = reps.rho(layer.rep, m_act.to(a0.device))  # None (scalar), Λ [B, 4, 4] or ρ(M') [B, dim, dim]
+        expected = (a0 if rho is None else torch.einsum("bij,bpj->bpi", rho.to(torch.complex128), a0)) * w
         diff = (a1 * w - expected).reshape(p.shape[0], -1).norm(dim=-1)
         err = diff / expected.reshape(p.shape[0], -1).norm(dim=-1).clamp_min(torch.finfo(torch.float64).tiny)
-        layers.append(LayerError(name, str(irreps), float(err.median()), p95(err), float(err.max())))
-    return Attribution(layers, threshold, f"SL(2,C) element with rapidity {y:.3g}", dtype_name(dtype))
+        err = torch.where(torch.isfinite(err), err, torch.inf)  # a NaN activation is a finding, not a NaN statistic
+        out.append(LayerError(layer.name, str(layer.rep), float(err.median()), p95(err), float(err.max())))
+    return Attribution(out, threshold, f"SL(2,C) element with rapidity {y:.3g}", dtype_name(dtype))

@@ -1,10 +1,13 @@
-"""pytest plugin (entry point `pytest11: clariant`): fixtures for users' own Lorentz tests and a session report.
+"""pytest plugin (entry point `pytest11: clariant`): fixtures for users' own Lorentz tests and a CI gate.
 
 Options: `--lorentz-report=DIR` (default `reports`, or the ini value `lorentz_report`) moves the report;
-`--lorentz-report=no` turns it off. Tests register models with the `lorentz_report` fixture; at the end of the
-session the plugin validates each registered model and writes DIR/index.html (one model) or DIR/<name>/index.html
-plus an index (several). Fixtures: `lorentz_report`, `lorentz_transform`, `jets`, `lorentz_strategies`,
-`lorentz_sweep`, `lorentz_judge`.
+`--lorentz-report=no` turns it off. `--lorentz-fail-on=SPEC` (ini `lorentz_fail_on`, default `BROKEN`) fails the
+session when a registered model's headline verdict matches: one verdict means it or worse (`BROKEN` = BROKEN or
+NONFINITE), a comma list means exactly those, `none` never fails. Tests register models with the `lorentz_report`
+fixture; at the end of the session the plugin validates each registered model (also with the report off, so the
+gate still holds), writes DIR/index.html (one model) or DIR/<name>/index.html plus an index (several) and says in
+the terminal summary which model fails the gate and why. Guide: docs/plugin.md. Fixtures: `lorentz_report`,
+`lorentz_transform`, `jets`, `lorentz_strategies`, `lorentz_sweep`, `lorentz_judge`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+_DEFAULT = "BROKEN"  # --lorentz-fail-on: BROKEN or worse
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("clariant", "CLARIANT Lorentz-symmetry report")
@@ -28,7 +33,42 @@ def pytest_addoption(parser):
         help="folder for the Lorentz report written at the end of the session ('no' to disable; "
         "default: the ini value lorentz_report, else 'reports')",
     )
+    group.addoption(
+        "--lorentz-fail-on",
+        dest="lorentz_fail_on",
+        default=None,
+        metavar="VERDICT[,VERDICT]",
+        help="fail the session when a registered model's headline verdict matches: one verdict means it or worse "
+        "(BROKEN: BROKEN or NONFINITE), a comma list exactly those, 'none' never (default: the ini value "
+        "lorentz_fail_on, else BROKEN)",
+    )
     parser.addini("lorentz_report", "default folder for the Lorentz report ('no' to disable)", default="reports")
+    parser.addini(
+        "lorentz_fail_on",
+        "verdicts that fail the session (VERDICT = it or worse; A,B = exactly; none)",
+        default=_DEFAULT,
+    )
+
+
+def parse_fail_on(spec: str) -> frozenset:
+    """The verdicts a `--lorentz-fail-on` value fails on: "BROKEN" → BROKEN or worse; "UNRESOLVED,BROKEN" → exactly
+    those; "none" → none. Raises pytest.UsageError naming the bad value."""
+    from .verdict import PASS, Verdict
+
+    words = [w.strip().upper() for w in str(spec).split(",")]
+    if words == ["NONE"]:
+        return frozenset()
+    names = [v.value for v in Verdict if v is not PASS]
+    bad = [w for w in words if w not in names]
+    if bad:
+        raise pytest.UsageError(
+            f"--lorentz-fail-on={spec!r}: {', '.join(repr(w) for w in bad)} is not a verdict that can fail a session; "
+            f"use one of {', '.join(names)} (one verdict: it or worse), a comma list of them (exactly those), "
+            "or none"
+        )
+    if len(words) == 1:
+        return frozenset(v for v in Verdict if v >= Verdict(words[0]))
+    return frozenset(Verdict(w) for w in words)
 
 
 @dataclass
@@ -57,8 +97,19 @@ class LorentzReport:
         self.entries.append(_Entry(name, model, p, mask, dict(model_card or {}), run_kw))
 
 
+@dataclass(frozen=True)
+class _Done:
+    """One registered model after validation: its headline verdict and the sentence that explains it."""
+
+    name: str
+    path: Path | None  # the report's index.html, None when the report is off
+    verdict: object = None  # Verdict, None when validation itself failed
+    why: str = ""  # per-family summary, worst row, first breaking layer — or the traceback
+
+
 _KEY = pytest.StashKey[LorentzReport]()
 _RESULT = pytest.StashKey[list]()
+_FAIL_ON = pytest.StashKey[str]()
 
 
 def _target(config) -> Path | None:
@@ -69,9 +120,17 @@ def _target(config) -> Path | None:
     return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
 
+def _fail_on_spec(config) -> str:
+    return str(config.getoption("lorentz_fail_on") or config.getini("lorentz_fail_on"))
+
+
 def pytest_configure(config):
     config.stash[_KEY] = LorentzReport()
     config.stash[_RESULT] = []
+    spec = _fail_on_spec(config)
+    if spec.strip().upper() != _DEFAULT:  # the default is known good: sessions that register nothing skip torch
+        parse_fail_on(spec)  # a bad value is a usage error now, not after the tests ran
+    config.stash[_FAIL_ON] = spec
 
 
 @pytest.fixture(scope="session")
@@ -126,46 +185,118 @@ def lorentz_judge():
     return judge
 
 
+def _explanation(result: dict) -> str:
+    """The one line that says why a headline is what it is, from what validate.report.run returns: the per-family
+    summary, the worst row (rows rebuilt as RowVerdicts so the wording is verdict.py's), the first breaking layer."""
+    from .groups import GridPoint
+    from .verdict import BROKEN, UNRESOLVED, Judgement, RowVerdict, Verdict
+
+    nan = float("nan")
+    rows = [
+        RowVerdict(
+            r["dtype"],
+            r["kind"],
+            r["axis"],
+            r["parameter"],
+            Verdict(r["verdict"]),
+            r.get("error_p95", nan),
+            r.get("floor_p95", nan),
+            r.get("excess_p95", nan),
+            None,
+            None,
+            r.get("reason", ""),
+            r.get("excess_median", nan),
+            GridPoint(r["kind"], r["axis"], r["parameter"]).family,
+        )
+        for r in result["rows"]
+    ]
+    j = Judgement(Verdict(result["verdict"]), rows, result.get("skipped", {}), result.get("threshold", nan))
+    if j.verdict == UNRESOLVED:
+        reasons = "; ".join(f"{d}: {why}" for d, why in j.reasons_by_dtype().items())
+        return f"nothing could be judged at these precisions — {reasons}"
+    why = result.get("summary") or j.summary()
+    worst = j.worst()
+    if worst is not None:
+        why += f"; worst: {worst.line()}"
+    layer = (result.get("attribution") or {}).get("first_broken")
+    if layer and j.verdict >= BROKEN:
+        why += f"; first layer that breaks it: {layer}"
+    return why
+
+
+def _fail(session) -> None:
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     target = _target(config)
     entries = config.stash[_KEY].entries
-    if target is None or not entries or getattr(config.option, "collectonly", False):
+    failing = parse_fail_on(config.stash[_FAIL_ON]) if entries else frozenset()
+    if (target is None and not failing) or not entries or getattr(config.option, "collectonly", False):
         return
     from . import report
+    from .verdict import Verdict
 
     done = config.stash[_RESULT]
-    try:
-        for e in entries:
-            out = target if len(entries) == 1 else target / e.name
+    for e in entries:
+        out = None if target is None else target if len(entries) == 1 else target / e.name
+        try:
             result = report.run(e.model, e.p, e.mask, **e.run_kw)
-            report.write(result, out, model_card={"name": e.name, **e.model_card})
-            done.append((e.name, out / "index.html", result["verdict"]))
-        if len(entries) > 1:
-            links = "".join(
-                f"<li><a href='{html.escape(n)}/index.html'>{html.escape(n)}</a>: {v}</li>" for n, _, v in done
-            )
-            target.mkdir(parents=True, exist_ok=True)
-            (target / "index.html").write_text(
-                f"<!doctype html><meta charset='utf-8'><title>Lorentz reports</title>"
-                f"<h1>Lorentz reports</h1><ul>{links}</ul>",
-                encoding="utf-8",
-            )
-    except Exception:  # noqa: BLE001 — a report that cannot be written fails the session, loudly
-        done.append(("error", None, traceback.format_exc()))
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            if out is not None:
+                report.write(result, out, model_card={"name": e.name, **e.model_card})
+            verdict = Verdict(result["verdict"])
+            done.append(_Done(e.name, None if out is None else out / "index.html", verdict, _explanation(result)))
+        except Exception:  # noqa: BLE001 — a model that cannot be validated fails the session, loudly
+            done.append(_Done(e.name, None, None, traceback.format_exc()))
+            _fail(session)
+            continue
+        if verdict in failing:
+            _fail(session)
+    if target is not None and len(entries) > 1:
+        links = "".join(
+            f"<li><a href='{html.escape(d.name)}/index.html'>{html.escape(d.name)}</a>: {d.verdict or 'failed'}</li>"
+            for d in done
+        )
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "index.html").write_text(
+            f"<!doctype html><meta charset='utf-8'><title>Lorentz reports</title>"
+            f"<h1>Lorentz reports</h1><ul>{links}</ul>",
+            encoding="utf-8",
+        )
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from .verdict import PASS
+
     done = config.stash.get(_RESULT, [])
     if not done:
         return
+    spec = config.stash[_FAIL_ON]
+    failing = parse_fail_on(spec)
     terminalreporter.section("Lorentz report")
-    for name, path, verdict in done:
-        if path is None:
-            terminalreporter.write_line(f"report failed:\n{verdict}", red=True)
-        else:
-            terminalreporter.write_line(f"{name}: {verdict} → {path}")
+    gate = []
+    for d in done:
+        where = f" → {d.path}" if d.path is not None else ""
+        if d.verdict is None:
+            terminalreporter.write_line(f"{d.name}: validation failed (session fails):\n{d.why}", red=True)
+            gate.append(d.name)
+            continue
+        line = f"{d.name}: {d.verdict}{where}"
+        if d.verdict == PASS:
+            terminalreporter.write_line(line, green=True)
+            continue
+        fails = d.verdict in failing
+        gate += [d.name] if fails else []
+        terminalreporter.write_line(f"{line} — {d.why}", red=fails, yellow=not fails)
+    shown = ", ".join(sorted(failing)) or "nothing"
+    if gate:
+        terminalreporter.write_line(
+            f"Lorentz gate: session FAILS (--lorentz-fail-on={spec} fails on {shown}): {', '.join(gate)}", red=True
+        )
+    else:
+        terminalreporter.write_line(f"Lorentz gate: passed (--lorentz-fail-on={spec} fails on {shown})")
 
 
 # --- fixtures of validate.properties (permutation, padding, infrared/collinear safety, parity) -------------------

@@ -1,0 +1,240 @@
+"""Per-layer attribution of models as users write them: four-vector and scalar layers, tuple outputs, flattened
+[B·N, 4] activations, per-jet layers, user hooks, and clear errors for layers that cannot be attributed."""
+
+import pytest
+import torch
+from torch import nn
+
+import clariant_core as cc
+from validate import attribute
+from validate.strategies import random_jets
+
+P, MASK = random_jets(8, 10, seed=5, min_particles=3)
+ETA = torch.tensor([1.0, -1.0, -1.0, -1.0])
+
+
+def mdot(a, b):
+    return (a * b * ETA.to(a.dtype)).sum(-1)
+
+
+class PairVectors(nn.Module):
+    """Per-particle four-vectors v_i = p_i + Σ_j mask_j tanh(p_i·p_j / 10⁴) p_j; padding rows get a fixed bias
+    (not covariant, but padding is not compared)."""
+
+    def forward(self, p, mask):
+        w = torch.tanh(torch.einsum("bni,bmi->bnm", p * ETA.to(p.dtype), p) / 1e4) * mask[:, None, :].to(p.dtype)
+        v = p + w @ p
+        return torch.where(mask[..., None], v, torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=p.dtype))
+
+
+class Invariants(nn.Module):
+    """Per-particle scalars from four-vectors: v_i·v_i and v_i·V (V the jet sum); `use_px` adds v_x (a bug)."""
+
+    def __init__(self, use_px=False):
+        super().__init__()
+        self.use_px = use_px
+
+    def forward(self, v, mask):
+        total = (v * mask[..., None].to(v.dtype)).sum(1, keepdim=True)
+        s = torch.stack([mdot(v, v), mdot(v, total)], -1) / 1e4
+        if self.use_px:
+            s = s + v[..., 1:2] / 100
+        return s
+
+
+class VectorThenScalar(nn.Module):
+    """Two declared layers: four-vectors per particle, then invariants per particle; output Σ_i MLP(invariants)."""
+
+    def __init__(self, use_px=False):
+        super().__init__()
+        torch.manual_seed(0)
+        self.vectors = PairVectors()
+        self.invariants = Invariants(use_px)
+        self.head = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+
+    def forward(self, p, mask):
+        s = self.invariants(self.vectors(p, mask), mask)
+        return (self.head(s) * mask[..., None].to(p.dtype)).sum(1)
+
+    def activation_irreps(self):
+        return {"vectors": "vector", "invariants": "scalar"}
+
+
+class Block(nn.Module):
+    """Returns a tuple (per-particle four-vectors, per-jet total four-momentum)."""
+
+    def forward(self, p, mask):
+        v = p * torch.tanh(mdot(p, p) / 1e4 + 1)[..., None]
+        return v, (p * mask[..., None].to(p.dtype)).sum(1)
+
+
+class Readout(nn.Module):
+    """Returns a tuple (per-jet invariants [B, 3], a diagnostic string)."""
+
+    def forward(self, v, total, mask):
+        w = mask.to(v.dtype)
+        s = torch.stack([mdot(total, total), (mdot(v, total[:, None]) * w).sum(1), (mdot(v, v) * w).sum(1)], -1)
+        return s / 1e5, "diagnostics"
+
+
+class TupleModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+        self.readout = Readout()
+
+    def forward(self, p, mask):
+        v, total = self.block(p, mask)
+        s, _ = self.readout(v, total, mask)
+        return s.sum(-1, keepdim=True)
+
+    def activation_irreps(self):
+        return {"block": ("vector", 0), "readout": ("scalar", lambda out, batch_size: out[0])}
+
+
+class PerParticleMap(nn.Module):
+    """Acts on flattened particles [B·N, 4]: p ↦ p · tanh(p²/10⁴ + 1)."""
+
+    def forward(self, x):
+        return x * torch.tanh(mdot(x, x) / 1e4 + 1)[:, None]
+
+
+class FlatModel(nn.Module):
+    def __init__(self, declare_selector=True):
+        super().__init__()
+        self.map = PerParticleMap()
+        self.declare_selector = declare_selector
+
+    def forward(self, p, mask):
+        v = self.map(p.reshape(-1, 4)).reshape(p.shape) * mask[..., None].to(p.dtype)
+        total = v.sum(1)
+        return mdot(total, total)[:, None] / 1e5
+
+    def activation_irreps(self):
+        if not self.declare_selector:
+            return {"map": "vector"}
+        return {"map": ("vector", lambda out, batch_size: out.reshape(batch_size, -1, 4))}
+
+
+def test_vector_then_scalar_layers_pass():
+    a = attribute(VectorThenScalar().double(), P, MASK)
+    assert [(x.name, x.irreps) for x in a.layers] == [("vectors", "vector"), ("invariants", "scalar")]
+    assert a.first_broken is None
+    assert all(x.p95 < 1e-12 for x in a.layers), a.layers
+
+
+def test_the_second_layer_that_uses_px_is_named():
+    a = attribute(VectorThenScalar(use_px=True).double(), P, MASK)
+    assert a.first_broken == "invariants"
+    vectors, invariants = a.layers
+    assert vectors.p95 < 1e-12 and invariants.p95 > 1e-3
+
+
+def test_tuple_outputs_by_index_and_by_selector():
+    a = attribute(TupleModel(), P, MASK)
+    assert a.first_broken is None and all(x.p95 < 1e-12 for x in a.layers), a.layers
+
+
+def test_a_tuple_without_selector_is_a_clear_error():
+    model = TupleModel()
+    model.activation_irreps = lambda: {"block": "vector"}
+    with pytest.raises(
+        ValueError, match=r"'block' returns a tuple of 2 items: declare it .* \(representation, index\)"
+    ):
+        attribute(model, P, MASK)
+
+
+def test_flattened_activations_reshaped_by_the_selector():
+    a = attribute(FlatModel(), P, MASK)
+    assert a.first_broken is None and a.layers[0].p95 < 1e-12
+
+
+def test_flattened_activations_without_selector_say_how_to_declare_them():
+    with pytest.raises(ValueError, match=r"'map' emits \(80, 4\).*flattened \[B·N, …\].*selector"):
+        attribute(FlatModel(declare_selector=False), P, MASK)
+
+
+def test_per_jet_vector_layer_is_compared_whole():
+    class Total(nn.Module):
+        def forward(self, p, mask):
+            return (p * mask[..., None].to(p.dtype)).sum(1)
+
+    class Model(nn.Module):
+        def __init__(self, broken):
+            super().__init__()
+            self.total, self.broken = Total(), broken
+
+        def forward(self, p, mask):
+            t = self.total(p, mask)
+            return mdot(t, t)[:, None]
+
+        def activation_irreps(self):
+            # per jet [B, 4]; declaring it "vector" is right, "scalar" is a wrong declaration the check must catch
+            return {"total": "scalar" if self.broken else "vector"}
+
+    assert attribute(Model(False), P, MASK).first_broken is None
+    assert attribute(Model(True), P, MASK).first_broken == "total"
+
+
+def test_a_float64_model_is_hooked_itself():
+    model = VectorThenScalar().double()
+    seen = []
+    model.vectors.register_forward_hook(lambda mod, args, out: seen.append(mod))
+    attribute(model, P, MASK)
+    assert len(seen) == 2 and all(mod is model.vectors for mod in seen)
+
+
+def test_a_float32_model_runs_as_a_float64_copy_with_its_hooks():
+    model = VectorThenScalar()  # float32 parameters: attribution runs a float64 copy
+    assert attribute(model, P, MASK).first_broken is None
+    # a user's hook that breaks the symmetry (a spatial component overwritten) travels with the copy and is caught
+    model.vectors.register_forward_hook(
+        lambda mod, args, out: out * torch.tensor([1.0, 1.0, 0.5, 1.0], dtype=out.dtype)
+    )
+    a = attribute(model, P, MASK)
+    assert a.first_broken == "vectors" and a.dtype == "float64"
+    assert next(model.parameters()).dtype == torch.float32  # the user's module is left as it was
+    assert attribute(model, P.float(), MASK, dtype=torch.float32).first_broken == "vectors"
+
+
+def test_the_lgn_in_float32_is_attributed():
+    torch.manual_seed(0)
+    lgn = cc.LGN(cc.LGNConfig(frame="lab")).eval()
+    assert attribute(lgn, P, MASK).first_broken is None
+
+
+def test_a_declared_layer_that_did_not_run_is_named():
+    model = VectorThenScalar().double()
+    model.unused = nn.Linear(2, 2).double()
+    model.activation_irreps = lambda: {"vectors": "vector", "unused": "scalar"}
+    with pytest.raises(ValueError, match=r"layer 'unused' did not run in forward") as e:
+        attribute(model, P, MASK)
+    assert "0 times" not in str(e.value)
+    model.float()
+    with pytest.raises(ValueError, match=r"'unused' did not run in forward.*float64 copy of the model"):
+        attribute(model, P, MASK)
+
+
+def test_a_name_that_is_not_a_submodule_lists_the_submodules():
+    model = VectorThenScalar().double()
+    model.activation_irreps = lambda: {"vector": "vector"}
+    with pytest.raises(ValueError, match=r"names 'vector', which is not a submodule .*vectors, invariants"):
+        attribute(model, P, MASK)
+
+
+def test_a_layer_called_twice_is_a_clear_error():
+    class Twice(VectorThenScalar):
+        def forward(self, p, mask):
+            return super().forward(self.vectors(p, mask) / 2, mask)
+
+    with pytest.raises(ValueError, match=r"'vectors' ran 2 times in one forward"):
+        attribute(Twice().double(), P, MASK)
+
+
+def test_a_wrong_dimension_is_a_clear_error():
+    model = VectorThenScalar().double()
+    model.activation_irreps = lambda: {"vectors": "2x(0,0)"}
+    with pytest.raises(
+        ValueError, match=r"'vectors' emits \(8, 10, 4\), but its declared representation .* dimension 2"
+    ):
+        attribute(model, P, MASK)
