@@ -23,6 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .atomic import atomic_file, write_text
 from .baseline import ParticleFlowNetwork, PFNConfig
 from .data.readers import Batch, JetFile
 from .lgn import LGN, LGNConfig, count_parameters
@@ -178,12 +179,8 @@ def save_checkpoint(path, model: nn.Module, kind: str, extra: dict | None = None
         "state_dict": model.state_dict(),
         **(extra or {}),
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -327,9 +324,7 @@ def train(cfg: TrainConfig) -> dict:
                 "trained_on": str(cfg.data),
             },
         )
-        tmp = out / ".metrics.json.tmp"
-        tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, out / "metrics.json")
+        write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

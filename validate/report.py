@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from clariant_core.atomic import check_writable_folder, publish_folder, write_text
+
 from . import plots
 from .attribution import attribute
 from .benchmarks import compare, find_runs, load_run
@@ -130,10 +132,29 @@ def _table(rows: list[dict], columns: list[str], css: str = "") -> str:
     return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
 
 
+_REPORT_SUFFIXES = (".json", ".html", ".png")
+
+
+def _is_previous_report(folder: Path) -> bool:
+    """True if `folder` holds only what a report writes (JSON, HTML, PNG files), so replacing it loses nothing else."""
+    return all(f.is_file() and (f.suffix in _REPORT_SUFFIXES or f.name.endswith(".tmp")) for f in folder.iterdir())
+
+
+def check_out_dir(out_dir) -> Path:
+    """Fail before any measurement if `out_dir` cannot take a report (a file, not writable, or foreign files)."""
+    return check_writable_folder(out_dir, replaceable=_is_previous_report)
+
+
 def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_dir=".benchmarks") -> Path:
-    """Write the report into out_dir (created; existing report files replaced atomically). Returns index.html."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the report into out_dir as one unit: built in a temporary sibling folder, then swapped into place, so
+    out_dir holds either the previous report or this one, never a mix. Returns out_dir / index.html."""
+    final = check_out_dir(out_dir)
+    with publish_folder(final) as out:
+        _write_into(result, out, model_card, benchmark_dir)
+    return final / "index.html"
+
+
+def _write_into(result: dict, out: Path, model_card, benchmark_dir) -> None:
     rows = result["rows"]
     verdicts: dict = {}
     order = {"PASS": 0, "NUMERICAL": 1, "BROKEN": 2}
@@ -179,21 +200,14 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
         benchmarks={"runs": [{k: r[k] for k in ("file", "machine", "datetime")} for r in runs], "rows": bench_rows},
         images={k: v.name for k, v in images.items()},
     )
-    _atomic_write(out / "report.json", json.dumps(data, indent=2, default=_json_default))
-    _atomic_write(out / "index.html", _html(data))
-    return out / "index.html"
+    write_text(out / "report.json", json.dumps(data, indent=2, default=_json_default))
+    write_text(out / "index.html", _html(data))
 
 
 def _json_default(o):
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _html(d: dict) -> str:
