@@ -98,15 +98,22 @@ def _train(args) -> int:
         max_train_jets=args.max_train_jets,
         threads=args.threads,
         progress=not args.quiet,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        stop_after=args.stop_after,
     )
     m = train(cfg)
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(
-            f"{m['model']}: test accuracy {m['accuracy']:.4f}, AUC {m['auc']:.4f}, "
-            f"1/eB@0.3 {m['rejection_at_0.3']:.1f}, 1/eB@0.5 {m['rejection_at_0.5']:.1f}, "
-            f"{m['parameters']} parameters, {m['train_seconds']:.0f} s "
-            f"→ {cfg.out}/metrics.json"
-        )
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0
+    if not m["finished"]:
+        print(f"stopped after epoch {m['epoch']}; continue with: clariant train --resume --out {m['out']} …")
+        return 0
+    print(
+        f"{m['model']}: test accuracy {m['accuracy']:.4f}, AUC {m['auc']:.4f}, "
+        f"1/eB@0.3 {m['rejection_at_0.3']:.1f}, 1/eB@0.5 {m['rejection_at_0.5']:.1f}, "
+        f"{m['parameters']} parameters, {m['train_seconds']:.0f} s "
+        f"→ {m['out']}/metrics.json"
+    )
     return 0
 
 
@@ -252,7 +259,15 @@ def main(argv=None) -> int:
         "train", help="train the LGN (or the PFN baseline) on top tagging; torchrun for several processes"
     )
     t.add_argument("--data", default=None, help="folder with train.h5/val.h5/test.h5 (default: the embedded sample)")
-    t.add_argument("--out", default="runs/default", help="output folder: best.pt, metrics.json")
+    t.add_argument(
+        "--out", default=None, help="run folder: best.pt, last.pt, metrics.json (default: a new runs/<model>-<time>)"
+    )
+    mode = t.add_mutually_exclusive_group()
+    mode.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    mode.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    t.add_argument(
+        "--stop-after", type=_positive_int, default=None, help="end after this many epochs, leaving a resumable run"
+    )
     t.add_argument("--model", choices=("lgn", "pfn"), default="lgn")
     t.add_argument("--model-config", default=None, help="JSON, e.g. '{\"channels\": [2, 4, 4, 2]}'")
     t.add_argument("--epochs", type=_positive_int, default=10)

@@ -417,6 +417,21 @@ class JetFile:
             truth=None if truth is None else torch.from_numpy(np.asarray(truth, dtype=np.float64)).to(dtype),
         )
 
+    def label_counts(self, stop: int | None = None, chunk_size: int = 10_000) -> tuple[int, int]:
+        """(QCD, top) jet counts of jets [0, stop), every value validated on the way — a full pass in bounded
+        memory (one chunk at a time), so a bad jet anywhere is found before any expensive work."""
+        stop = self.num_jets if stop is None else min(stop, self.num_jets)
+        n1 = 0
+        for c0 in range(0, stop, chunk_size):
+            c1 = min(c0 + chunk_size, stop)
+            try:
+                pmu, mask, label, _ = self._read_numpy(c0, c1)
+            except OSError as e:
+                raise DataFormatError(f"{self.path}: jets [{c0}, {c1}) cannot be read ({e})") from None
+            self._validate(pmu, mask, label, c0)
+            n1 += int((label == 1).sum())
+        return stop - n1, n1
+
     def iter_batches(
         self,
         batch_size: int,
