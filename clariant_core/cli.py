@@ -83,6 +83,8 @@ def _train(args) -> int:
         model_config = json.loads(args.model_config) if args.model_config else {}
     except json.JSONDecodeError as e:
         raise ValueError(f"--model-config is not valid JSON: {e}") from None
+    if not isinstance(model_config, dict):
+        raise ValueError(f"--model-config must be a JSON object, got {type(model_config).__name__}")
     cfg = TrainConfig(
         data=args.data or str(SAMPLE_DIR),
         out=args.out,
@@ -313,9 +315,13 @@ def main(argv=None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
-        print(f"clariant: error: {e}", file=sys.stderr)
+    except (ValueError, OSError) as e:  # bad input or an unusable location: one line, no traceback
+        print(f"clariant: error: {_one_line(e)}", file=sys.stderr)
         return 2
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
 
 
 if __name__ == "__main__":

@@ -413,6 +413,9 @@ def train(cfg: TrainConfig) -> dict:
         torch.set_num_threads(cfg.threads)
     out = _resolve_out(cfg, rank, world)
     _check_out(cfg, out)
+    torch.manual_seed(cfg.seed)
+    dtype = _DTYPES[cfg.dtype]
+    model = make_model(cfg.model, cfg.model_config, dtype=dtype).to(dtype)
     files = {name: JetFile(cfg.split(name)) for name in ("train", "val", "test")}
     _check_splits(cfg, files)
     resume = _load_resume(cfg, out) if cfg.resume else None
@@ -421,9 +424,6 @@ def train(cfg: TrainConfig) -> dict:
         if cfg.overwrite:
             for f in RUN_FILES:
                 (out / f).unlink(missing_ok=True)
-    torch.manual_seed(cfg.seed)
-    dtype = _DTYPES[cfg.dtype]
-    model = make_model(cfg.model, cfg.model_config, dtype=dtype).to(dtype)
     if resume is not None:
         model.load_state_dict(resume["state_dict"])
     ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model

@@ -31,9 +31,12 @@ def write_public_layout(path, p, label, truth=None, ttv: int = 0, *, overwrite=F
     p = _padded(p).astype(dtype)
     n = p.shape[0]
     truth = np.zeros((n, 4), dtype) if truth is None else np.asarray(truth, dtype)
-    data = np.concatenate(
-        [p.reshape(n, -1), truth, np.full((n, 1), ttv, dtype), np.asarray(label, dtype).reshape(n, 1)], 1
-    )
+    label = np.asarray(label, dtype)
+    if n == 0:
+        raise ValueError(f"{path}: no jets to write (pandas writes nothing for an empty table)")
+    if label.shape != (n,) or truth.shape != (n, 4):
+        raise ValueError(f"label must be [{n}] and truth [{n}, 4], got {label.shape} and {truth.shape}")
+    data = np.concatenate([p.reshape(n, 4 * MAX_CONSTITUENTS), truth, np.full((n, 1), ttv, dtype), label[:, None]], 1)
     df = pd.DataFrame(data, columns=ALL_COLUMNS)
     with atomic_file(path, overwrite=overwrite) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", category=pd.errors.PerformanceWarning)
