@@ -38,7 +38,8 @@ def _data_generate(args) -> int:
     import json
     import shlex
 
-    from .data.generate import GeneratorSettings, generate_dataset
+    from .atomic import write_text
+    from .data.generate import RECORD, GeneratorSettings, generate_dataset
 
     settings = GeneratorSettings()
     report = generate_dataset(
@@ -58,7 +59,7 @@ def _data_generate(args) -> int:
         "settings": settings.__dict__,
         "report": report.to_dict(),
     }
-    (Path(args.out) / "generation.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_text(Path(args.out) / RECORD, json.dumps(record, indent=2) + "\n", overwrite=args.overwrite)
     rate = report.jets / max(report.cpu_seconds, 1e-9)
     print(f"{report.jets} jets in {report.wall_seconds:.0f} s wall, {rate:.1f} jets per CPU-second → {args.out}")
     return 0
@@ -120,6 +121,10 @@ def _train(args) -> int:
 
 
 DEFAULT_CHECKPOINT = "lgn_default.pt"
+# Peak memory of `clariant validate` on the embedded sample (all four dtypes, 10 rapidities × 3 axes): 0.82 GB at 64
+# jets, 1.49 GB at 256 — a fixed part and ~3.5 MB per jet; the bound below rounds both up.
+_VALIDATE_BASE_BYTES = 1 << 30
+_VALIDATE_BYTES_PER_JET = 4 << 20
 
 
 def _validate(args) -> int:
@@ -131,6 +136,7 @@ def _validate(args) -> int:
     from validate import report
 
     from .data import SAMPLE_DIR, JetFile
+    from .resources import check_memory
     from .training import load_checkpoint
 
     dtypes = {
@@ -142,9 +148,20 @@ def _validate(args) -> int:
     }[args.dtype]
     ckpt_path = Path(args.checkpoint) if args.checkpoint else SAMPLE_DIR / DEFAULT_CHECKPOINT
     data = Path(args.data) if args.data else SAMPLE_DIR / "test.h5"
-    bar = tqdm(total=len(dtypes) + 5, desc="validating", unit="step")  # load, dtypes, judge, layers, Schur, write
+    # every check before the sweep: output folder, checkpoint, data, memory
+    report.check_out_dir(args.out)
     model, meta = load_checkpoint(ckpt_path, dtype=torch.float64)
-    batch = JetFile(data).read(0, args.jets, dtype=torch.float64)
+    jets = JetFile(data)
+    n = min(args.jets, len(jets))
+    if n == 0:
+        raise ValueError(f"{data}: no jets to validate on")
+    check_memory(
+        _VALIDATE_BASE_BYTES + n * _VALIDATE_BYTES_PER_JET * len(dtypes) / 4,
+        f"validate --jets {n} ({len(dtypes)} dtypes; about {_VALIDATE_BYTES_PER_JET / 2**20:.1f} MB per jet and 4 "
+        "dtypes, measured) — choose fewer --jets",
+    )
+    batch = jets.read(0, n, dtype=torch.float64)
+    bar = tqdm(total=len(dtypes) + 5, desc="validating", unit="step")  # load, dtypes, judge, layers, Schur, write
     width = int(batch.mask.sum(1).max())
     p, mask = batch.p[:, :width].contiguous(), batch.mask[:, :width].contiguous()
     bar.update(1)

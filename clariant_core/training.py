@@ -133,9 +133,13 @@ def parameter_count(kind: str, config: dict) -> int:
     if kind != "lgn" or "channels" not in config:
         if kind == "pfn":
             c = PFNConfig(**config)
-            return (7 + 1) * c.phi_hidden + (c.phi_hidden + 1) * c.phi_hidden + (c.phi_hidden + 1) * c.latent + (
-                c.latent + 1
-            ) * c.f_hidden + (c.f_hidden + 1) * c.num_classes
+            return (
+                (7 + 1) * c.phi_hidden
+                + (c.phi_hidden + 1) * c.phi_hidden
+                + (c.phi_hidden + 1) * c.latent
+                + (c.latent + 1) * c.f_hidden
+                + (c.f_hidden + 1) * c.num_classes
+            )
         return count(config)
     tau = list(config["channels"]) if isinstance(config["channels"], (list, tuple)) else None
     if tau is None or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 1 for t in tau) or len(tau) < 2:
