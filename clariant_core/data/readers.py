@@ -339,7 +339,7 @@ class JetFile:
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
             raise DataFormatError(
-                f"{self.path}: jet {start + j} has {H5_NOBJ} = {nobj[j]!r}, not an integer in [0, {n}]"
+                f"{self.path}: jet {start + j} has {H5_NOBJ} = {nobj[j].item()!r}, not an integer in [0, {n}]"
             )
         return np.arange(n)[None, :] < nobj_f[:, None]
 
@@ -458,10 +458,10 @@ _REQUIRED = frozenset(MOMENTUM_COLUMNS + TRUTH_COLUMNS + [LABEL_COLUMN])
 
 
 def _unit_hint(jet_energy: float) -> str:
-    """A guess at the unit, from a typical jet energy of ~1 TeV."""
+    """A guess at the unit: the largest of eV, keV, MeV in which the jet has at least 10 GeV."""
     if jet_energy > JET_ENERGY_RANGE_GEV[1]:
         for name, factor in (("eV", 1e9), ("keV", 1e6), ("MeV", 1e3)):
-            if jet_energy / factor > 1:
+            if jet_energy / factor > 10:  # a jet of at least 10 GeV in that unit
                 return f"they look like {name} (divide by {factor:.0e})"
     return "they look too small to be GeV (were they scaled?)"
 
