@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from clariant_core import cli
-from clariant_core.data import SAMPLE_DIR, DataFormatError, JetFile, write_h5py_layout, write_public_layout
+from clariant_core.data import SAMPLE_DIR, DataFormatError, JetFile, write_h5py_layout
 from clariant_core.lorentz import boost, max_rapidity, random_sl2c, sl2c, to_so13
 from validate.strategies import random_jets
 
