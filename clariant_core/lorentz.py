@@ -49,6 +49,19 @@ def max_rapidity(dtype: torch.dtype = DEFAULT_REAL) -> float:
     return math.log(torch.finfo(real_of(dtype)).max / 4)
 
 
+def _check_angle(theta: torch.Tensor, name: str) -> None:
+    """theta: real angles (magnitudes); beyond π/u neighbouring floats are more than 2π apart, so the angle has no
+    value modulo 2π in that dtype (and θ² overflows long before the exponential does)."""
+    limit = math.pi / unit_roundoff(theta.dtype)
+    big = theta.abs() > limit
+    if big.any():
+        idx = tuple(int(i) for i in torch.nonzero(big)[0])
+        raise ValueError(
+            f"{name}: angle {float(theta[idx]):.6g} at index {idx} cannot be resolved in {theta.dtype} "
+            f"(beyond |θ| ≤ π/u = {limit:.4g} the spacing of floats exceeds 2π)"
+        )
+
+
 def _check_rapidity(y: torch.Tensor, name: str) -> None:
     """y: real rapidities (magnitudes) of any shape; raise if one exceeds max_rapidity(y.dtype)."""
     limit = max_rapidity(y.dtype)
@@ -124,6 +137,7 @@ def sl2c(rotation=None, boost=None, *, dtype: torch.dtype | None = None) -> torc
     theta = torch.zeros_like(ref) if theta is None else theta
     rap = torch.zeros_like(ref) if rap is None else rap
     _check_rapidity(torch.linalg.vector_norm(rap, dim=-1), "sl2c boost")
+    _check_angle(torch.linalg.vector_norm(theta, dim=-1), "sl2c rotation")
     theta, rap = torch.broadcast_tensors(theta, rap)
     a = torch.complex(rap, -theta) / 2  # exponent = a⃗·σ with complex a⃗
     return _exp_pauli(a)
@@ -254,6 +268,7 @@ def rotation(axis, angle, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     Equals to_so13(sl2c(rotation=θ n̂)).
     """
     th = as_real_tensor(angle, dtype, "angle")
+    _check_angle(th, "rotation")
     n = _unit_axis(axis, dtype if dtype is not None else th.dtype, "axis")
     if n.dtype != th.dtype:
         raise ValueError(f"axis and angle have different dtypes ({n.dtype}, {th.dtype})")

@@ -27,6 +27,7 @@ class ScaleError(ValueError):
 
 
 def _extremes(p: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
+    p = p.detach()
     e = p[..., 0].abs()
     real = mask & (e > 0)
     if not real.any():
