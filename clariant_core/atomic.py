@@ -106,9 +106,12 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextlib.contextmanager
-def publish_folder(folder) -> Iterator[Path]:
+def publish_folder(folder, *, keep: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Yield an empty temporary sibling folder to build into; on success it replaces `folder` as one unit (the old
-    folder, if any, is removed after the swap), on error it is removed and `folder` is left as it was."""
+    folder, if any, is removed after the swap), on error it is removed and `folder` is left as it was.
+
+    keep: files of the old folder for which keep(path) is true and that the new build does not contain are carried
+    into it (hard-linked, else copied) just before the swap — e.g. a README beside a report."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(folder, "new")
@@ -116,6 +119,13 @@ def publish_folder(folder) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+        if keep is not None and folder.is_dir():
+            for f in folder.iterdir():
+                if f.is_file() and not (tmp / f.name).exists() and keep(f):
+                    try:
+                        os.link(f, tmp / f.name)
+                    except OSError:
+                        shutil.copy2(f, tmp / f.name)
         if folder.exists():
             old = _sibling(folder, "old")
             if _exchange(tmp, folder):

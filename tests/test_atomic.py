@@ -56,3 +56,13 @@ def test_unwritable_locations_fail_before_work(tmp_path):
                 check_writable_folder(ro / "out")
         finally:
             ro.chmod(0o700)
+
+
+def test_kept_files_survive_the_swap(tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "README.md").write_text("about this folder")
+    (out / "old.png").write_text("run 1")
+    with publish_folder(out, keep=lambda f: f.suffix == ".md") as tmp:
+        (tmp / "report.json").write_text("2")
+    assert {p.name: p.read_text() for p in out.iterdir()} == {"README.md": "about this folder", "report.json": "2"}

@@ -135,21 +135,27 @@ def _table(rows: list[dict], columns: list[str], css: str = "") -> str:
 _REPORT_SUFFIXES = (".json", ".html", ".png")
 
 
-def _is_previous_report(folder: Path) -> bool:
-    """True if `folder` holds only what a report writes (JSON, HTML, PNG files), so replacing it loses nothing else."""
-    return all(f.is_file() and (f.suffix in _REPORT_SUFFIXES or f.name.endswith(".tmp")) for f in folder.iterdir())
+def _only_files(folder: Path) -> bool:
+    """A report folder may be replaced if it holds plain files only (a previous report, perhaps a README)."""
+    return all(f.is_file() for f in folder.iterdir())
+
+
+def _not_a_report_file(f: Path) -> bool:
+    """Files kept across reports: anything a report does not write (JSON, HTML, PNG) and no leftover temporary."""
+    return f.suffix not in _REPORT_SUFFIXES and not f.name.endswith(".tmp")
 
 
 def check_out_dir(out_dir) -> Path:
-    """Fail before any measurement if `out_dir` cannot take a report (a file, not writable, or foreign files)."""
-    return check_writable_folder(out_dir, replaceable=_is_previous_report)
+    """Fail before any measurement if `out_dir` cannot take a report (a file, not writable, or holds folders)."""
+    return check_writable_folder(out_dir, replaceable=_only_files)
 
 
 def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_dir=".benchmarks") -> Path:
     """Write the report into out_dir as one unit: built in a temporary sibling folder, then swapped into place, so
-    out_dir holds either the previous report or this one, never a mix. Returns out_dir / index.html."""
+    out_dir holds either the previous report or this one, never a mix (other plain files in it, such as a README,
+    are kept). Returns out_dir / index.html."""
     final = check_out_dir(out_dir)
-    with publish_folder(final) as out:
+    with publish_folder(final, keep=_not_a_report_file) as out:
         _write_into(result, out, model_card, benchmark_dir)
     return final / "index.html"
 
