@@ -157,8 +157,8 @@ def _validate(args) -> int:
         raise ValueError(f"{data}: no jets to validate on")
     check_memory(
         _VALIDATE_BASE_BYTES + n * _VALIDATE_BYTES_PER_JET * len(dtypes) / 4,
-        f"validate --jets {n} ({len(dtypes)} dtypes; about {_VALIDATE_BYTES_PER_JET / 2**20:.1f} MB per jet and 4 "
-        "dtypes, measured) — choose fewer --jets",
+        f"validate --jets {n} with {len(dtypes)} dtype(s)",
+        hint=f"choose fewer --jets (about {_VALIDATE_BYTES_PER_JET / 2**20:.0f} MB per jet with 4 dtypes, measured)",
     )
     batch = jets.read(0, n, dtype=torch.float64)
     bar = tqdm(total=len(dtypes) + 5, desc="validating", unit="step")  # load, dtypes, judge, layers, Schur, write

@@ -46,11 +46,11 @@ def format_bytes(n: float) -> str:
     return f"{n:.3g} PB"
 
 
-def check_memory(nbytes: float, what: str, *, fraction: float = 0.8) -> None:
+def check_memory(nbytes: float, what: str, *, fraction: float = 0.8, hint: str = "") -> None:
     """Raise ResourceError if `nbytes` exceed `fraction` of the available memory."""
     avail = available_memory()
     if nbytes > fraction * avail:
         raise ResourceError(
             f"{what} needs about {format_bytes(nbytes)}, more than this machine can hold "
-            f"({format_bytes(avail)} available)"
+            f"({format_bytes(avail)} available){'; ' + hint if hint else ''}"
         )

@@ -368,16 +368,6 @@ class JetFile:
             raise DataFormatError(f"{self.path}: negative energy {e[j, i]:.6g} GeV in jet {start + j}, constituent {i}")
         if self.layout == "h5py":
             self._check_nobj_rows(pmu, mask, start)
-        # a massless (E, p⃗) rounded to a dtype of unit roundoff u moves |p⃗|² − E² by at most ~4u·E²; twice that
-        u = float(np.finfo(self._stored).eps / 2) if np.dtype(self._stored).kind == "f" else 0.0
-        p2 = (pmu[..., 1:] ** 2).sum(-1)
-        spacelike = mask & (p2 - e**2 > 8 * u * e**2)
-        if spacelike.any():
-            j, i = (int(v) for v in np.argwhere(spacelike)[0])
-            raise DataFormatError(
-                f"{self.path}: jet {start + j}, constituent {i} is spacelike (|p⃗| = {math.sqrt(p2[j, i]):.6g} > "
-                f"E = {e[j, i]:.6g}); a particle has |p⃗| ≤ E"
-            )
         empty = ~mask.any(1)
         if empty.any():
             raise DataFormatError(f"{self.path}: jet {start + int(np.flatnonzero(empty)[0])} has no constituents")
@@ -389,6 +379,17 @@ class JetFile:
             raise DataFormatError(
                 f"{self.path}: jet {start + j} has energy {jet_e[j]:.3g}, outside [{lo:g}, {hi:g}] GeV — "
                 f"the momenta must be in GeV; {_unit_hint(jet_e[j])}"
+            )
+        # a massless (E, p⃗) rounded to a dtype of unit roundoff u moves |p⃗|² − E² by at most ~4u·E²; allow two such
+        # roundings (values converted once more, e.g. between units) and a factor 2: 16u·E²
+        u = float(np.finfo(self._stored).eps / 2) if np.dtype(self._stored).kind == "f" else 0.0
+        p2 = (pmu[..., 1:] ** 2).sum(-1)
+        spacelike = mask & (p2 - e**2 > 16 * u * e**2)
+        if spacelike.any():
+            j, i = (int(v) for v in np.argwhere(spacelike)[0])
+            raise DataFormatError(
+                f"{self.path}: jet {start + j}, constituent {i} is spacelike (|p⃗| = {math.sqrt(p2[j, i]):.6g} > "
+                f"E = {e[j, i]:.6g}); a particle has |p⃗| ≤ E"
             )
         if not np.isin(label, (0, 1)).all():
             j = int(np.flatnonzero(~np.isin(label, (0, 1)))[0])
