@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ._dtypes import SUPPORTED_REAL, check_finite
+from .scale import overflow_error
 
 
 @dataclass(frozen=True)
@@ -88,5 +89,11 @@ class ParticleFlowNetwork(nn.Module):
         if mask.dtype != torch.bool or mask.shape != p.shape[:2]:
             raise ValueError(f"mask must be a bool tensor of shape {tuple(p.shape[:2])}")
         check_finite(p, "p")
+        empty = ~mask.any(1)
+        if empty.any():
+            raise ValueError(f"jet {int(torch.nonzero(empty)[0])} has no particles (mask all False)")
         x = self.phi(jet_features(p, mask)) * mask[..., None].to(p.dtype)
-        return self.f(x.sum(1) / 50)
+        out = self.f(x.sum(1) / 50)
+        if not torch.isfinite(out).all():
+            raise overflow_error(p, mask, 1.0)
+        return out

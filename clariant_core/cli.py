@@ -38,7 +38,8 @@ def _data_generate(args) -> int:
     import json
     import shlex
 
-    from .data.generate import GeneratorSettings, generate_dataset
+    from .atomic import write_text
+    from .data.generate import RECORD, GeneratorSettings, generate_dataset
 
     settings = GeneratorSettings()
     report = generate_dataset(
@@ -58,7 +59,7 @@ def _data_generate(args) -> int:
         "settings": settings.__dict__,
         "report": report.to_dict(),
     }
-    (Path(args.out) / "generation.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_text(Path(args.out) / RECORD, json.dumps(record, indent=2) + "\n", overwrite=args.overwrite)
     rate = report.jets / max(report.cpu_seconds, 1e-9)
     print(f"{report.jets} jets in {report.wall_seconds:.0f} s wall, {rate:.1f} jets per CPU-second → {args.out}")
     return 0
@@ -83,6 +84,8 @@ def _train(args) -> int:
         model_config = json.loads(args.model_config) if args.model_config else {}
     except json.JSONDecodeError as e:
         raise ValueError(f"--model-config is not valid JSON: {e}") from None
+    if not isinstance(model_config, dict):
+        raise ValueError(f"--model-config must be a JSON object, got {type(model_config).__name__}")
     cfg = TrainConfig(
         data=args.data or str(SAMPLE_DIR),
         out=args.out,
@@ -98,19 +101,30 @@ def _train(args) -> int:
         max_train_jets=args.max_train_jets,
         threads=args.threads,
         progress=not args.quiet,
+        overwrite=args.overwrite,
+        resume=args.resume,
+        stop_after=args.stop_after,
     )
     m = train(cfg)
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(
-            f"{m['model']}: test accuracy {m['accuracy']:.4f}, AUC {m['auc']:.4f}, "
-            f"1/eB@0.3 {m['rejection_at_0.3']:.1f}, 1/eB@0.5 {m['rejection_at_0.5']:.1f}, "
-            f"{m['parameters']} parameters, {m['train_seconds']:.0f} s "
-            f"→ {cfg.out}/metrics.json"
-        )
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0
+    if not m["finished"]:
+        print(f"stopped after epoch {m['epoch']}; continue with: clariant train --resume --out {m['out']} …")
+        return 0
+    print(
+        f"{m['model']}: test accuracy {m['accuracy']:.4f}, AUC {m['auc']:.4f}, "
+        f"1/eB@0.3 {m['rejection_at_0.3']:.1f}, 1/eB@0.5 {m['rejection_at_0.5']:.1f}, "
+        f"{m['parameters']} parameters, {m['train_seconds']:.0f} s "
+        f"→ {m['out']}/metrics.json"
+    )
     return 0
 
 
 DEFAULT_CHECKPOINT = "lgn_default.pt"
+# Peak memory of `clariant validate` on the embedded sample (all four dtypes, 10 rapidities × 3 axes): 0.82 GB at 64
+# jets, 1.49 GB at 256 — a fixed part and ~3.5 MB per jet; the bound below rounds both up.
+_VALIDATE_BASE_BYTES = 1 << 30
+_VALIDATE_BYTES_PER_JET = 4 << 20
 
 
 def _validate(args) -> int:
@@ -122,6 +136,7 @@ def _validate(args) -> int:
     from validate import report
 
     from .data import SAMPLE_DIR, JetFile
+    from .resources import check_memory
     from .training import load_checkpoint
 
     dtypes = {
@@ -133,8 +148,19 @@ def _validate(args) -> int:
     }[args.dtype]
     ckpt_path = Path(args.checkpoint) if args.checkpoint else SAMPLE_DIR / DEFAULT_CHECKPOINT
     data = Path(args.data) if args.data else SAMPLE_DIR / "test.h5"
+    # every check before the sweep: output folder, checkpoint, data, memory
+    report.check_out_dir(args.out)
     model, meta = load_checkpoint(ckpt_path, dtype=torch.float64)
-    batch = JetFile(data).read(0, args.jets, dtype=torch.float64)
+    jets = JetFile(data)
+    n = min(args.jets, len(jets))
+    if n == 0:
+        raise ValueError(f"{data}: no jets to validate on")
+    check_memory(
+        _VALIDATE_BASE_BYTES + n * _VALIDATE_BYTES_PER_JET * len(dtypes) / 4,
+        f"validate --jets {n} with {len(dtypes)} dtype(s)",
+        hint=f"choose fewer --jets (about {_VALIDATE_BYTES_PER_JET / 2**20:.0f} MB per jet with 4 dtypes, measured)",
+    )
+    batch = jets.read(0, n, dtype=torch.float64)
     width = int(batch.mask.sum(1).max())
     p, mask = batch.p[:, :width].contiguous(), batch.mask[:, :width].contiguous()
     # one bar over the sweep's jet evaluations (its total is known once the floor has decided its method), then
@@ -261,7 +287,15 @@ def main(argv=None) -> int:
         "train", help="train the LGN (or the PFN baseline) on top tagging; torchrun for several processes"
     )
     t.add_argument("--data", default=None, help="folder with train.h5/val.h5/test.h5 (default: the embedded sample)")
-    t.add_argument("--out", default="runs/default", help="output folder: best.pt, metrics.json")
+    t.add_argument(
+        "--out", default=None, help="run folder: best.pt, last.pt, metrics.json (default: a new runs/<model>-<time>)"
+    )
+    mode = t.add_mutually_exclusive_group()
+    mode.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    mode.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    t.add_argument(
+        "--stop-after", type=_positive_int, default=None, help="end after this many epochs, leaving a resumable run"
+    )
     t.add_argument("--model", choices=("lgn", "pfn"), default="lgn")
     t.add_argument("--model-config", default=None, help="JSON, e.g. '{\"channels\": [2, 4, 4, 2]}'")
     t.add_argument("--epochs", type=_positive_int, default=10)
@@ -307,9 +341,13 @@ def main(argv=None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
-        print(f"clariant: error: {e}", file=sys.stderr)
+    except (ValueError, OSError) as e:  # bad input or an unusable location: one line, no traceback
+        print(f"clariant: error: {_one_line(e)}", file=sys.stderr)
         return 2
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ class Irrep:
         """ρ_(k,n)(M) for `m: [..., 2, 2]` in SL(2,C) (complex; float input is taken as complex of equal precision).
         Returns complex `[..., d, d]`, d = (k+1)(n+1)."""
         m = check_sl2c(m)
+        self._check_resources(m)
         left = wigner_d(self.k, m)
         if self.n == 0:
             return left
@@ -95,6 +96,26 @@ class Irrep:
             return right
         d = self.dim
         return torch.einsum("...ac,...bd->...abcd", left, right).reshape(m.shape[:-2] + (d, d))
+
+    def _check_resources(self, m: torch.Tensor) -> None:
+        """Before allocating: the monomial tables (T ≤ (k+1)(k+2)(k+3)/6 terms of (k+1)² float64 each), the monomials
+        and the result must fit in memory, and the entries (~‖M‖_F^(k+n)) must not overflow m's dtype."""
+        from .resources import check_memory
+
+        batch = m[..., 0, 0].numel()
+        itemsize = torch.empty((), dtype=m.dtype).element_size()
+        nbytes = 0
+        for j in {self.k, self.n}:
+            terms = (j + 1) * (j + 2) * (j + 3) // 6
+            nbytes += terms * (j + 1) ** 2 * 8 + batch * (terms + 4 * (j + 1)) * itemsize
+        check_memory(nbytes + 2 * batch * self.dim**2 * itemsize, f"the matrices of irrep {self} for {batch} elements")
+        norm2 = float((m.abs() ** 2).sum((-2, -1)).max()) if batch else 1.0
+        log_max = (self.k + self.n) / 2 * math.log(max(norm2, 1.0)) + math.log(self.dim)
+        if log_max > math.log(torch.finfo(m.real.dtype).max):
+            raise ValueError(
+                f"ρ_{self}(M) has entries up to ~‖M‖_F^{self.k + self.n} = e^{log_max:.4g}, beyond what {m.dtype} can "
+                f"represent; use a smaller rapidity, a smaller irrep or complex128"
+            )
 
     def generators(self, dtype: torch.dtype = torch.complex128, device=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Rotation and boost generators `(J, K)`, each complex `[3, d, d]`, with

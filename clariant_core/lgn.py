@@ -14,6 +14,7 @@ from .frames import jet_frame_sl2c, to_jet_rest_frame
 from .irreps import Irreps
 from .layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
 from .lorentz import minkowski_dot
+from .scale import check_underflow, overflow_error
 
 FRAMES = ("jet", "lab")
 
@@ -178,6 +179,15 @@ class LGN(nn.Module):
 
     def forward(self, p: torch.Tensor, mask: torch.Tensor, scalars: torch.Tensor | None = None) -> torch.Tensor:
         self._check_inputs(p, mask, scalars)
+        if p.shape[0] == 0:  # an empty batch: no jets, no logits
+            return p.new_zeros((0, self.config.num_classes)) + 0 * sum(w.sum() for w in self.output.parameters())
+        check_underflow(p, mask, self.config.momentum_scale)
+        out = self._forward(p, mask, scalars)
+        if not is_transformed(out) and not torch.isfinite(out).all():
+            raise overflow_error(p, mask, self.config.momentum_scale)
+        return out
+
+    def _forward(self, p, mask, scalars):
         p, mask, scalars = self._prepare(p, mask, scalars)
         q = vector_features(p)
         pij2 = self._pair_invariants(p)

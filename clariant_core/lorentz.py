@@ -23,6 +23,7 @@ from ._dtypes import (
 
 __all__ = [
     "METRIC",
+    "max_rapidity",
     "boost",
     "inverse_lorentz",
     "inverse_sl2c",
@@ -39,6 +40,39 @@ __all__ = [
 ]
 
 METRIC = (1.0, -1.0, -1.0, -1.0)
+
+
+def max_rapidity(dtype: torch.dtype = DEFAULT_REAL) -> float:
+    """The largest |y| a boost may have in `dtype` (real or complex): Λ⁰₀ = cosh y and ‖M‖²_F = 2 cosh y ≈ e^|y| must
+    stay below finfo.max/4, which leaves room for the sums in Λ = ½ tr(σ_μ M σ_ν M†). float64: 708.4, float32: 87.3.
+    Beyond it the group functions raise instead of returning inf or NaN."""
+    return math.log(torch.finfo(real_of(dtype)).max / 4)
+
+
+def _check_angle(theta: torch.Tensor, name: str) -> None:
+    """theta: real angles (magnitudes); beyond π/u neighbouring floats are more than 2π apart, so the angle has no
+    value modulo 2π in that dtype (and θ² overflows long before the exponential does)."""
+    limit = math.pi / unit_roundoff(theta.dtype)
+    big = theta.abs() > limit
+    if big.any():
+        idx = tuple(int(i) for i in torch.nonzero(big)[0])
+        raise ValueError(
+            f"{name}: angle {float(theta[idx]):.6g} at index {idx} cannot be resolved in {theta.dtype} "
+            f"(beyond |θ| ≤ π/u = {limit:.4g} the spacing of floats exceeds 2π)"
+        )
+
+
+def _check_rapidity(y: torch.Tensor, name: str) -> None:
+    """y: real rapidities (magnitudes) of any shape; raise if one exceeds max_rapidity(y.dtype)."""
+    limit = max_rapidity(y.dtype)
+    big = y.abs() > limit
+    if big.any():
+        idx = tuple(int(i) for i in torch.nonzero(big)[0])
+        raise ValueError(
+            f"{name}: rapidity {float(y[idx]):.6g} at index {idx} cannot be represented in {y.dtype} "
+            f"(cosh y overflows for |y| > {limit:.4g}"
+            + (f"; float64 allows {max_rapidity(torch.float64):.4g})" if y.dtype != torch.float64 else ")")
+        )
 
 
 def metric(dtype: torch.dtype = DEFAULT_REAL, device=None) -> torch.Tensor:
@@ -102,6 +136,8 @@ def sl2c(rotation=None, boost=None, *, dtype: torch.dtype | None = None) -> torc
             raise ValueError(f"{name} must have shape [..., 3], got {tuple(v.shape)}")
     theta = torch.zeros_like(ref) if theta is None else theta
     rap = torch.zeros_like(ref) if rap is None else rap
+    _check_rapidity(torch.linalg.vector_norm(rap, dim=-1), "sl2c boost")
+    _check_angle(torch.linalg.vector_norm(theta, dim=-1), "sl2c rotation")
     theta, rap = torch.broadcast_tensors(theta, rap)
     a = torch.complex(rap, -theta) / 2  # exponent = a⃗·σ with complex a⃗
     return _exp_pauli(a)
@@ -123,13 +159,15 @@ def _exp_pauli(a: torch.Tensor) -> torch.Tensor:
 
 
 def is_sl2c(m: torch.Tensor) -> torch.Tensor:
-    """Boolean `[...]`: finite and det M = 1 within rounding (|det − 1| ≤ 32·u·‖M‖²_F)."""
+    """Boolean `[...]`: finite, representable (‖M‖²_F ≤ finfo.max/2, i.e. |rapidity| ≲ max_rapidity) and det M = 1
+    within rounding (|det − 1| ≤ 32·u·‖M‖²_F)."""
     if not isinstance(m, torch.Tensor) or m.ndim < 2 or m.shape[-2:] != (2, 2):
         return torch.zeros((), dtype=torch.bool)
     det = m[..., 0, 0] * m[..., 1, 1] - m[..., 0, 1] * m[..., 1, 0]
     scale = (m.abs() ** 2).sum((-2, -1))
     finite = torch.isfinite(m).all(-1).all(-1)
-    return finite & ((det - 1).abs() <= 32 * unit_roundoff(m.dtype) * scale)
+    fits = scale <= torch.finfo(scale.dtype).max / 2  # else ‖M‖² (and det) overflowed: nothing can be verified
+    return finite & fits & ((det - 1).abs() <= 32 * unit_roundoff(m.dtype) * scale)
 
 
 def check_sl2c(m, name: str = "M") -> torch.Tensor:
@@ -140,6 +178,16 @@ def check_sl2c(m, name: str = "M") -> torch.Tensor:
         raise ValueError(f"{name} must have shape [..., 2, 2], got {tuple(m.shape)}")
     m = m.to(complex_of(m.dtype))
     check_finite(m, name)
+    scale = (m.abs() ** 2).sum((-2, -1))
+    big = ~(scale <= torch.finfo(scale.dtype).max / 2)
+    if big.any():
+        idx = tuple(int(i) for i in torch.nonzero(big)[0])
+        mi = (m[idx] if idx else m).to(torch.complex128).abs()
+        y = 2 * math.log(float(mi.max())) + math.log(float(((mi / mi.max()) ** 2).sum()))  # ln ‖M‖²_F ≈ |y|
+        raise ValueError(
+            f"{name} at batch index {idx} is a boost of rapidity ≈ {y:.4g}, beyond the |y| ≤ "
+            f"{max_rapidity(m.dtype):.4g} that {m.dtype} can represent (its products overflow)"
+        )
     ok = is_sl2c(m)
     if not ok.all():
         idx = tuple(int(i) for i in torch.nonzero(~ok)[0])
@@ -196,6 +244,7 @@ def boost(axis, rapidity, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     dtype defaults to that of the tensor arguments (float64 for Python numbers).
     """
     y = as_real_tensor(rapidity, dtype, "rapidity")
+    _check_rapidity(y, "boost")
     n = _unit_axis(axis, dtype if dtype is not None else y.dtype, "axis")
     if n.dtype != y.dtype:
         raise ValueError(f"axis and rapidity have different dtypes ({n.dtype}, {y.dtype})")
@@ -219,6 +268,7 @@ def rotation(axis, angle, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     Equals to_so13(sl2c(rotation=θ n̂)).
     """
     th = as_real_tensor(angle, dtype, "angle")
+    _check_angle(th, "rotation")
     n = _unit_axis(axis, dtype if dtype is not None else th.dtype, "axis")
     if n.dtype != th.dtype:
         raise ValueError(f"axis and angle have different dtypes ({n.dtype}, {th.dtype})")
@@ -280,6 +330,7 @@ def random_sl2c(
         raise ValueError(f"unsupported dtype {dtype}")
     if not math.isfinite(max_rapidity) or max_rapidity < 0:
         raise ValueError(f"max_rapidity must be finite and ≥ 0, got {max_rapidity}")
+    _check_rapidity(torch.tensor(max_rapidity, dtype=real_of(cdtype)), "random_sl2c max_rapidity")
     g = _generator(seed)
     q = torch.randn(shape + (4,), generator=g, dtype=torch.float64)
     q = q / torch.linalg.vector_norm(q, dim=-1, keepdim=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ._dtypes import unit_roundoff
+from .atomic import atomic_file, write_text
 from .clebsch_gordan import clebsch_gordan, decompose_product
 from .irreps import Irrep
 from .lorentz import metric, sl2c, to_so13
@@ -96,7 +97,8 @@ def write_report(rows: list[SelfCheckRow], out: Path) -> Path:
     fig.suptitle("CLARIANT group library: relative error vs rapidity (irreps k, n ≤ 2)")
     fig.tight_layout()
     png = out / "group_precision.png"
-    fig.savefig(png, dpi=110)
+    with atomic_file(png) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
 
     head = "".join(f"<th>{html.escape(k)}</th>" for k in asdict(rows[0]))
@@ -116,9 +118,7 @@ the unit roundoff u, growing at most polynomially in e<sup>|y|</sup>.</p>
 <img src="group_precision.png" alt="relative error vs rapidity" width="100%">
 <table><tr>{head}</tr>{body}</table></body></html>"""
     index = out / "index.html"
-    tmp = index.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(index)
+    write_text(index, page)
     return index
 
 

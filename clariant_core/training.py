@@ -23,9 +23,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .atomic import atomic_file, check_writable_folder, write_text
 from .baseline import ParticleFlowNetwork, PFNConfig
-from .data.readers import Batch, JetFile
+from .data.readers import Batch, DataFormatError, JetFile
 from .lgn import LGN, LGNConfig, count_parameters
+from .resources import check_memory
 
 MODELS = ("lgn", "pfn")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -34,7 +36,7 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 @dataclass
 class TrainConfig:
     data: str  # folder with train.h5, val.h5, test.h5 (or explicit files below)
-    out: str = "runs/default"
+    out: str | None = None  # None: a new folder runs/<model>-<UTC time> (never an existing run)
     model: str = "lgn"
     model_config: dict = field(default_factory=dict)
     epochs: int = 10
@@ -50,6 +52,9 @@ class TrainConfig:
     chunk_size: int = 50_000
     threads: int | None = None
     progress: bool = True
+    overwrite: bool = False  # replace a run already in `out`
+    resume: bool = False  # continue the run in `out` from its last.pt (optimizer, schedule, RNG, epoch)
+    stop_after: int | None = None  # end this invocation after this many epochs, leaving a resumable run
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -63,6 +68,12 @@ class TrainConfig:
             raise ValueError(f"unphysical optimiser settings lr={self.lr}, weight_decay={self.weight_decay}")
         if self.patience < 1:
             raise ValueError(f"patience must be ≥ 1, got {self.patience}")
+        if self.overwrite and self.resume:
+            raise ValueError("overwrite and resume exclude each other: replace the run or continue it")
+        if self.stop_after is not None and self.stop_after < 1:
+            raise ValueError(f"stop_after must be ≥ 1, got {self.stop_after}")
+        if self.max_train_jets is not None and self.max_train_jets < 1:
+            raise ValueError(f"max_train_jets must be ≥ 1, got {self.max_train_jets}")
 
     def split(self, name: str) -> Path:
         path = Path(self.data) / f"{name}.h5"
@@ -71,16 +82,83 @@ class TrainConfig:
         return path
 
 
-def make_model(kind: str, config: dict | None = None) -> nn.Module:
-    config = dict(config or {})
-    if kind == "lgn":
-        for key in ("channels", "pair_scales"):
-            if key in config:
-                config[key] = tuple(config[key])
-        return LGN(LGNConfig(**config))
-    if kind == "pfn":
+_CONFIGS = {"lgn": LGNConfig, "pfn": PFNConfig}
+
+
+def _build(kind: str, config: dict) -> nn.Module:
+    config = dict(config)
+    try:
+        if kind == "lgn":
+            for key in ("channels", "pair_scales"):
+                if key in config:
+                    config[key] = tuple(config[key])
+            return LGN(LGNConfig(**config))
         return ParticleFlowNetwork(PFNConfig(**config))
-    raise ValueError(f"unknown model kind {kind!r}; expected one of {MODELS}")
+    except TypeError as e:  # a value of the wrong type (e.g. channels: 5)
+        raise ValueError(f"bad {kind} config {config}: {e}") from None
+
+
+def make_model(kind: str, config: dict | None = None, *, dtype: torch.dtype = torch.float32) -> nn.Module:
+    """A fresh model of `kind` from its config dict. Unknown keys are refused, and the parameters, their gradients
+    and the optimiser's two moments (4 copies, in `dtype`) must fit in memory — checked before anything is allocated.
+    """
+    if kind not in MODELS:
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {MODELS}")
+    if not isinstance(config or {}, dict):
+        raise ValueError(f"a {kind} config must be a JSON object (dict), got {type(config).__name__}")
+    config = dict(config or {})
+    known = set(_CONFIGS[kind].__dataclass_fields__)
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ValueError(f"unknown {kind} config key(s) {unknown}; known keys: {sorted(known)}")
+    try:
+        nbytes = parameter_count(kind, config) * torch.finfo(dtype).bits // 8
+    except TypeError as e:
+        raise ValueError(f"bad {kind} config {config}: {e}") from None
+    check_memory(4 * nbytes, f"the {kind} model {config} (weights, gradients, optimiser state)")
+    return _build(kind, config)
+
+
+def parameter_count(kind: str, config: dict) -> int:
+    """Number of (real) parameters of the model `config` describes, without building it.
+
+    The LGN's count is multi-affine in the channel counts τ_0…τ_L with couplings only between neighbours (level i
+    maps τ_i to τ_{i+1} channels; every other layer is linear in one τ), so it is exact from tiny probe models around
+    τ = 1: P(τ) = P(1) + Σ_i D_i (τ_i − 1) + Σ_i A_i (τ_i − 1)(τ_{i+1} − 1). A PFN is built (it is small by design).
+    """
+
+    def count(cfg):
+        return sum(p.numel() * (2 if p.is_complex() else 1) for p in _build(kind, cfg).parameters())
+
+    if kind != "lgn" or "channels" not in config:
+        if kind == "pfn":
+            c = PFNConfig(**config)
+            return (
+                (7 + 1) * c.phi_hidden
+                + (c.phi_hidden + 1) * c.phi_hidden
+                + (c.phi_hidden + 1) * c.latent
+                + (c.latent + 1) * c.f_hidden
+                + (c.f_hidden + 1) * c.num_classes
+            )
+        return count(config)
+    tau = list(config["channels"]) if isinstance(config["channels"], (list, tuple)) else None
+    if tau is None or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 1 for t in tau) or len(tau) < 2:
+        return count(config)  # let LGNConfig report the bad value
+
+    def probe(bumps):
+        ch = [1] * len(tau)
+        for i in bumps:
+            ch[i] = 2
+        return count({**config, "channels": ch})
+
+    base = probe(())
+    d = [probe((i,)) - base for i in range(len(tau))]
+    a = [probe((i, i + 1)) - base - d[i] - d[i + 1] for i in range(len(tau) - 1)]
+    return (
+        base
+        + sum(d[i] * (tau[i] - 1) for i in range(len(tau)))
+        + sum(a[i] * (tau[i] - 1) * (tau[i + 1] - 1) for i in range(len(tau) - 1))
+    )
 
 
 # --- data ---
@@ -161,6 +239,8 @@ def predict(model: nn.Module, batches) -> tuple[np.ndarray, np.ndarray, float]:
         n += len(b.label)
         scores.append(torch.softmax(logits.double(), -1)[:, 1].numpy())
         labels.append(b.label.numpy())
+    if not scores:
+        raise ValueError("no jets to evaluate")
     return np.concatenate(scores), np.concatenate(labels), loss / max(n, 1)
 
 
@@ -178,12 +258,8 @@ def save_checkpoint(path, model: nn.Module, kind: str, extra: dict | None = None
         "state_dict": model.state_dict(),
         **(extra or {}),
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -198,13 +274,49 @@ def load_checkpoint(path, dtype: torch.dtype | None = None) -> tuple[nn.Module, 
         raise ValueError(f"{path} is not a readable CLARIANT checkpoint ({type(e).__name__}: {e})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != "clariant-checkpoint-1":
         raise ValueError(f"{path} is not a CLARIANT checkpoint (missing format tag)")
-    model = make_model(ckpt["kind"], ckpt["config"])
+    missing = [k for k in ("kind", "config", "dtype", "state_dict") if k not in ckpt]
+    if missing:
+        raise ValueError(f"{path}: checkpoint lacks {missing}")
+    if ckpt["kind"] not in MODELS:
+        raise ValueError(f"{path}: unknown model kind {ckpt['kind']!r}; expected one of {MODELS}")
+    if ckpt["dtype"] not in _DTYPES:
+        raise ValueError(f"{path}: checkpoint dtype {ckpt['dtype']!r} is not one of {sorted(_DTYPES)}")
+    try:
+        model = make_model(ckpt["kind"], ckpt["config"], dtype=_DTYPES[ckpt["dtype"]])
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
     model.to(_DTYPES[ckpt["dtype"]])
+    _check_state_dict(path, model, ckpt["state_dict"])
     model.load_state_dict(ckpt["state_dict"])
     if dtype is not None:
         model.to(dtype)
-    meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    meta = {k: v for k, v in ckpt.items() if k not in ("state_dict", "resume")}
     return model.eval(), meta
+
+
+def _check_state_dict(path, model: nn.Module, sd) -> None:
+    """The weights must be exactly those of the config's architecture: same names, shapes, kinds; all finite."""
+    if not isinstance(sd, dict):
+        raise ValueError(f"{path}: state_dict is a {type(sd).__name__}, not a dict of tensors")
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(sd)), sorted(set(sd) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f"{path}: the weights are not those of the {type(model).__name__} its config describes "
+            f"(missing {missing[:3]}{'…' if len(missing) > 3 else ''}, "
+            f"unexpected {unexpected[:3]}{'…' if len(unexpected) > 3 else ''})"
+        )
+    for k, ref in expected.items():
+        t = sd[k]
+        if (
+            not isinstance(t, torch.Tensor)
+            or t.shape != ref.shape
+            or (t.is_floating_point(), t.is_complex()) != (ref.is_floating_point(), ref.is_complex())
+        ):
+            got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(f"{path}: weight {k} is {got}, expected {ref.dtype} {tuple(ref.shape)}")
+        if (t.is_floating_point() or t.is_complex()) and not torch.isfinite(t).all():
+            raise ValueError(f"{path}: weight {k} contains NaN or inf")
 
 
 # --- training ---------------------------------------------------------------------------------------------------
@@ -215,18 +327,110 @@ def _distributed() -> tuple[int, int]:
     return (dist.get_rank(), dist.get_world_size()) if world > 1 else (0, 1)
 
 
+RUN_FILES = ("best.pt", "last.pt", "metrics.json")
+# settings that may differ between a run and its resumption (they do not change what is computed)
+_RESUMABLE_CHANGES = {"out", "progress", "threads", "resume", "overwrite", "stop_after"}
+
+
+def default_run_dir(model: str, root: str | Path = "runs") -> Path:
+    """A run folder that does not exist yet: `root/<model>-<UTC yyyymmdd-HHMMSS>` (with -2, -3… if taken)."""
+    base = Path(root) / f"{model}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    path, k = base, 1
+    while path.exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
+
+
+def _resolve_out(cfg: TrainConfig, rank: int, world: int) -> Path:
+    if cfg.out is not None:
+        return Path(cfg.out)
+    name = [str(default_run_dir(cfg.model))] if rank == 0 else [None]
+    if world > 1:
+        dist.broadcast_object_list(name, src=0)
+    return Path(name[0])
+
+
+def _describe_run(out: Path) -> str:
+    try:
+        meta = torch.load(out / "best.pt", map_location="cpu", weights_only=True)
+        return f"best.pt from epoch {meta.get('epoch')}"
+    except Exception:  # noqa: BLE001 — only a description
+        return ", ".join(f for f in RUN_FILES if (out / f).exists())
+
+
+def _check_out(cfg: TrainConfig, out: Path) -> None:
+    """Before any data is read: the folder can be written, and an existing run is neither replaced unasked nor
+    resumed when there is nothing to resume."""
+    check_writable_folder(out)
+    existing = [f for f in RUN_FILES if (out / f).exists()]
+    if cfg.resume:
+        if not (out / "last.pt").exists():
+            raise FileNotFoundError(f"--resume: {out} holds no last.pt to resume from")
+    elif existing and not cfg.overwrite:
+        raise FileExistsError(
+            f"{out} already holds a run ({_describe_run(out)}); pass --overwrite to replace it, --resume to "
+            "continue it, or choose another --out"
+        )
+
+
+def _check_splits(cfg: TrainConfig, files: dict) -> None:
+    """Read every split once (values validated, labels counted) before a model is built: each split must hold jets
+    of both classes, which training, early stopping and the test metrics all need."""
+    for name, f in files.items():
+        stop = cfg.max_train_jets if name == "train" else None
+        n0, n1 = f.label_counts(stop=stop, chunk_size=cfg.chunk_size)
+        if n0 + n1 == 0:
+            raise DataFormatError(f"{f.path}: the {name} split holds no jets")
+        if n0 == 0 or n1 == 0:
+            raise DataFormatError(
+                f"{f.path}: the {name} split holds {n0} QCD and {n1} top jets; training, validation and the test "
+                "metrics need both classes"
+            )
+
+
+def _load_resume(cfg: TrainConfig, out: Path) -> dict:
+    ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+    state = ckpt.get("resume") if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f"{out / 'last.pt'} holds no resumable state")
+    if state.get("finished"):
+        raise ValueError(f"the run in {out} already finished (epoch {ckpt.get('epoch')}); nothing to resume")
+    old, new = ckpt.get("train_config", {}), asdict(cfg)
+    for k in sorted(set(old) | set(new)):
+        if k not in _RESUMABLE_CHANGES and old.get(k) != new.get(k):
+            raise ValueError(f"--resume: {k} is {new.get(k)!r} but the run in {out} was started with {old.get(k)!r}")
+    return {"epoch": ckpt["epoch"], "state_dict": ckpt["state_dict"], **state}
+
+
 def train(cfg: TrainConfig) -> dict:
     """Train, keep the best validation checkpoint, evaluate it on the test split; returns the metrics dict
-    (also written to `out/metrics.json` by rank 0)."""
+    (also written to `out/metrics.json` by rank 0).
+
+    Every check comes before training: output folder (writable; an existing run is replaced only with
+    `overwrite`), all three splits read and validated with both classes present, model size against memory.
+    After each epoch `out/last.pt` holds everything to resume (weights, optimizer, schedule, RNG, history); with
+    `stop_after` the invocation ends after that many epochs and returns `{"out", "epoch", "finished": False}`.
+    """
     rank, world = _distributed()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    out = _resolve_out(cfg, rank, world)
+    _check_out(cfg, out)
     torch.manual_seed(cfg.seed)
     dtype = _DTYPES[cfg.dtype]
-    out = Path(cfg.out)
-    model = make_model(cfg.model, cfg.model_config).to(dtype)
-    ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    model = make_model(cfg.model, cfg.model_config, dtype=dtype).to(dtype)
     files = {name: JetFile(cfg.split(name)) for name in ("train", "val", "test")}
+    _check_splits(cfg, files)
+    resume = _load_resume(cfg, out) if cfg.resume else None
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        if cfg.overwrite:
+            for f in RUN_FILES:
+                (out / f).unlink(missing_ok=True)
+    if resume is not None:
+        model.load_state_dict(resume["state_dict"])
+    ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
     common = dict(dtype=dtype, max_particles=cfg.max_particles, chunk_size=cfg.chunk_size)
     train_data = BucketedBatches(
         files["train"], cfg.batch_size, stop=cfg.max_train_jets, rank=rank, world=world, **common
@@ -244,9 +448,20 @@ def train(cfg: TrainConfig) -> dict:
 
     best = (float("inf"), -1)
     history = []
-    t0 = time.time()
+    first, elapsed = 0, 0.0
+    if resume is not None:
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        torch.set_rng_state(resume["torch_rng"])
+        best, history = (resume["best_loss"], resume["best_epoch"]), list(resume["history"])
+        first, elapsed = resume["epoch"], resume["elapsed"]
+    t0 = time.time() - elapsed
     ckpt_path = out / "best.pt"
-    for epoch in range(cfg.epochs):
+    finished = True
+    for epoch in range(first, cfg.epochs):
+        if cfg.stop_after is not None and epoch - first >= cfg.stop_after:
+            finished = False
+            break
         model.train()
         bar = tqdm(
             train_data.epoch(cfg.seed * 1000 + epoch),
@@ -283,6 +498,7 @@ def train(cfg: TrainConfig) -> dict:
                 f"val AUC {val['auc']:.4f}, val acc {val['accuracy']:.4f}",
                 flush=True,
             )
+        stop = False
         if val_loss < best[0]:
             best = (val_loss, epoch + 1)
             if rank == 0:
@@ -290,7 +506,28 @@ def train(cfg: TrainConfig) -> dict:
                     ckpt_path, model, cfg.model, {"epoch": epoch + 1, "val": val, "train_config": asdict(cfg)}
                 )
         elif epoch + 1 - best[1] >= cfg.patience:
+            stop = True
+        if rank == 0:
+            state = {
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "best_loss": best[0],
+                "best_epoch": best[1],
+                "history": history,
+                "elapsed": time.time() - t0,
+                "finished": stop or epoch + 1 == cfg.epochs,
+            }
+            save_checkpoint(
+                out / "last.pt", model, cfg.model, {"epoch": epoch + 1, "train_config": asdict(cfg), "resume": state}
+            )
+        if stop:
             break
+    if not finished:
+        if world > 1:
+            dist.barrier()
+            dist.destroy_process_group()
+        return {"out": str(out), "epoch": history[-1]["epoch"] if history else first, "finished": False}
     train_seconds = time.time() - t0
     if world > 1:
         dist.barrier()
@@ -299,6 +536,8 @@ def train(cfg: TrainConfig) -> dict:
     scores, labels, test_loss = predict(best_model, test_data.epoch(0, shuffle=False))
     metrics = {
         "model": cfg.model,
+        "out": str(out),
+        "finished": True,
         "parameters": count_parameters(model),
         "train_jets": len(train_data.file)
         if cfg.max_train_jets is None
@@ -327,9 +566,7 @@ def train(cfg: TrainConfig) -> dict:
                 "trained_on": str(cfg.data),
             },
         )
-        tmp = out / ".metrics.json.tmp"
-        tmp.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, out / "metrics.json")
+        write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from clariant_core.atomic import check_writable_folder, publish_folder, write_text
+
 from . import plots
 from .attribution import attribute
 from .benchmarks import compare, find_runs, load_run
@@ -155,10 +157,35 @@ def _table(rows: list[dict], columns: list[str], css: str = "") -> str:
     return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
 
 
+_REPORT_SUFFIXES = (".json", ".html", ".png")
+
+
+def _only_files(folder: Path) -> bool:
+    """A report folder may be replaced if it holds plain files only (a previous report, perhaps a README)."""
+    return all(f.is_file() for f in folder.iterdir())
+
+
+def _not_a_report_file(f: Path) -> bool:
+    """Files kept across reports: anything a report does not write (JSON, HTML, PNG) and no leftover temporary."""
+    return f.suffix not in _REPORT_SUFFIXES and not f.name.endswith(".tmp")
+
+
+def check_out_dir(out_dir) -> Path:
+    """Fail before any measurement if `out_dir` cannot take a report (a file, not writable, or holds folders)."""
+    return check_writable_folder(out_dir, replaceable=_only_files)
+
+
 def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_dir=".benchmarks") -> Path:
-    """Write the report into out_dir (created; existing report files replaced atomically). Returns index.html."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the report into out_dir as one unit: built in a temporary sibling folder, then swapped into place, so
+    out_dir holds either the previous report or this one, never a mix (other plain files in it, such as a README,
+    are kept). Returns out_dir / index.html."""
+    final = check_out_dir(out_dir)
+    with publish_folder(final, keep=_not_a_report_file) as out:
+        _write_into(result, out, model_card, benchmark_dir)
+    return final / "index.html"
+
+
+def _write_into(result: dict, out: Path, model_card, benchmark_dir) -> None:
     rows = result["rows"]
     verdicts = {(c["dtype"], c["kind"], c["axis"]): c["verdict"] for c in result["curves"]}  # one logic: judge's
     images = {
@@ -204,21 +231,14 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
         benchmarks={"runs": [{k: r[k] for k in ("file", "machine", "datetime")} for r in runs], "rows": bench_rows},
         images={k: v.name for k, v in images.items()},
     )
-    _atomic_write(out / "report.json", json.dumps(data, indent=2, default=_json_default))
-    _atomic_write(out / "index.html", _html(data, properties_html))
-    return out / "index.html"
+    write_text(out / "report.json", json.dumps(data, indent=2, default=_json_default))
+    write_text(out / "index.html", _html(data, properties_html))
 
 
 def _json_default(o):
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _html(d: dict, properties_html: str = "") -> str:

@@ -23,8 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import check_writable_folder
+from ..resources import ResourceError, available_cpus, check_memory
 from .layout import MAX_CONSTITUENTS, TTV
 from .writers import write_public_layout
+
+RECORD = "generation.json"  # the command, seed and settings, written beside the files
 
 KINDS = ("top", "qcd")
 _INVISIBLE = {12, 14, 16}
@@ -267,9 +271,18 @@ def generate_dataset(
         raise ValueError(f"bad split fractions val={val_fraction}, test={test_fraction}")
     if workers < 1 or chunk_size < 1:
         raise ValueError(f"workers and chunk_size must be ≥ 1, got {workers}, {chunk_size}")
+    if workers > available_cpus():
+        raise ResourceError(f"{workers} workers asked for, but this machine offers {available_cpus()} CPU cores")
+    n_val, n_test = int(round(val_fraction * num_jets)), int(round(test_fraction * num_jets))
+    sizes = {"train": num_jets - n_val - n_test, "val": n_val, "test": n_test}
+    if min(sizes.values()) < 1:
+        raise ValueError(f"{num_jets} jets split as {sizes} leave a split empty; ask for more jets or other fractions")
+    # p (float64, 200 × 4 per jet) is held about three times: per-chunk results, concatenated, shuffled
+    check_memory(3 * num_jets * MAX_CONSTITUENTS * 4 * 8, f"generating {num_jets} jets")
     out_dir = Path(out_dir)
+    check_writable_folder(out_dir)
     targets = {name: out_dir / f"{name}.h5" for name in ("train", "val", "test")}
-    existing = [str(t) for t in targets.values() if t.exists()]
+    existing = [str(t) for t in [*targets.values(), out_dir / RECORD] if t.exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{existing} exist; pass --overwrite to replace them")
     tasks = []
@@ -297,7 +310,6 @@ def generate_dataset(
     label = np.concatenate([np.full(len(r[1]), 1 if r[0] == "top" else 0) for r in ordered])
     order = np.random.default_rng(seed).permutation(len(label))
     p, truth, label = p[order], truth[order], label[order]
-    n_val, n_test = int(round(val_fraction * num_jets)), int(round(test_fraction * num_jets))
     bounds = {"val": (0, n_val), "test": (n_val, n_val + n_test), "train": (n_val + n_test, num_jets)}
     for name, (a, b) in bounds.items():
         write_public_layout(targets[name], p[a:b], label[a:b], truth[a:b], TTV[name], overwrite=overwrite)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..lorentz import minkowski_norm2
-from .readers import JetFile
+from .readers import DataFormatError, JetFile
 
 
 def jet_masses(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -18,13 +18,20 @@ def jet_masses(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def summarize(path, max_jets: int | None = None, plot: Path | None = None) -> dict:
+    """Streams the file chunk by chunk: memory is one chunk plus three numbers per jet, allocated up front (small
+    per-batch results kept between chunk-sized temporaries fragment the heap, which then grows with the file)."""
     f = JetFile(path)
-    masses, labels, counts = [], [], []
-    for b in f.iter_batches(5000, stop=max_jets):
-        masses.append(jet_masses(b.p, b.mask))
-        labels.append(b.label)
-        counts.append(b.mask.sum(1))
-    m, y, n = (torch.cat(v).numpy() for v in (masses, labels, counts))
+    total = len(f) if max_jets is None else min(max_jets, len(f))
+    if total == 0:
+        raise DataFormatError(f"{path}: the file holds no jets")
+    m, y, n = np.empty(total), np.empty(total, np.int64), np.empty(total, np.int64)
+    i = 0
+    for b in f.iter_batches(5000, stop=total):
+        k = len(b.label)
+        m[i : i + k] = jet_masses(b.p, b.mask).numpy()
+        y[i : i + k] = b.label.numpy()
+        n[i : i + k] = b.mask.sum(1).numpy()
+        i += k
     bins = np.arange(0, 401, 10)
     out = {
         "file": str(path),

@@ -10,3 +10,6 @@ TABLE_KEY = "table"
 TTV = {"train": 0, "test": 1, "val": 2}
 # h5py layout of earlier Lorentz-network code
 H5_NOBJ, H5_PMU, H5_LABEL, H5_TRUTH = "Nobj", "Pmu", "is_signal", "truth_Pmu"
+# A jet's energy Σ E_i in GeV must lie in this range: below it no detector reconstructs a jet, above it lies more
+# energy than any collider's √s (LHC 14 TeV, FCC-hh 100 TeV). Outside it the momenta are in another unit (MeV, eV…).
+JET_ENERGY_RANGE_GEV = (1e-2, 1e5)

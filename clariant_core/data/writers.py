@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_file
 from .layout import ALL_COLUMNS, H5_LABEL, H5_NOBJ, H5_PMU, H5_TRUTH, MAX_CONSTITUENTS, TABLE_KEY
-
-
-def _target(path, overwrite: bool) -> tuple[Path, Path]:
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path, path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def _padded(p: np.ndarray) -> np.ndarray:
@@ -35,21 +27,20 @@ def write_public_layout(path, p, label, truth=None, ttv: int = 0, *, overwrite=F
     """
     import pandas as pd
 
-    path, tmp = _target(path, overwrite)
+    path = Path(path)
     p = _padded(p).astype(dtype)
     n = p.shape[0]
     truth = np.zeros((n, 4), dtype) if truth is None else np.asarray(truth, dtype)
-    data = np.concatenate(
-        [p.reshape(n, -1), truth, np.full((n, 1), ttv, dtype), np.asarray(label, dtype).reshape(n, 1)], 1
-    )
+    label = np.asarray(label, dtype)
+    if n == 0:
+        raise ValueError(f"{path}: no jets to write (pandas writes nothing for an empty table)")
+    if label.shape != (n,) or truth.shape != (n, 4):
+        raise ValueError(f"label must be [{n}] and truth [{n}, 4], got {label.shape} and {truth.shape}")
+    data = np.concatenate([p.reshape(n, 4 * MAX_CONSTITUENTS), truth, np.full((n, 1), ttv, dtype), label[:, None]], 1)
     df = pd.DataFrame(data, columns=ALL_COLUMNS)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=pd.errors.PerformanceWarning)
-            df.to_hdf(tmp, key=TABLE_KEY, format="table", complevel=9, complib="zlib", mode="w")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path, overwrite=overwrite) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=pd.errors.PerformanceWarning)
+        df.to_hdf(tmp, key=TABLE_KEY, format="table", complevel=9, complib="zlib", mode="w")
     return path
 
 
@@ -57,16 +48,12 @@ def write_h5py_layout(path, p, label, truth=None, *, overwrite=False, dtype=np.f
     """The layout of earlier Lorentz-network code: datasets Nobj [N], Pmu [N, 200, 4], is_signal [N], truth_Pmu."""
     import h5py
 
-    path, tmp = _target(path, overwrite)
+    path = Path(path)
     p = _padded(p).astype(dtype)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset(H5_NOBJ, data=(p[..., 0] > 0).sum(1).astype(np.int32))
-            f.create_dataset(H5_PMU, data=p, compression="gzip")
-            f.create_dataset(H5_LABEL, data=np.asarray(label, np.int32))
-            if truth is not None:
-                f.create_dataset(H5_TRUTH, data=np.asarray(truth, dtype))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset(H5_NOBJ, data=(p[..., 0] > 0).sum(1).astype(np.int32))
+        f.create_dataset(H5_PMU, data=p, compression="gzip")
+        f.create_dataset(H5_LABEL, data=np.asarray(label, np.int32))
+        if truth is not None:
+            f.create_dataset(H5_TRUTH, data=np.asarray(truth, dtype))
     return path

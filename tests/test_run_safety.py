@@ -1,0 +1,172 @@
+"""No run loses a user's work, and bad runs fail before training: overwrite/resume, splits, checkpoints, sizes."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from clariant_core import cli
+from clariant_core.data import SAMPLE_DIR, DataFormatError, JetFile, write_h5py_layout, write_public_layout
+from clariant_core.resources import ResourceError
+from clariant_core.training import (
+    TrainConfig,
+    default_run_dir,
+    load_checkpoint,
+    make_model,
+    save_checkpoint,
+    train,
+)
+
+QUICK = dict(data=str(SAMPLE_DIR), model="pfn", batch_size=64, max_train_jets=192, progress=False, threads=1)
+
+
+def test_an_existing_run_is_never_replaced_unasked(tmp_path, capsys):
+    out = tmp_path / "run"
+    train(TrainConfig(out=str(out), epochs=1, **QUICK))
+    before = (out / "best.pt").read_bytes()
+    with pytest.raises(FileExistsError, match=r"already holds a run \(best.pt from epoch 1\).*--overwrite"):
+        train(TrainConfig(out=str(out), epochs=1, seed=5, **QUICK))
+    assert (out / "best.pt").read_bytes() == before
+    args = ["train", "--out", str(out), "--model", "pfn", "--epochs", "1", "--max-train-jets", "64", "--quiet"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("clariant: error: ") and "--overwrite" in err and err.count("\n") == 1
+    assert (out / "best.pt").read_bytes() == before
+    m = train(TrainConfig(out=str(out), epochs=1, seed=5, overwrite=True, **QUICK))
+    assert m["finished"] and (out / "best.pt").read_bytes() != before
+
+
+def test_resume_continues_bitwise(tmp_path):
+    """3 epochs in one go equal 1 epoch, stop, then resume for the remaining 2 — weights and history, bitwise."""
+    straight = train(TrainConfig(out=str(tmp_path / "a"), epochs=3, patience=10, **QUICK))
+    part = train(TrainConfig(out=str(tmp_path / "b"), epochs=3, patience=10, stop_after=1, **QUICK))
+    assert part == {"out": str(tmp_path / "b"), "epoch": 1, "finished": False}
+    assert not (tmp_path / "b" / "metrics.json").exists()
+    with pytest.raises(ValueError, match="lr is 0.01 but the run .* was started with 0.003"):
+        train(TrainConfig(out=str(tmp_path / "b"), epochs=3, patience=10, resume=True, lr=1e-2, **QUICK))
+    resumed = train(TrainConfig(out=str(tmp_path / "b"), epochs=3, patience=10, resume=True, **QUICK))
+    strip = [{k: v for k, v in h.items() if k != "seconds"} for h in straight["history"]]
+    assert [{k: v for k, v in h.items() if k != "seconds"} for h in resumed["history"]] == strip
+    a, _ = load_checkpoint(tmp_path / "a" / "best.pt")
+    b, _ = load_checkpoint(tmp_path / "b" / "best.pt")
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert resumed["auc"] == straight["auc"]
+    with pytest.raises(ValueError, match="already finished"):
+        train(TrainConfig(out=str(tmp_path / "b"), epochs=3, patience=10, resume=True, **QUICK))
+    with pytest.raises(FileNotFoundError, match="no last.pt"):
+        train(TrainConfig(out=str(tmp_path / "c"), epochs=1, resume=True, **QUICK))
+
+
+def test_default_run_folder_is_new(tmp_path):
+    a = default_run_dir("lgn", tmp_path)
+    a.mkdir()
+    b = default_run_dir("lgn", tmp_path)
+    assert a != b and not b.exists() and b.name.startswith(a.name)
+
+
+def _split_folder(tmp_path, **replace):
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    for name in ("train", "val", "test"):
+        if name in replace:
+            p, label = replace[name]
+            (write_public_layout if len(label) else write_h5py_layout)(data / f"{name}.h5", p, label)
+        else:
+            shutil.copyfile(SAMPLE_DIR / f"{name}.h5", data / f"{name}.h5")
+    return data
+
+
+def _jets(n, label):
+    b = JetFile(SAMPLE_DIR / "test.h5").read(0, 600)
+    idx = torch.nonzero(b.label == label)[:n, 0]
+    return b.p[idx].numpy(), np.full(len(idx), label)
+
+
+@pytest.mark.parametrize(
+    "split,content,match",
+    [
+        ("train", (np.zeros((0, 200, 4)), np.zeros(0)), "the train split holds no jets"),
+        ("val", _jets(20, 1), "the val split holds 0 QCD and 20 top jets"),
+        ("test", _jets(20, 0), "the test split holds 20 QCD and 0 top jets"),
+    ],
+)
+def test_empty_and_one_class_splits_fail_before_training(tmp_path, capsys, split, content, match):
+    data = _split_folder(tmp_path, **{split: content})
+    with pytest.raises(DataFormatError, match=match):
+        train(TrainConfig(out=str(tmp_path / "run"), epochs=1, **{**QUICK, "data": str(data)}))
+    assert not (tmp_path / "run").exists()  # nothing written: it failed before training
+    assert cli.main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    assert f"{split}.h5" in capsys.readouterr().err
+
+
+def test_unwritable_out_fails_before_training(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert cli.main(["train", "--out", str(tmp_path / "file"), "--model", "pfn", "--quiet"]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def _payload(tmp_path, **change):
+    path = save_checkpoint(tmp_path / "ok.pt", make_model("pfn"), "pfn")
+    ckpt = torch.load(path, weights_only=True)
+    for k, v in change.items():
+        if v is None:
+            del ckpt[k]
+        else:
+            ckpt[k] = v
+    torch.save(ckpt, tmp_path / "bad.pt")
+    return tmp_path / "bad.pt"
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (dict(kind="transformer"), "unknown model kind 'transformer'"),
+        (dict(kind="lgn", config={}), "weights are not those of the LGN"),
+        (dict(config={"phi_hidden": 48, "depth": 3}), r"unknown pfn config key\(s\) \['depth'\]"),
+        (dict(config={"phi_hidden": 12}), r"weight phi.0.weight is torch.float32 \(48, 7\), expected .* \(12, 7\)"),
+        (dict(dtype="int8"), "checkpoint dtype 'int8'"),
+        (dict(state_dict=None), r"checkpoint lacks \['state_dict'\]"),
+        (dict(config="big"), "must be a JSON object"),
+    ],
+)
+def test_bad_checkpoints_are_refused_with_a_reason(tmp_path, capsys, change, match):
+    bad = _payload(tmp_path, **change)
+    with pytest.raises(ValueError, match=match):
+        load_checkpoint(bad)
+    assert cli.main(["validate", "--checkpoint", str(bad), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "Traceback" not in err and not (tmp_path / "r").exists()
+
+
+def test_nan_weights_are_refused(tmp_path):
+    net = make_model("pfn")
+    with torch.no_grad():
+        net.f[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="f.0.weight contains NaN"):
+        load_checkpoint(save_checkpoint(tmp_path / "nan.pt", net, "pfn"))
+
+
+def test_model_size_is_checked_before_allocating():
+    with pytest.raises(ResourceError, match="more than this machine can hold"):
+        make_model("lgn", {"channels": [2, 20_000, 20_000, 2]})
+    with pytest.raises(ResourceError, match="more than this machine can hold"):
+        make_model("pfn", {"phi_hidden": 10**7})
+    with pytest.raises(ValueError, match="bad lgn config"):
+        make_model("lgn", {"channels": 5})
+
+
+def test_model_config_json_errors_exit_2(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert cli.main(["train", "--out", out, "--model-config", '{"chanels": [2, 4]}', "--quiet"]) == 2
+    assert "unknown lgn config key(s) ['chanels']" in capsys.readouterr().err
+    assert cli.main(["train", "--out", out, "--model-config", "[1, 2]", "--quiet"]) == 2
+    assert "JSON object" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_metrics_record_the_run_folder(tmp_path):
+    m = train(TrainConfig(out=str(tmp_path / "r"), epochs=1, **QUICK))
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["out"] == str(tmp_path / "r")
+    assert m["finished"] and (tmp_path / "r" / "last.pt").exists()
