@@ -79,6 +79,8 @@ def test_report_files_exist_and_images_are_pngs(small_report):
         "error_vs_angle.png",
         "error_distributions.png",
         "attribution.png",
+        *(f"properties_{name}.png" for name in ("permutation", "padding", "parity", "collinear_splits")),
+        *(f"properties_{name}_scan.png" for name in ("infrared", "collinear")),
     }
     for src in page.images + page.links:
         assert (out / src).exists(), src  # every link resolves from disk

@@ -82,7 +82,14 @@ def test_check_lorentz_rejects_parity_time_reversal_and_non_isometries():
 def test_deterministic_grid():
     pts, m = groups.grid(max_rapidity=6.0, n_rapidities=10, n_angles=8)
     pts2, m2 = groups.grid(max_rapidity=6.0, n_rapidities=10, n_angles=8)
-    assert len(pts) == 38 and torch.equal(m, m2) and pts == pts2
+    assert len(pts) == 42 and torch.equal(m, m2) and pts == pts2  # 3 × 10 boosts, 8 oblique + 4 z rotations
+    member = groups.groups_of(m)
+    assert all(set(member[i]) == {"full", "beam", "boost_z"} for i in range(20, 30))  # boosts along z
+    assert all(set(member[i]) == {"full"} for i in range(20))  # boosts along x, y
+    assert all(set(member[i]) == {"full", "so3"} for i in range(30, 38))  # the oblique axis
+    assert all(set(member[i]) == {"full", "so3", "beam", "rot_z"} for i in range(38, 42))  # about z
+    for g in ("rot_z", "boost_z", "beam", "so3"):
+        assert bool(groups.in_group(groups.sample(g, 8, max_rapidity=3.0, seed=5), g).all()), g
     lam = cc.to_so13(m)
     ys = torch.acosh(lam[:30, 0, 0])
     expected = torch.tensor([0.6 * (i + 1) for i in range(10)] * 3, dtype=torch.float64)

@@ -76,7 +76,7 @@ def rows(items: list[Row], path: Path, title: str, words: dict | None = None) ->
     words = words or {}
     checks = list(dict.fromkeys(r.check for r in items))
     dtypes = list(dict.fromkeys(r.dtype for r in items))
-    fig, ax = plt.subplots(figsize=(8.0, 0.42 * len(checks) * len(dtypes) + 1.4))
+    fig, ax = plt.subplots(figsize=(8.0, max(3.2, 0.42 * len(checks) * len(dtypes) + 1.4)))
     y, ticks = 0, []
     for check in checks:
         for d in dtypes:
