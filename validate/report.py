@@ -25,6 +25,8 @@ from .benchmarks import compare, find_runs, load_run
 from .groups import GROUP_NAMES
 from .measures import DTYPES, sweep
 from .schur import check_model
+from .tables import fmt as _fmt
+from .tables import table as _table
 from .verdict import DEFAULT_THRESHOLD, judge
 from .verdict import _worst as _headline
 
@@ -136,25 +138,6 @@ def run(
         step("Schur-checked")
     result["seconds"] = time.time() - t0
     return result
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    if v is None:
-        return "—"
-    return html.escape(str(v))
-
-
-def _table(rows: list[dict], columns: list[str], css: str = "") -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        f"<tr class='{html.escape(str(r.get('verdict', '')))}'>"
-        + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in columns)
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
 
 
 _REPORT_SUFFIXES = (".json", ".html", ".png")

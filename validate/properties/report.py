@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from ..tables import table as _table
 from . import plots
 from .judge import MIN_POWER, TAIL, THRESHOLD
 from .result import PropertyResult
@@ -42,25 +43,6 @@ ROW_COLUMNS = [
     "reason",
 ]
 SCAN_COLUMNS = ["check", "dtype", "range", "power", "tail_power", "plateau", "floor", "verdict", "reason"]
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    if v is None:
-        return "—"
-    return html.escape(str(v))
-
-
-def _table(rows: list[dict], columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        f"<tr class='{html.escape(str(r.get('verdict', '')))}'>"
-        + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in columns)
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def figures(results: dict[str, PropertyResult], out_dir) -> dict[str, list[Path]]:
