@@ -27,6 +27,23 @@ class ModelCallError(ValueError):
     """The model could not be called as the suite calls it; the message says what to change."""
 
 
+class ModelFailed(ValueError):
+    """The model itself raised at a dtype (a low precision it does not support, or a bug); names the dtype."""
+
+    def __init__(self, dtype: torch.dtype, error: Exception, model):
+        self.dtype, self.error = dtype, error
+        hint = ""
+        if "dtype" in str(error) and not isinstance(model, torch.nn.Module):
+            hint = (
+                " — the suite cannot convert the weights a plain function closes over: make the model an nn.Module "
+                "(its parameters then follow .to(dtype))"
+            )
+        first = str(error).splitlines()[0] if str(error) else ""
+        super().__init__(
+            f"the model failed in {str(dtype).replace('torch.', '')}: {type(error).__name__}: {first}{hint}"
+        )
+
+
 def check_jets(p, mask) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate jets `p [B, N, 4]` (real floating, finite, E ≥ |p⃗| for real particles) and `mask [B, N]` bool with
     at least one real particle per jet; return (p as float64, mask). Raises ValueError naming the jet and field."""
@@ -126,7 +143,11 @@ class Evaluator:
         except TypeError as e:
             if "positional argument" in str(e) and self.takes_mask:
                 raise ModelCallError(f"model(p, mask) failed ({e}): if it takes only p, pass takes_mask=False") from e
+            raise ModelFailed(dtype, e, self.model) from e
+        except ModelCallError:
             raise
+        except (RuntimeError, ValueError, NotImplementedError, AssertionError) as e:
+            raise ModelFailed(dtype, e, self.model) from e
         out = reps.flatten(out, out_rep)
         if not isinstance(out, torch.Tensor):
             raise ModelCallError(
@@ -174,7 +195,7 @@ def apply(
     for idx, w in groups(mask, budget, trim):
         try:
             r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
-        except RuntimeError as e:
+        except (RuntimeError, ModelFailed) as e:
             if trim and w < x.shape[1] and "size" in str(e).lower():
                 raise ModelCallError(
                     f"the model failed on jets trimmed to {w} particles ({str(e).splitlines()[0][:120]}): "
@@ -195,4 +216,4 @@ def apply(
     return out
 
 
-__all__ = ["Evaluator", "ModelCallError", "apply", "check_jets", "groups", "plain_tensor_attributes"]
+__all__ = ["Evaluator", "ModelCallError", "ModelFailed", "apply", "check_jets", "groups", "plain_tensor_attributes"]

@@ -22,7 +22,7 @@ from . import action
 from . import floor as floors
 from . import representations as reps
 from .context import Context
-from .evaluation import Evaluator, ModelCallError, check_jets, plain_tensor_attributes
+from .evaluation import Evaluator, ModelFailed, check_jets, plain_tensor_attributes
 from .groups import GridPoint, grid, in_group, sample
 from .statistics import p95, summary
 
@@ -94,10 +94,12 @@ def _measure_dtype(ctx: Context, fm: floors.FloorModel | None, dtype, points, co
     try:
         ref = ctx.reference(dtype)
         out = ctx.transformed_outputs(dtype)
-    except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
-        if dtype in (torch.float32, torch.float64) or isinstance(e, ModelCallError):
+    except ModelFailed as e:
+        if dtype in (torch.float32, torch.float64):
             raise
-        return Measurement(dtype, points, None, skipped=f"{type(e).__name__}: {str(e).splitlines()[0][:160]}")
+        return Measurement(
+            dtype, points, None, skipped=f"{type(e.error).__name__}: {str(e.error).splitlines()[0][:160]}"
+        )
     meas = Measurement(dtype, points, None, output_dtype=ctx.ev.output_dtypes.get(dtype), companion=companion)
     big = torch.finfo(dtype).max
     meas.inputs_overflow = (ctx.xs.abs() > big).flatten(1).any(1)
