@@ -115,8 +115,9 @@ def _measure_dtype(ctx: Context, fm: floors.FloorModel | None, dtype, points, co
         meas.notes.append(f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs")
     if fm is not None:
         u_out = cc.unit_roundoff(meas.output_dtype or dtype)
-        # input rounding at the precision the model resolves, its output's own rounding, and the harness's rounding
-        meas.floor = fm.input_floor(ctx, meas.unit) + u_out + harness
+        # the inputs' rounding at the requested dtype, the output's own rounding (in the dtype the model returned),
+        # and the harness's rounding of ρ f(x)
+        meas.floor = fm.input_floor(ctx, cc.unit_roundoff(dtype)) + u_out + harness
         meas.floor_method = fm.describe()
     return meas
 
