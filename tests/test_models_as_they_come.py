@@ -77,3 +77,17 @@ def test_a_coarser_output_dtype_is_noted_and_never_certified():
     assert j.verdict == "UNRESOLVED" and any("bfloat16 outputs" in n for n in j.notes), (j.verdict, j.notes)
     assert all(r.verdict == "UNRESOLVED" for r in j.rows)
     assert all("output rounding" in r.reason for r in j.rows if r.dtype == "float64"), {r.reason for r in j.rows}
+
+
+def test_jet_chunks_give_the_same_measurement(monkeypatch):
+    """Large batches go through in chunks of JET_CHUNK jets (bounded memory): the numbers do not change."""
+    from validate import measures
+
+    whole = sweep(_pairs, P, MASK, dtypes=(torch.float64, torch.float32), **SMALL)
+    monkeypatch.setattr(measures, "JET_CHUNK", 3)
+    parts = sweep(_pairs, P, MASK, dtypes=(torch.float64, torch.float32), **SMALL)
+    for name in whole.measurements:
+        a, b = whole.measurements[name], parts.measurements[name]
+        assert torch.equal(a.errors, b.errors) and a.errors.shape == (len(a.points), P.shape[0])
+        assert torch.allclose(a.floor, b.floor, rtol=1e-12, atol=0)
+    assert judge(whole).verdict == judge(parts).verdict == "PASS"

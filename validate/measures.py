@@ -273,28 +273,61 @@ def sweep(
         if progress is not None:
             progress(done[0], total[0])
 
-    ctx = Context(ev, x64, mask, m, lam, out_rep, budget, trim_padding, seed, tick)
     result = Sweep(points, m, out_rep=out_rep, group=group, jets=b)
-    fm = floors.build(ctx) if with_floor else None
-    if fm is not None and (~fm.smooth).any():
-        total[0] += len(run) * floors.FINITE_DRAWS * (t + 1) * int((~fm.smooth).sum())
     attrs = plain_tensor_attributes(model)
     if attrs:
         result.notes.append(
             "plain tensor attributes are not converted by .to(dtype) — register them as buffers: " + ", ".join(attrs)
         )
-    for k, dtype in enumerate(run):
-        meas = _measure_dtype(ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes)
-        result.measurements[meas.name] = meas
+    # jets in bounded chunks: memory stays that of `JET_CHUNK` jets whatever B is (Λx alone is T·B·N·4 numbers)
+    parts = []
+    for start in range(0, b, JET_CHUNK):
+        stop = min(b, start + JET_CHUNK)
+        ctx = Context(ev, x64[start:stop], mask[start:stop], m, lam, out_rep, budget, trim_padding, seed, tick)
+        fm = floors.build(ctx) if with_floor else None
         rough = 0 if fm is None else int((~fm.smooth).sum())
-        total[0] = done[0] + (len(run) - k - 1) * (t + 1) * (b + floors.FINITE_DRAWS * rough)  # what is left
-        tick(0)
-    if out_rep == "scalar":
-        hint = _vector_hint(ctx)
-        if hint:
-            result.notes.append(hint)
+        total[0] += len(run) * floors.FINITE_DRAWS * (t + 1) * rough
+        chunk = {}
+        for k, dtype in enumerate(run):
+            meas = _measure_dtype(ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes)
+            chunk[meas.name] = meas
+            left = (len(run) - k - 1) * (t + 1) * (stop - start + floors.FINITE_DRAWS * rough)
+            total[0] = done[0] + left + (b - stop) * (len(run) * (t + 1) + 24 * int(with_floor))  # what is left
+            tick(0)
+        if out_rep == "scalar" and start == 0:
+            hint = _vector_hint(ctx)
+            if hint:
+                result.notes.append(hint)
+        parts.append(chunk)
+    result.measurements = {name: _concat([c[name] for c in parts]) for name in parts[0]}
     result.seconds = time.time() - t0
     return result
+
+
+JET_CHUNK = 1024  # jets measured together; larger batches go through in chunks of this many
+
+
+def _concat(ms: list[Measurement]) -> Measurement:
+    """One Measurement from the same dtype's measurements of consecutive jet chunks."""
+    first = ms[0]
+    if len(ms) == 1 or first.errors is None:
+        return first
+
+    def cat(attr):
+        return torch.cat([getattr(x, attr) for x in ms], 1) if getattr(first, attr) is not None else None
+
+    methods = list(dict.fromkeys(x.floor_method for x in ms if x.floor_method))
+    return Measurement(
+        first.dtype,
+        first.points,
+        cat("errors"),
+        cat("floor"),
+        floor_method="; ".join(methods) or None,
+        output_dtype=first.output_dtype,
+        inputs_overflow=torch.stack([x.inputs_overflow for x in ms]).any(0),
+        companion=first.companion,
+        notes=list(dict.fromkeys(n for x in ms for n in x.notes)),
+    )
 
 
 def _vector_hint(ctx: Context) -> str | None:
