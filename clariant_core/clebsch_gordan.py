@@ -1,4 +1,4 @@
-"""Clebsch–Gordan decomposition of tensor products of Lorentz irreps (DESIGN.md §1).
+"""Clebsch–Gordan decomposition of tensor products of Lorentz irreps (docs/conventions.md).
 
 (k1,n1) ⊗ (k2,n2) = ⊕_{k=|k1−k2|, step 2}^{k1+k2} ⊕_{n=|n1−n2|, step 2}^{n1+n2} (k, n), each once. The map onto (k,n)
 is the tensor product of the two SU(2) CG maps (holomorphic and antiholomorphic factor). SU(2) coefficients come from

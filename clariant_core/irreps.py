@@ -1,4 +1,4 @@
-"""Finite-dimensional irreps (k/2, n/2) of SL(2,C) and multisets of them (conventions: DESIGN.md §1).
+"""Finite-dimensional irreps (k/2, n/2) of SL(2,C) and multisets of them (conventions: docs/conventions.md).
 
 `Irrep(k, n)` acts on Sym^k(C²) ⊗ Sym^n(C̄²), dimension (k+1)(n+1), with ρ(M) = D^{k/2}(M) ⊗ conj(D^{n/2}(M)),
 D^j in the |j, m⟩ basis m = j, …, −j (Condon–Shortley), flattened index a·(n+1) + b.

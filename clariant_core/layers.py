@@ -1,4 +1,4 @@
-"""Building blocks of the LGN (DESIGN.md §2): equivariant linear maps, the input layer, one CG level.
+"""Building blocks of the LGN (docs/network.md): equivariant linear maps, the input layer, one CG level.
 
 Activations are dicts `{Irrep: [B, N, τ, d]}` of complex tensors (complex64 for a float32 model, complex128 for
 float64). Parameters are real tensors (a complex weight is stored as a trailing (re, im) pair) so that
@@ -120,7 +120,7 @@ class CGLevel(nn.Module):
     """One CG level: F_i ← W · (F_i ⊕ CG(F_i ⊗ F_i) ⊕ Σ_j mask_j f(p_ij²) CG(p_ij ⊗ F_j)), truncated to
     k, n ≤ max_label, then the scalar MLP on (0,0).
 
-    The pair sum is bilinear and is formed without the N² Kronecker tensor (DESIGN.md §2):
+    The pair sum is bilinear and is formed without the N² Kronecker tensor (docs/network.md):
     Σ_j f_ij CG(p_ij ⊗ F_j) = CG(p_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(p_j ⊗ F_j)
     — two N×N aggregations (one batched real matmul per channel) and O(N) CG products.
     """

@@ -1,4 +1,4 @@
-"""The Lorentz Group Network (DESIGN.md §2): `logits = LGN(config)(p, mask)`."""
+"""The Lorentz Group Network (docs/network.md): `logits = LGN(config)(p, mask)`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Lorentz group SO⁺(1,3) and its double cover SL(2,C) (conventions: DESIGN.md §1).
+"""The Lorentz group SO⁺(1,3) and its double cover SL(2,C) (conventions: docs/conventions.md).
 
 Four-vectors are `(E, px, py, pz)` on the last axis, metric η = diag(+1, −1, −1, −1).
 `X(p) = p^μ σ_μ` and `X(Λp) = M X(p) M†`; rotations are `M = exp(−i θ n̂·σ/2)`, boosts `M = exp(+y n̂·σ/2)`

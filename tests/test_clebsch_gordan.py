@@ -1,4 +1,4 @@
-"""Clebsch–Gordan coefficients and the batched CG product (DESIGN.md §1)."""
+"""Clebsch–Gordan coefficients and the batched CG product (docs/conventions.md)."""
 
 import itertools
 import math

@@ -1,4 +1,4 @@
-"""SL(2,C), the double cover and SO⁺(1,3) constructors (DESIGN.md §1)."""
+"""SL(2,C), the double cover and SO⁺(1,3) constructors (docs/conventions.md)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""`clariant data generate`: top-tagging jets with the public dataset's settings (DESIGN.md §4).
+"""`clariant data generate`: top-tagging jets with the public dataset's settings (docs/data.md).
 
 Pythia 8 (pythia8mc) at √s = 14 TeV with multi-parton interactions off; signal: tt̄ with both W → qq̄', background:
 hard QCD 2 → 2; both with p̂T in [pthat_min, pthat_max]. **Detector stand-in — not Delphes**: charged particles with

@@ -1,4 +1,4 @@
-"""The public top-tagging file layout (DESIGN.md §4) — one source of truth for column names and limits."""
+"""The public top-tagging file layout (docs/data.md) — one source of truth for column names and limits."""
 
 MAX_CONSTITUENTS = 200
 MOMENTUM_COLUMNS = [f"{c}_{i}" for i in range(MAX_CONSTITUENTS) for c in ("E", "PX", "PY", "PZ")]
