@@ -27,9 +27,7 @@ from .measures import DTYPES, sweep
 from .schur import check_model
 from .tables import fmt as _fmt
 from .tables import table as _table
-from .verdict import DEFAULT_THRESHOLD, judge
-from .verdict import _worst as _headline
-
+from .verdict import DEFAULT_THRESHOLD, headline, judge
 
 # the property checks and the per-layer attribution look at the first this many jets: their cost and memory stay
 # bounded however many jets the Lorentz sweep measures (it streams them in chunks)
@@ -107,7 +105,7 @@ def run(
         "by_dtype": {k: str(v) for k, v in j.by_dtype().items()},
         "reasons": j.reasons_by_dtype(),
         "by_group": {k: str(v) for k, v in j.by_group().items()},
-        "curves": [{"dtype": d, "kind": k, "axis": a, "verdict": str(_headline(v))} for (d, k, a), v in curves.items()],
+        "curves": [{"dtype": d, "kind": k, "axis": a, "verdict": str(headline(v))} for (d, k, a), v in curves.items()],
         "notes": j.notes,
         "threshold": threshold,
         "skipped": s.skipped,

@@ -69,7 +69,7 @@ class Verdict(str, enum.Enum):
 PASS, UNRESOLVED, NUMERICAL, BROKEN, NONFINITE = Verdict
 
 
-def _worst(verdicts) -> Verdict | None:
+def headline(verdicts) -> Verdict | None:
     """The headline of a set of verdicts: the worst resolved one; UNRESOLVED only if nothing was resolved."""
     vs = list(verdicts)
     if not vs:
@@ -126,7 +126,7 @@ class Judgement:
         out: dict[str, list] = {}
         for r in self.rows:
             out.setdefault(r.dtype, []).append(r.verdict)
-        return {k: _worst(v) for k, v in out.items()}
+        return {k: headline(v) for k, v in out.items()}
 
     def reasons_by_dtype(self) -> dict[str, str]:
         """For each dtype, the reason of its deciding row (or of its unresolved rows)."""
@@ -147,14 +147,14 @@ class Judgement:
         for g in GROUPS:
             vs = [r.verdict for r in self.rows if g in r.groups]
             if vs:
-                out[g] = _worst(vs)
+                out[g] = headline(vs)
         return out
 
     def by_family(self) -> dict[str, Verdict]:
         out: dict[str, list] = {}
         for r in self.rows:
             out.setdefault(r.family, []).append(r.verdict)
-        return {k: _worst(v) for k, v in out.items()}
+        return {k: headline(v) for k, v in out.items()}
 
     def summary(self) -> str:
         """One sentence: "invariant under rotations about z; breaks boosts along x, …" (families of the grid)."""
@@ -333,7 +333,7 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
             else:
                 v, why = BROKEN, f"{r.reason}; no unsaturated evidence of rounding in its family"
             rows[k] = RowVerdict(**{**vars(r), "verdict": v, "reason": why})
-    overall = _worst(r.verdict for r in rows) or PASS
+    overall = headline(r.verdict for r in rows) or PASS
     notes = list(result.notes) + [n for m in measured.values() for n in m.notes]
     return Judgement(overall, rows, result.skipped, threshold, result.group, list(dict.fromkeys(notes)))
 
