@@ -31,7 +31,7 @@ from .verdict import DEFAULT_THRESHOLD, headline, judge
 
 # the property checks and the per-layer attribution look at the first this many jets: their cost and memory stay
 # bounded however many jets the Lorentz sweep measures (it streams them in chunks)
-SUBSET_JETS = 1024
+SUBSET_JETS = 256
 
 
 def machine_info() -> dict:
