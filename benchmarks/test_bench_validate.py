@@ -1,4 +1,4 @@
-"""The validation sweep of issue 4: 4 dtypes × 10 rapidities × 3 axes + 8 rotations on 256 jets of the embedded
+"""The validation sweep: 4 dtypes × 10 rapidities × 3 axes + 8 oblique and 4 z rotations on 256 jets of the embedded
 sample, default (shipped) LGN, floor included."""
 
 import torch
