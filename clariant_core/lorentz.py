@@ -49,13 +49,18 @@ def max_rapidity(dtype: torch.dtype = DEFAULT_REAL) -> float:
     return math.log(torch.finfo(real_of(dtype)).max / 4)
 
 
+def _first_beyond(x: torch.Tensor, limit: float) -> tuple | None:
+    """Index of the first entry with |x| > limit, or None."""
+    big = x.abs() > limit
+    return tuple(int(i) for i in torch.nonzero(big)[0]) if big.any() else None
+
+
 def _check_angle(theta: torch.Tensor, name: str) -> None:
     """theta: real angles (magnitudes); beyond π/u neighbouring floats are more than 2π apart, so the angle has no
     value modulo 2π in that dtype (and θ² overflows long before the exponential does)."""
     limit = math.pi / unit_roundoff(theta.dtype)
-    big = theta.abs() > limit
-    if big.any():
-        idx = tuple(int(i) for i in torch.nonzero(big)[0])
+    idx = _first_beyond(theta, limit)
+    if idx is not None:
         raise ValueError(
             f"{name}: angle {float(theta[idx]):.6g} at index {idx} cannot be resolved in {theta.dtype} "
             f"(beyond |θ| ≤ π/u = {limit:.4g} the spacing of floats exceeds 2π)"
@@ -65,9 +70,8 @@ def _check_angle(theta: torch.Tensor, name: str) -> None:
 def _check_rapidity(y: torch.Tensor, name: str) -> None:
     """y: real rapidities (magnitudes) of any shape; raise if one exceeds max_rapidity(y.dtype)."""
     limit = max_rapidity(y.dtype)
-    big = y.abs() > limit
-    if big.any():
-        idx = tuple(int(i) for i in torch.nonzero(big)[0])
+    idx = _first_beyond(y, limit)
+    if idx is not None:
         raise ValueError(
             f"{name}: rapidity {float(y[idx]):.6g} at index {idx} cannot be represented in {y.dtype} "
             f"(cosh y overflows for |y| > {limit:.4g}"

@@ -2,25 +2,12 @@
 
 import torch
 from hypothesis import given, settings
+from test_properties_models import angular_sum, count  # the proof models, defined once
 
 from validate import assert_lorentz_invariant
 from validate.properties import Verdict
 from validate.properties import strategies as ps
 from validate.strategies import jets, random_jets
-
-
-def angular_sum(p, mask):
-    e = p[..., 0] * mask
-    v = p[..., 1:] * mask[..., None]
-    axis = v.sum(1, keepdim=True)
-    axis = axis / torch.linalg.vector_norm(axis, dim=-1, keepdim=True)
-    size = torch.linalg.vector_norm(v, dim=-1)
-    cos = (v * axis).sum(-1) / torch.where(mask, size, torch.ones_like(size))
-    return ((e * (1 - cos)).sum(1) / e.sum(1))[:, None]
-
-
-def count(p, mask):
-    return mask.to(p.dtype).sum(1, keepdim=True)
 
 
 def test_fixtures(perturb, property_strategies, property_checks):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .groups import GROUP_NAMES, GROUPS, GridPoint, check_group, groups_of
+from .groups import GROUP_NAMES, GROUPS, check_group, groups_of
 from .measures import Measurement, Sweep, sweep
 from .statistics import median, p95
 
@@ -180,10 +180,6 @@ class Judgement:
         return "; ".join(parts)
 
 
-def _family_of(pt: GridPoint) -> str:
-    return pt.family
-
-
 def _comparison(meas: Measurement, measured: dict[str, Measurement]) -> Measurement | None:
     """The precision to compare with: the finest other one if this is not the finest, else the next coarser."""
     others = [m for m in measured.values() if m is not meas and m.unit != meas.unit]
@@ -316,7 +312,7 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
                     expected,
                     reason,
                     median(meas.excess[i]),
-                    _family_of(pt),
+                    pt.family,
                     memberships[i],
                 )
             )
