@@ -1,10 +1,14 @@
 """CLARIANT core: the Lorentz group, its irreps, Clebsch–Gordan decomposition and the LGN network."""
 
-from ._dtypes import complex_of, real_of, unit_roundoff
-from .clebsch_gordan import CGProduct, clebsch_gordan, decompose_product, exchange_sign, su2_clebsch_gordan
-from .irreps import Irrep, Irreps, spin_matrices, vector_intertwiner, wigner_d
-from .lgn import LGN, LGNConfig, count_parameters
-from .lorentz import (
+from clariant_core.group.clebsch_gordan import (
+    CGProduct,
+    clebsch_gordan,
+    decompose_product,
+    exchange_sign,
+    su2_clebsch_gordan,
+)
+from clariant_core.group.irreps import Irrep, Irreps, spin_matrices, vector_intertwiner, wigner_d
+from clariant_core.group.lorentz import (
     boost,
     check_sl2c,
     inverse_lorentz,
@@ -20,6 +24,8 @@ from .lorentz import (
     sl2c,
     to_so13,
 )
+from clariant_core.network.lgn import LGN, LGNConfig, count_parameters
+from clariant_core.numerics import complex_of, real_of, unit_roundoff
 
 __version__ = "0.1.0"
 

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 import clariant_core as cc
-from clariant_core.layers import EquivariantLinear
+from clariant_core.network.layers import EquivariantLinear
 
 E20, E02, VEC = cc.Irrep(2, 0), cc.Irrep(0, 2), cc.Irrep(1, 1)
 

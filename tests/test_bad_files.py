@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from clariant_core import cli
+from clariant import cli
 from clariant_core.data import SAMPLE_DIR, DataFormatError, JetFile, write_h5py_layout
-from clariant_core.lorentz import boost, max_rapidity, random_sl2c, sl2c, to_so13
+from clariant_core.group.lorentz import boost, max_rapidity, random_sl2c, sl2c, to_so13
 from validate.strategies import random_jets
 
 
@@ -156,7 +156,7 @@ def test_a_float64_boost_rounded_to_float32_is_refused_by_to_so13():
 
 
 def test_irrep_matrix_bounds():
-    from clariant_core.irreps import Irrep
+    from clariant_core.group.irreps import Irrep
     from clariant_core.resources import ResourceError
 
     m = sl2c(boost=[0.0, 0.0, 1.0])

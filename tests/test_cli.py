@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from clariant_core import cli, selfcheck
+from clariant import cli, selfcheck
 
 
 def test_selfcheck_writes_report(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Double-double arithmetic (clariant_core.ddouble) against exact decimal arithmetic, in float64 and float32."""
+"""Double-double arithmetic (clariant_core.group.ddouble) against exact decimal arithmetic, in float64 and float32."""
 
 from decimal import Decimal, getcontext
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import clariant_core as cc
-from clariant_core.ddouble import DD, two_prod, two_sum
+from clariant_core.group.ddouble import DD, two_prod, two_sum
 
 getcontext().prec = 80
 DTYPES = (torch.float32, torch.float64)

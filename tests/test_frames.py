@@ -1,4 +1,4 @@
-"""The jet rest frame (clariant_core.frames): an exact Lorentz transformation to working precision, even for jets
+"""The jet rest frame (clariant_core.group.frames): an exact Lorentz transformation to working precision, even for jets
 boosted far from the lab, thanks to its double-double evaluation."""
 
 from fractions import Fraction
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import clariant_core as cc
-from clariant_core.frames import to_jet_rest_frame
+from clariant_core.group.frames import to_jet_rest_frame
 from validate.exact import lorentz_apply
 from validate.strategies import random_jets
 

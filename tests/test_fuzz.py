@@ -12,12 +12,12 @@ import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from clariant_core import cli
-from clariant_core.baseline import ParticleFlowNetwork
+from clariant import cli
 from clariant_core.data import JetFile
-from clariant_core.irreps import Irrep
-from clariant_core.lgn import LGN, LGNConfig
-from clariant_core.lorentz import boost, random_sl2c, rotation, sl2c, to_so13
+from clariant_core.group.irreps import Irrep
+from clariant_core.group.lorentz import boost, random_sl2c, rotation, sl2c, to_so13
+from clariant_core.network.baseline import ParticleFlowNetwork
+from clariant_core.network.lgn import LGN, LGNConfig
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 DTYPES = st.sampled_from([torch.float32, torch.float64])

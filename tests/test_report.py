@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import clariant_core as cc
-from clariant_core import cli
+from clariant import cli
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint, save_checkpoint
 from validate import report

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from clariant_core import cli
+from clariant import cli
 from clariant_core.data import SAMPLE_DIR, DataFormatError, JetFile, write_h5py_layout, write_public_layout
 from clariant_core.resources import ResourceError
 from clariant_core.training import (

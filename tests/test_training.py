@@ -101,7 +101,7 @@ def test_data_parallel_two_processes(tmp_path):
         "--nproc_per_node=2",
         "--master_port=29533",
         "-m",
-        "clariant_core.cli",
+        "clariant.cli",
         "train",
         "--model",
         "pfn",

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from clariant_core import cli
+from clariant import cli
 from clariant_core.data import SAMPLE_DIR, DataFormatError, JetFile, write_h5py_layout
 from clariant_core.data.layout import ALL_COLUMNS
 from clariant_core.data.readers import pickled_strings

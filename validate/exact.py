@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from clariant_core.ddouble import DD, two_sum
+from clariant_core.group.ddouble import DD, two_sum
 
 
 class CDD:

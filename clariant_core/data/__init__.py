@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from .readers import Batch, DataFormatError, JetFile, load
-from .writers import write_h5py_layout, write_public_layout
+from clariant_core.data.readers import Batch, DataFormatError, JetFile, load
+from clariant_core.data.writers import write_h5py_layout, write_public_layout
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 

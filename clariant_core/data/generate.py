@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import check_writable_folder
-from ..resources import ResourceError, available_cpus, check_memory
-from .layout import MAX_CONSTITUENTS, TTV
-from .writers import write_public_layout
+from clariant_core.atomic import check_writable_folder
+from clariant_core.data.layout import MAX_CONSTITUENTS, TTV
+from clariant_core.data.writers import write_public_layout
+from clariant_core.resources import ResourceError, available_cpus, check_memory
 
 RECORD = "generation.json"  # the command, seed and settings, written beside the files
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..lorentz import minkowski_norm2
-from .readers import DataFormatError, JetFile
+from clariant_core.data.readers import DataFormatError, JetFile
+from clariant_core.group.lorentz import minkowski_norm2
 
 
 def jet_masses(p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

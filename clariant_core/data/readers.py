@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .layout import (
+from clariant_core.data.layout import (
     H5_LABEL,
     H5_NOBJ,
     H5_PMU,
@@ -48,6 +48,11 @@ class Batch:
     mask: torch.Tensor  # [B, N] bool
     label: torch.Tensor  # [B] int64, 1 = top
     truth: torch.Tensor | None = None  # [B, 4] matched top four-momentum (zeros for QCD), when the file has it
+
+    def to(self, device) -> Batch:
+        """The same batch on `device` (tensors moved without copying when already there)."""
+        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return Batch(move(self.p), move(self.mask), move(self.label), move(self.truth))
 
 
 def _check_hdf5(path: Path) -> None:

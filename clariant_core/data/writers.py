@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_file
-from .layout import ALL_COLUMNS, H5_LABEL, H5_NOBJ, H5_PMU, H5_TRUTH, MAX_CONSTITUENTS, TABLE_KEY
+from clariant_core.atomic import atomic_file
+from clariant_core.data.layout import ALL_COLUMNS, H5_LABEL, H5_NOBJ, H5_PMU, H5_TRUTH, MAX_CONSTITUENTS, TABLE_KEY
 
 
 def _padded(p: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from ._dtypes import (
+from clariant_core.numerics import (
     DEFAULT_REAL,
     SUPPORTED_COMPLEX,
     as_real_tensor,

@@ -14,8 +14,8 @@ from fractions import Fraction
 
 import torch
 
-from ._dtypes import is_transformed
-from .irreps import Irrep, Irreps, _check_label
+from clariant_core.group.irreps import Irrep, Irreps, _check_label
+from clariant_core.numerics import is_transformed
 
 __all__ = ["CGProduct", "clebsch_gordan", "decompose_product", "exchange_sign", "su2_clebsch_gordan"]
 

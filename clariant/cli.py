@@ -20,7 +20,7 @@ def _rapidities(text: str) -> tuple[float, ...]:
 
 
 def _selfcheck(args) -> int:
-    from . import selfcheck
+    from clariant import selfcheck
 
     rows = selfcheck.measure(rapidities=args.rapidities, max_label=args.max_label)
     print(selfcheck.summary(rows))
@@ -38,8 +38,8 @@ def _data_generate(args) -> int:
     import json
     import shlex
 
-    from .atomic import write_text
-    from .data.generate import RECORD, GeneratorSettings, generate_dataset
+    from clariant_core.atomic import write_text
+    from clariant_core.data.generate import RECORD, GeneratorSettings, generate_dataset
 
     settings = GeneratorSettings()
     report = generate_dataset(
@@ -68,7 +68,7 @@ def _data_generate(args) -> int:
 def _data_inspect(args) -> int:
     import json
 
-    from .data.inspect import summarize
+    from clariant_core.data.inspect import summarize
 
     print(json.dumps(summarize(args.file, args.max_jets, Path(args.plot) if args.plot else None), indent=2))
     return 0
@@ -77,8 +77,8 @@ def _data_inspect(args) -> int:
 def _train(args) -> int:
     import json
 
-    from .data import SAMPLE_DIR
-    from .training import TrainConfig, train
+    from clariant_core.data import SAMPLE_DIR
+    from clariant_core.training import TrainConfig, train
 
     try:
         model_config = json.loads(args.model_config) if args.model_config else {}
@@ -135,11 +135,10 @@ def _validate(args) -> int:
     import torch
     from tqdm import tqdm
 
+    from clariant_core.data import SAMPLE_DIR, JetFile
+    from clariant_core.resources import check_memory
+    from clariant_core.training import load_checkpoint
     from validate import report
-
-    from .data import SAMPLE_DIR, JetFile
-    from .resources import check_memory
-    from .training import load_checkpoint
 
     dtypes = {
         "all": (torch.float64, torch.float32, torch.bfloat16, torch.float16),

@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from ._dtypes import unit_roundoff
+from clariant_core.numerics import unit_roundoff
 
 __all__ = ["ScaleError", "check_underflow", "overflow_error"]
 

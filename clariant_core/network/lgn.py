@@ -9,12 +9,12 @@ import torch
 import torch.utils.checkpoint
 from torch import nn
 
-from ._dtypes import SUPPORTED_REAL, check_finite, complex_of, is_transformed
-from .frames import jet_frame_sl2c, to_jet_rest_frame
-from .irreps import Irreps
-from .layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
-from .lorentz import minkowski_dot
-from .scale import check_underflow, overflow_error
+from clariant_core.group.frames import jet_frame_sl2c, to_jet_rest_frame
+from clariant_core.group.irreps import Irreps
+from clariant_core.group.lorentz import minkowski_dot
+from clariant_core.network.layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
+from clariant_core.network.scale import check_underflow, overflow_error
+from clariant_core.numerics import SUPPORTED_REAL, check_finite, complex_of, is_transformed
 
 FRAMES = ("jet", "lab")
 

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ._dtypes import SUPPORTED_REAL, check_finite
-from .scale import overflow_error
+from clariant_core.network.scale import overflow_error
+from clariant_core.numerics import SUPPORTED_REAL, check_finite
 
 
 @dataclass(frozen=True)

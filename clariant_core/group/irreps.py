@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ._dtypes import complex_of
-from .lorentz import check_sl2c, pauli
+from clariant_core.group.lorentz import check_sl2c, pauli
+from clariant_core.numerics import complex_of
 
 __all__ = ["Irrep", "Irreps", "spin_matrices", "vector_intertwiner", "wigner_d"]
 
@@ -100,7 +100,7 @@ class Irrep:
     def _check_resources(self, m: torch.Tensor) -> None:
         """Before allocating: the monomial tables (T ≤ (k+1)(k+2)(k+3)/6 terms of (k+1)² float64 each), the monomials
         and the result must fit in memory, and the entries (~‖M‖_F^(k+n)) must not overflow m's dtype."""
-        from .resources import check_memory
+        from clariant_core.resources import check_memory
 
         batch = m[..., 0, 0].numel()
         itemsize = torch.empty((), dtype=m.dtype).element_size()

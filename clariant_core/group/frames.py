@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import torch
 
-from ._dtypes import unit_roundoff
-from .ddouble import DD
-from .lorentz import pauli
+from clariant_core.group.ddouble import DD
+from clariant_core.group.lorentz import pauli
+from clariant_core.numerics import unit_roundoff
 
 
 def _timelike(m2: DD, e: torch.Tensor) -> torch.Tensor:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
-from ._dtypes import unit_roundoff
-from .atomic import atomic_file, write_text
-from .clebsch_gordan import clebsch_gordan, decompose_product
-from .irreps import Irrep
-from .lorentz import metric, sl2c, to_so13
+from clariant_core.atomic import atomic_file, write_text
+from clariant_core.group.clebsch_gordan import clebsch_gordan, decompose_product
+from clariant_core.group.irreps import Irrep
+from clariant_core.group.lorentz import metric, sl2c, to_so13
+from clariant_core.numerics import unit_roundoff
 
 DEFAULT_RAPIDITIES = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
 

@@ -12,9 +12,9 @@ import math
 import torch
 from torch import nn
 
-from ._dtypes import complex_of
-from .clebsch_gordan import CGProduct
-from .irreps import Irrep, Irreps, vector_intertwiner
+from clariant_core.group.clebsch_gordan import CGProduct
+from clariant_core.group.irreps import Irrep, Irreps, vector_intertwiner
+from clariant_core.numerics import complex_of
 
 SCALAR = Irrep(0, 0)
 VECTOR = Irrep(1, 1)
