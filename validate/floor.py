@@ -22,9 +22,16 @@ smaller than J δ₀ (√u scaling) — sends the jet to finite perturbations.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
+
+with warnings.catch_warnings():
+    # torch builds its forward-mode (jvp) decompositions with torch.jit.script on first use and warns that
+    # torch.jit.script is deprecated: torch's own call, not ours. Load them here, once, without the message.
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*is deprecated", category=DeprecationWarning)
+    import torch._decomp.decompositions_for_jvp  # noqa: F401
 
 import clariant_core as cc
 
