@@ -52,7 +52,7 @@ def check_lorentz(lam: torch.Tensor, name: str = "Λ") -> torch.Tensor:
     return lam
 
 
-def boosts(axis, rapidities) -> torch.Tensor:
+def boost_sl2c(axis, rapidities) -> torch.Tensor:
     """SL(2,C) `[T, 2, 2]` of boosts along `axis` (name or 3-vector) for each rapidity."""
     n = torch.tensor(AXES.get(axis, axis) if isinstance(axis, str) else axis, dtype=torch.float64)
     n = n / torch.linalg.vector_norm(n)
@@ -60,7 +60,7 @@ def boosts(axis, rapidities) -> torch.Tensor:
     return cc.sl2c(boost=y[:, None] * n)
 
 
-def rotations(axis, angles) -> torch.Tensor:
+def rotation_sl2c(axis, angles) -> torch.Tensor:
     """SL(2,C) `[T, 2, 2]` of rotations about `axis` for each angle (radians)."""
     n = torch.tensor(AXES.get(axis, axis) if isinstance(axis, str) else axis, dtype=torch.float64)
     n = n / torch.linalg.vector_norm(n)
@@ -81,10 +81,10 @@ def sample(group: str, n: int, *, max_rapidity: float = 2.0, seed: int = 0) -> t
     phi = (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * math.pi
     y = (torch.rand(n, generator=g, dtype=torch.float64) * 2 - 1) * max_rapidity
     if group == "rot_z":
-        return rotations("z", phi)
+        return rotation_sl2c("z", phi)
     if group == "boost_z":
-        return boosts("z", y)
-    return boosts("z", y) @ rotations("z", phi)
+        return boost_sl2c("z", y)
+    return boost_sl2c("z", y) @ rotation_sl2c("z", phi)
 
 
 def check_group(group: str) -> str:
@@ -167,15 +167,15 @@ def grid(
     points, mats = [], []
     for a in axes:
         points += [GridPoint("boost", a, y) for y in ys]
-        mats.append(boosts(a, ys))
+        mats.append(boost_sl2c(a, ys))
     if n_angles:
         angles = [math.pi * (i + 1) / n_angles for i in range(n_angles)]
         oblique = (1.0, 2.0, 2.0)
         points += [GridPoint("rotation", "(1,2,2)/3", th) for th in angles]
-        mats.append(rotations(oblique, angles))
+        mats.append(rotation_sl2c(oblique, angles))
         around_z = [math.pi * (i + 1) / max(1, n_angles // 2) for i in range(max(1, n_angles // 2))]
         points += [GridPoint("rotation", "z", th) for th in around_z]
-        mats.append(rotations("z", around_z))
+        mats.append(rotation_sl2c("z", around_z))
     m = torch.cat(mats)
     check_lorentz(cc.to_so13(m), "grid element")
     return points, m
