@@ -34,10 +34,36 @@ def _selfcheck(args) -> int:
     return 0
 
 
+#: optional extras by name: the modules they provide (pyproject.toml's [project.optional-dependencies])
+EXTRAS = {"generate": ("pythia8", "fastjet")}
+
+
+class MissingExtra(RuntimeError):
+    """An optional extra a command needs is not installed (caught by `main`: a one-line message, exit code 2)."""
+
+
+def require_extra(extra: str, command: str) -> None:
+    """Before any work: the modules of `extra` import, else MissingExtra saying how to install them."""
+    import importlib
+
+    missing = []
+    for module in EXTRAS[extra]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise MissingExtra(
+            f"{command} needs the '{extra}' extra ({', '.join(missing)} not installed): "
+            f"pip install -e '.[{extra}]' (or: pip install 'clariant[{extra}]')"
+        )
+
+
 def _data_generate(args) -> int:
     import json
     import shlex
 
+    require_extra("generate", "clariant data generate")
     from clariant_core.atomic import write_text
     from clariant_core.data.generate import RECORD, GeneratorSettings, generate_dataset
 
@@ -258,29 +284,59 @@ def _positive_int(text: str) -> int:
     return v
 
 
+class _Help(argparse.HelpFormatter):
+    """Help that shows every option's default (when it has one worth showing)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if default is None or default is False or default is argparse.SUPPRESS or "default" in text:
+            return text
+        if not (action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE)):
+            return text
+        shown = ",".join(str(v) for v in default) if isinstance(default, tuple) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})"
+
+
+def _parser_class():
+    class Parser(argparse.ArgumentParser):
+        def __init__(self, *a, **k):
+            k.setdefault("formatter_class", _Help)
+            super().__init__(*a, **k)
+
+    return Parser
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="clariant", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="clariant", description=__doc__, formatter_class=_Help)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser_class())
     p = sub.add_parser("selfcheck", help="check the group library's precision and write reports/index.html")
-    p.add_argument("--out", default="reports", help="report folder (default: reports)")
-    p.add_argument("--rapidities", type=_rapidities, default=(0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0))
+    p.add_argument("--out", default="reports/selfcheck", help="report folder (validate's report lives in reports/)")
+    p.add_argument(
+        "--rapidities",
+        type=_rapidities,
+        default=(0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0),
+        help="comma-separated boost rapidities to measure at",
+    )
     p.add_argument("--max-label", type=int, default=2, choices=range(0, 5), help="irreps with k, n ≤ this")
     p.set_defaults(func=_selfcheck)
 
-    data = sub.add_parser("data", help="top-tagging data: generate, inspect").add_subparsers(dest="data", required=True)
+    data = sub.add_parser("data", help="top-tagging data: generate, inspect").add_subparsers(
+        dest="data", required=True, parser_class=_parser_class()
+    )
     g = data.add_parser("generate", help="generate jets with Pythia 8 + fastjet (extra: generate) in the public layout")
     g.add_argument("--out", required=True, help="folder for train.h5, val.h5, test.h5 and generation.json")
     g.add_argument("--jets", type=_positive_int, default=2000, help="total jets, half top, half QCD (even)")
-    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--seed", type=int, default=1, help="seed of the whole run (each chunk derives its own)")
     g.add_argument("--workers", type=_positive_int, default=1, help="worker processes")
     g.add_argument("--chunk-size", type=_positive_int, default=100, help="jets per work unit (one Pythia seed each)")
-    g.add_argument("--val-fraction", type=float, default=0.15)
-    g.add_argument("--test-fraction", type=float, default=0.15)
+    g.add_argument("--val-fraction", type=float, default=0.15, help="fraction of the jets in val.h5")
+    g.add_argument("--test-fraction", type=float, default=0.15, help="fraction of the jets in test.h5")
     g.add_argument("--overwrite", action="store_true", help="replace existing files")
     g.set_defaults(func=_data_generate)
     i = data.add_parser("inspect", help="summary of a file: multiplicity, jet mass per class")
-    i.add_argument("file")
-    i.add_argument("--max-jets", type=_positive_int, default=None)
+    i.add_argument("file", help="an HDF5 file in either layout (docs/data.md)")
+    i.add_argument("--max-jets", type=_positive_int, default=None, help="read at most this many jets (default: all)")
     i.add_argument("--plot", default=None, help="write a PNG of the mass and multiplicity distributions")
     i.set_defaults(func=_data_inspect)
 
@@ -297,24 +353,28 @@ def main(argv=None) -> int:
     t.add_argument(
         "--stop-after", type=_positive_int, default=None, help="end after this many epochs, leaving a resumable run"
     )
-    t.add_argument("--model", choices=("lgn", "pfn"), default="lgn")
-    t.add_argument("--model-config", default=None, help="JSON, e.g. '{\"channels\": [2, 4, 4, 2]}'")
-    t.add_argument("--epochs", type=_positive_int, default=10)
-    t.add_argument("--batch-size", type=_positive_int, default=64)
-    t.add_argument("--lr", type=float, default=3e-3)
-    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("--model", choices=("lgn", "pfn"), default="lgn", help="the LGN or the Particle-Flow baseline")
+    t.add_argument(
+        "--model-config", default=None, help="JSON overrides, e.g. '{\"channels\": [2, 4, 4, 2]}' (default: none)"
+    )
+    t.add_argument("--epochs", type=_positive_int, default=10, help="maximum number of epochs")
+    t.add_argument("--batch-size", type=_positive_int, default=64, help="jets per training batch")
+    t.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW, warm-up then cosine decay)")
+    t.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
     t.add_argument("--patience", type=_positive_int, default=4, help="early stopping: epochs without improvement")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    t.add_argument("--max-train-jets", type=_positive_int, default=None)
-    t.add_argument("--threads", type=_positive_int, default=None, help="torch threads per process")
+    t.add_argument("--seed", type=int, default=0, help="seed of weights, batch order and dropout")
+    t.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="precision of the model")
+    t.add_argument(
+        "--max-train-jets", type=_positive_int, default=None, help="train on the first N jets (default: all)"
+    )
+    t.add_argument("--threads", type=_positive_int, default=None, help="torch threads per process (default: torch's)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=_train)
 
     v = sub.add_parser("validate", help="validate the default LGN (or a checkpoint) and write reports/index.html")
     v.add_argument("--checkpoint", default=None, help="a clariant checkpoint (default: the shipped default LGN)")
     v.add_argument("--data", default=None, help="jets to validate on (default: the embedded sample's test split)")
-    v.add_argument("--jets", type=_positive_int, default=256, help="number of jets (default 256)")
+    v.add_argument("--jets", type=_positive_int, default=256, help="number of jets")
     v.add_argument(
         "--dtype",
         choices=("all", "float64", "float32", "bfloat16", "float16"),
@@ -325,15 +385,17 @@ def main(argv=None) -> int:
     v.add_argument(
         "--rapidities", type=_boost_rapidities, default=None, help="boost at these rapidities instead, e.g. 0.5,1,2,4,6"
     )
-    v.add_argument("--axes", type=_axes, default=("x", "y", "z"), help="boost axes, e.g. x,z (default x,y,z)")
-    v.add_argument("--out", default="reports", help="report folder (default: reports)")
+    v.add_argument("--axes", type=_axes, default=("x", "y", "z"), help="boost axes, e.g. x,z")
+    v.add_argument("--out", default="reports", help="report folder")
     v.set_defaults(func=_validate)
 
-    bench = sub.add_parser("bench", help="benchmark utilities").add_subparsers(dest="bench", required=True)
+    bench = sub.add_parser("bench", help="benchmark utilities").add_subparsers(
+        dest="bench", required=True, parser_class=_parser_class()
+    )
     bc = bench.add_parser("compare", help="saved pytest-benchmark runs side by side, with ratios")
     bc.add_argument("files", nargs="*", help="result JSON files (default: every run under --dir)")
-    bc.add_argument("--dir", default=".benchmarks")
-    bc.add_argument("--stat", default="median", choices=("min", "median", "mean"))
+    bc.add_argument("--dir", default=".benchmarks", help="where pytest-benchmark saved its runs")
+    bc.add_argument("--stat", default="median", choices=("min", "median", "mean"), help="which timing to compare")
     bc.set_defaults(func=_bench_compare)
 
     args = parser.parse_args(argv)
@@ -342,6 +404,9 @@ def main(argv=None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
+    except MissingExtra as e:
+        print(f"clariant: error: {e}", file=sys.stderr)
+        return 2
     except (ValueError, OSError) as e:  # bad input or an unusable location: one line, no traceback
         print(f"clariant: error: {_one_line(e)}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The `clariant selfcheck` command (the main job until the validation report lands)."""
+"""The `clariant` command line: selfcheck, help texts, missing optional extras."""
 
 import struct
 
@@ -30,3 +30,59 @@ def test_selfcheck_rejects_bad_rapidities(bad, capsys):
     with pytest.raises(SystemExit):
         cli.main(["selfcheck", "--rapidities", bad])
     assert "rapidities" in capsys.readouterr().err
+
+
+def _subparsers(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                yield from ((f"{name} {n}", s) for n, s in _subparsers(sub))
+
+
+def test_every_option_has_help_and_shows_its_default(monkeypatch, capsys):
+    """Each option of each command says what it does; each with a default says it in --help."""
+    import argparse
+
+    captured = {}
+    real = argparse.ArgumentParser.parse_args
+
+    def keep(self, *a, **k):
+        captured["parser"] = self
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", keep)
+    with pytest.raises(SystemExit):
+        cli.main(["validate"])
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", real)
+    commands = dict(_subparsers(captured["parser"]))
+    assert {"selfcheck", "data generate", "data inspect", "train", "validate", "bench compare"} <= set(commands)
+    for name, parser in commands.items():
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction) or action.dest == "help":
+                continue
+            assert action.help, f"clariant {name}: {action.option_strings or action.dest} has no help"
+        shown = parser._get_formatter()._get_help_string
+        for action in parser._actions:
+            d = action.default
+            if action.option_strings and d is not None and d is not False and d is not argparse.SUPPRESS:
+                assert "default" in shown(action), f"clariant {name} {action.option_strings}: default not shown"
+        assert "default" in " ".join(parser.format_help().split()) or not parser._actions[1:]
+
+
+def test_missing_generate_extra_is_one_clear_line_before_any_work(tmp_path):
+    """Without pythia8 (hidden from this interpreter), `data generate` names the extra and how to install it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pythia8'] = None\n"
+        "from clariant.cli import main\n"
+        f"sys.exit(main(['data', 'generate', '--out', {str(tmp_path / 'gen')!r}, '--jets', '10']))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "needs the 'generate' extra" in r.stderr and "pip install" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "gen").exists()
