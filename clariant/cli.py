@@ -35,7 +35,7 @@ def _selfcheck(args) -> int:
 
 
 #: optional extras by name: the modules they provide (pyproject.toml's [project.optional-dependencies])
-EXTRAS = {"generate": ("pythia8", "fastjet")}
+EXTRAS = {"generate": ("pythia8mc", "fastjet")}
 
 
 class MissingExtra(RuntimeError):

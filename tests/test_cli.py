@@ -72,12 +72,12 @@ def test_every_option_has_help_and_shows_its_default(monkeypatch, capsys):
 
 
 def test_missing_generate_extra_is_one_clear_line_before_any_work(tmp_path):
-    """Without pythia8 (hidden from this interpreter), `data generate` names the extra and how to install it."""
+    """Without pythia8mc (hidden from this interpreter), `data generate` names the extra and how to install it."""
     import subprocess
     import sys
 
     code = (
-        "import sys; sys.modules['pythia8'] = None\n"
+        "import sys; sys.modules['pythia8mc'] = None\n"
         "from clariant.cli import main\n"
         f"sys.exit(main(['data', 'generate', '--out', {str(tmp_path / 'gen')!r}, '--jets', '10']))\n"
     )
