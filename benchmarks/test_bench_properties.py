@@ -5,7 +5,7 @@ import torch
 
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
-from validate.properties import Verdict, run_all
+from validate.properties import PropertyVerdict, run_all
 
 
 def test_property_checks(benchmark):
@@ -15,4 +15,4 @@ def test_property_checks(benchmark):
     p, mask = b.p[:, :width], b.mask[:, :width]
     results = benchmark.pedantic(run_all, args=(model, p, mask), rounds=1, iterations=1)
     benchmark.extra_info.update(jets=256, scan_jets=64, dtypes=2, seconds={k: r.seconds for k, r in results.items()})
-    assert results["permutation"].verdict == Verdict.PASS and results["padding"].verdict == Verdict.PASS
+    assert results["permutation"].verdict == PropertyVerdict.PASS and results["padding"].verdict == PropertyVerdict.PASS

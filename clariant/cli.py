@@ -234,8 +234,16 @@ def _validate(args) -> int:
     if "properties" in result:
         print("beyond Lorentz: " + "; ".join(f"{k} {v['verdict']}" for k, v in result["properties"].items()))
     print(f"report: {index}")
-    # the gate passes only what it judged: BROKEN, NONFINITE, and a headline with nothing resolved fail
-    return 1 if result["verdict"] in ("BROKEN", "NONFINITE", "UNRESOLVED") else 0
+    return exit_code(result["verdict"])
+
+
+def exit_code(verdict) -> int:
+    """`clariant validate`'s exit code for a Lorentz headline verdict (a `validate.Verdict` or its word): the gate
+    passes only what it judged — BROKEN, NONFINITE and a headline with nothing resolved (UNRESOLVED) give 1, PASS and
+    NUMERICAL 0 (docs/validation.md, "Verdicts"). A property verdict raises TypeError: it never gates this."""
+    from validate.verdict import BROKEN, NONFINITE, UNRESOLVED, Verdict
+
+    return 1 if Verdict.of(verdict) in (BROKEN, NONFINITE, UNRESOLVED) else 0
 
 
 def _bench_compare(args) -> int:

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from test_properties_models import angular_sum, count  # the proof models, defined once
 
 from validate import assert_lorentz_invariant
-from validate.properties import Verdict
+from validate.properties import PropertyVerdict
 from validate.properties import strategies as ps
 from validate.strategies import jets, random_jets
 
@@ -15,7 +15,7 @@ def test_fixtures(perturb, property_strategies, property_checks):
     p2, m2 = perturb.soft_emission(p, mask, 1e-3)
     assert m2.shape[1] == 9 and property_strategies.soft_emissions is ps.soft_emissions
     r = property_checks(count, p, mask, properties=("permutation", "infrared"), train_width=None)
-    assert r["permutation"].verdict == Verdict.PASS and r["infrared"].verdict == Verdict.UNSAFE
+    assert r["permutation"].verdict == PropertyVerdict.PASS and r["infrared"].verdict == PropertyVerdict.UNSAFE
 
 
 @settings(max_examples=15, deadline=None)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from validate.properties import (
-    Verdict,
+    PropertyVerdict,
     assert_collinear_safe,
     assert_ir_safe,
     assert_padding_invariant,
@@ -80,15 +80,15 @@ class DeepSets(nn.Module):
         return self.rho((self.phi(p / 100) * mask[..., None].to(p.dtype)).sum(1))
 
 
-S, U, PASS, BROKEN = Verdict.SAFE, Verdict.UNSAFE, Verdict.PASS, Verdict.BROKEN
+S, U, PASS, BROKEN = PropertyVerdict.SAFE, PropertyVerdict.UNSAFE, PropertyVerdict.PASS, PropertyVerdict.BROKEN
 EXPECTED = {  # model: permutation, padding, infrared, collinear, parity
-    "count": (count, PASS, PASS, U, U, Verdict.EVEN),
-    "sum_pt2": (sum_pt2, PASS, PASS, S, U, Verdict.EVEN),
-    "angular_sum": (angular_sum, PASS, PASS, S, S, Verdict.EVEN),
-    "row_weighted": (row_weighted, BROKEN, BROKEN, S, U, Verdict.EVEN),
-    "mean_with_padding": (mean_with_padding, PASS, BROKEN, U, U, Verdict.EVEN),
-    "ignores_mask": (ignores_mask, PASS, BROKEN, S, S, Verdict.EVEN),
-    "pseudoscalar": (pseudoscalar, BROKEN, BROKEN, S, U, Verdict.ODD),
+    "count": (count, PASS, PASS, U, U, PropertyVerdict.EVEN),
+    "sum_pt2": (sum_pt2, PASS, PASS, S, U, PropertyVerdict.EVEN),
+    "angular_sum": (angular_sum, PASS, PASS, S, S, PropertyVerdict.EVEN),
+    "row_weighted": (row_weighted, BROKEN, BROKEN, S, U, PropertyVerdict.EVEN),
+    "mean_with_padding": (mean_with_padding, PASS, BROKEN, U, U, PropertyVerdict.EVEN),
+    "ignores_mask": (ignores_mask, PASS, BROKEN, S, S, PropertyVerdict.EVEN),
+    "pseudoscalar": (pseudoscalar, BROKEN, BROKEN, S, U, PropertyVerdict.ODD),
 }
 
 
@@ -170,7 +170,7 @@ def test_parity_neither():
     def mixed(p, mask):
         return pseudoscalar(p, mask) + count(p, mask)
 
-    assert check_parity(mixed, P, M).verdict == Verdict.NEITHER
+    assert check_parity(mixed, P, M).verdict == PropertyVerdict.NEITHER
 
 
 def test_assertions_pass_and_fail_with_one_line():
@@ -199,7 +199,7 @@ def test_nonfinite_outputs_have_their_own_verdict():
         return torch.where(first, p[:, 0, 0], torch.nan)[:, None]
 
     r = check_permutation(nan_when_reordered, P, M, kinds=("ascending energy",))
-    assert r.verdict == Verdict.NONFINITE
+    assert r.verdict == PropertyVerdict.NONFINITE
     assert all(row.nonfinite > 0 for row in r.rows)
 
 

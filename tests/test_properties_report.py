@@ -8,7 +8,7 @@ import torch
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
 from validate.properties import (
-    Verdict,
+    PropertyVerdict,
     check_collinear,
     check_infrared,
     check_padding,
@@ -63,10 +63,10 @@ def test_shipped_lgn_properties(lgn_results):
     """As measured on 256 jets (README, "Beyond Lorentz"): permutation and padding invariant to the floor, IR and
     collinear unsafe (a plateau), parity neither even nor odd in float64 (a small parity-odd part)."""
     r = lgn_results
-    assert r["permutation"].verdict == Verdict.PASS
-    assert r["padding"].verdict == Verdict.PASS
-    assert r["infrared"].verdict == Verdict.UNSAFE
-    assert r["collinear"].verdict == Verdict.UNSAFE
-    assert r["parity"].by_dtype["float64"] == Verdict.NEITHER
+    assert r["permutation"].verdict == PropertyVerdict.PASS
+    assert r["padding"].verdict == PropertyVerdict.PASS
+    assert r["infrared"].verdict == PropertyVerdict.UNSAFE
+    assert r["collinear"].verdict == PropertyVerdict.UNSAFE
+    assert r["parity"].by_dtype["float64"] == PropertyVerdict.NEITHER
     odd = next(x for x in r["parity"].rows if x.dtype == "float64" and x.check == "f(Px) − f(x)")
     assert 1e-9 < odd.change_median < 1e-3  # small but far above float64's floor

@@ -35,8 +35,51 @@ TAIL = 1e2  # the p95 may exceed the median's threshold by this factor
 SATURATED = 0.1  # a relative error this large is O(1): first-order rounding no longer describes it
 
 
-class Verdict(str, enum.Enum):
-    """Ordered verdicts: PASS < UNRESOLVED < NUMERICAL < BROKEN < NONFINITE (`max` gives the worst)."""
+class VerdictWord(str, enum.Enum):
+    """A word of one closed verdict vocabulary. Equal to, printed as and serialised as its plain word
+    (`Verdict.PASS == "PASS"`, `f"{v}"` → "PASS"), so JSON results and command-line values compare directly; but a
+    word of one vocabulary compared with a word of another (`Verdict.PASS == PropertyVerdict.PASS`, `<`, `in`) raises
+    TypeError instead of silently matching equal strings: convert explicitly (`Verdict(word.value)`)."""
+
+    def _same_vocabulary(self, other) -> None:
+        if isinstance(other, VerdictWord) and type(other) is not type(self):
+            raise TypeError(
+                f"{type(self).__name__}.{self.name} compared with {type(other).__name__}.{other.name}: different "
+                f'verdict vocabularies (docs/validation.md, "Verdicts"); convert explicitly, e.g. '
+                f"{type(self).__name__}(word.value)"
+            )
+
+    @classmethod
+    def of(cls, word):
+        """`word` (a plain string or a member) as a member of this vocabulary; a word of another one raises."""
+        if isinstance(word, VerdictWord) and not isinstance(word, cls):
+            raise TypeError(f"{type(word).__name__}.{word.name} is not a {cls.__name__}; convert its .value explicitly")
+        return cls(word)
+
+    def __eq__(self, other) -> bool:
+        self._same_vocabulary(other)
+        return str.__eq__(self, other)
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__  # equal to its plain word, so it hashes like it
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Verdict(VerdictWord):
+    """The Lorentz verdict, ordered: PASS < UNRESOLVED < NUMERICAL < BROKEN < NONFINITE (`max` gives the worst).
+
+    Its own type, distinct from `validate.properties.PropertyVerdict`: the five words share their row criteria with
+    the property checks' must-vanish rows, but not their combination (here UNRESOLVED counts only when nothing was
+    resolved and NONFINITE is the worst; a property counts UNRESOLVED against itself and ranks BROKEN worst) nor the
+    gates built on them (`--lorentz-fail-on`, the CLI's exit code, `assert_lorentz_*`), which speak this type only.
+    """
 
     PASS = "PASS"
     UNRESOLVED = "UNRESOLVED"
@@ -48,22 +91,20 @@ class Verdict(str, enum.Enum):
     def severity(self) -> int:
         return list(Verdict).index(self)
 
+    def _other(self, other) -> Verdict:
+        return Verdict.of(other)
+
     def __lt__(self, other):
-        return self.severity < Verdict(other).severity
+        return self.severity < self._other(other).severity
 
     def __le__(self, other):
-        return self.severity <= Verdict(other).severity
+        return self.severity <= self._other(other).severity
 
     def __gt__(self, other):
-        return self.severity > Verdict(other).severity
+        return self.severity > self._other(other).severity
 
     def __ge__(self, other):
-        return self.severity >= Verdict(other).severity
-
-    def __str__(self) -> str:
-        return self.value
-
-    __format__ = str.__format__  # f"{v}" → the value
+        return self.severity >= self._other(other).severity
 
 
 PASS, UNRESOLVED, NUMERICAL, BROKEN, NONFINITE = Verdict
@@ -348,9 +389,9 @@ def assert_lorentz_equivariant(
     attribute_layers=True,
     **sweep_kw,
 ) -> Judgement:
-    """Assert that model(p, mask) transforms as `out_rep` ("scalar", "vector" or an Irreps) under `group` ("full",
-    "so3", "beam", "rot_z", "boost_z") by the precision-scaling verdict over the deterministic grid (boosts up to
-    rapidity 6 along x, y, z and rotations; groups=("full",) etc. add random elements), restricted to the group.
+    """Assert that model(p, mask) transforms as `out_rep` ("scalar", "vector" or an Irreps) under `group`
+    ("full", "so3", "beam", "rot_z", "boost_z") by the precision-scaling verdict over the deterministic grid (boosts
+    up to rapidity 6 along x, y, z and rotations; groups=("full",) etc. add random elements), restricted to the group.
     Fails with one line naming the worst row, the per-family summary and, for models that declare
     activation_irreps(), the first layer that breaks the symmetry. BROKEN and NONFINITE fail; NUMERICAL fails unless
     allow_numerical=True; a headline of UNRESOLVED (nothing could be resolved) fails unless allow_unresolved=True.

@@ -15,14 +15,14 @@ from .parity import assert_parity_invariant, check_parity
 from .permutation import assert_permutation_invariant, check_permutation
 from .result import PropertyResult, Row, Scan
 from .suite import PROPERTIES, run_all, summary
-from .verdicts import Verdict
+from .verdicts import PropertyVerdict
 
 __all__ = [
     "PROPERTIES",
     "PropertyResult",
     "Row",
     "Scan",
-    "Verdict",
+    "PropertyVerdict",
     "assert_collinear_safe",
     "assert_ir_safe",
     "assert_padding_invariant",

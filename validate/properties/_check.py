@@ -10,7 +10,7 @@ from ._deps import dtype_name
 from .evaluate import DEFAULT_DTYPES, Context, usable
 from .judge import judge_rows
 from .result import PropertyResult, Row
-from .verdicts import Verdict, worst
+from .verdicts import PropertyVerdict, worst
 
 
 def start(model, p, mask, dtypes, kw) -> tuple[Context, list[torch.dtype], dict[str, str], float]:
@@ -38,7 +38,7 @@ def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float =
     return rows
 
 
-def by_dtype(items) -> dict[str, Verdict]:
+def by_dtype(items) -> dict[str, PropertyVerdict]:
     out: dict[str, list] = {}
     for r in items:
         out.setdefault(r.dtype, []).append(r.verdict)

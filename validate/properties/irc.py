@@ -16,7 +16,7 @@ from ._deps import dtype_name, unit_roundoff
 from .judge import judge_scan
 from .perturb import collinear_split, decades, soft_emission
 from .result import PropertyResult
-from .verdicts import Verdict, as_safety, worst
+from .verdicts import PropertyVerdict, as_safety, worst
 
 IR, COLLINEAR = "infrared", "collinear"
 DIRECTIONS = ("any direction", "collinear")
@@ -96,18 +96,18 @@ def check_collinear(
     return finish(COLLINEAR, rows, scans, skipped, t0, verdict=_safety([*rows, *scans]))
 
 
-def _safety(items) -> Verdict:
+def _safety(items) -> PropertyVerdict:
     v = worst(r.verdict for r in items)
-    return Verdict.SAFE if v in (Verdict.PASS, Verdict.NUMERICAL) else v
+    return PropertyVerdict.SAFE if v in (PropertyVerdict.PASS, PropertyVerdict.NUMERICAL) else v
 
 
 def assert_ir_safe(model, p, mask, **kw) -> PropertyResult:
     """Assert that check_infrared finds the model SAFE; one-line AssertionError otherwise."""
     __tracebackhide__ = True
-    return fail_unless(check_infrared(model, p, mask, **kw), {Verdict.SAFE}, "infrared safety")
+    return fail_unless(check_infrared(model, p, mask, **kw), {PropertyVerdict.SAFE}, "infrared safety")
 
 
 def assert_collinear_safe(model, p, mask, **kw) -> PropertyResult:
     """Assert that check_collinear finds the model SAFE; one-line AssertionError otherwise."""
     __tracebackhide__ = True
-    return fail_unless(check_collinear(model, p, mask, **kw), {Verdict.SAFE}, "collinear safety")
+    return fail_unless(check_collinear(model, p, mask, **kw), {PropertyVerdict.SAFE}, "collinear safety")

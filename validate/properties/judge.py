@@ -28,7 +28,7 @@ import torch
 
 from ._deps import p95, unit_roundoff
 from .result import Row, Scan
-from .verdicts import Verdict
+from .verdicts import PropertyVerdict
 
 THRESHOLD = 1e2
 TAIL = 1e2
@@ -66,24 +66,27 @@ def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: 
         em, ep, _ = _finite_stats(ex)
         scaling = expected = None
         if bad:
-            v, why = Verdict.NONFINITE, f"{bad} of {d.numel()} jets give inf/NaN outputs"
+            v, why = PropertyVerdict.NONFINITE, f"{bad} of {d.numel()} jets give inf/NaN outputs"
         elif fm >= SATURATED:
-            v, why = Verdict.UNRESOLVED, f"the floor itself is ≥ {SATURATED}: this dtype cannot resolve the function"
+            v, why = (
+                PropertyVerdict.UNRESOLVED,
+                f"the floor itself is ≥ {SATURATED}: this dtype cannot resolve the function",
+            )
         elif _within(ex):
-            v, why = Verdict.PASS, "within the precision floor"
+            v, why = PropertyVerdict.PASS, "within the precision floor"
         else:
             others = [o for o in changes if o != name and bool(torch.isfinite(changes[o]).all())]
             if not others:
-                v, why = Verdict.NUMERICAL, "beyond the floor; no second precision to tell rounding from a bug"
+                v, why = PropertyVerdict.NUMERICAL, "beyond the floor; no second precision to tell rounding from a bug"
             else:
                 other = min(others, key=lambda o: abs(math.log(unit_roundoff(_dtype(o)) / unit_roundoff(_dtype(name)))))
                 lo, hi = sorted((name, other), key=lambda o: -unit_roundoff(_dtype(o)))
                 expected = unit_roundoff(_dtype(lo)) / unit_roundoff(_dtype(hi))
                 scaling = p95(changes[lo]) / max(p95(changes[hi]), 1e-300)
                 if scaling >= math.sqrt(expected):
-                    v, why = Verdict.NUMERICAL, "beyond the floor, but it shrinks with the unit roundoff"
+                    v, why = PropertyVerdict.NUMERICAL, "beyond the floor, but it shrinks with the unit roundoff"
                 else:
-                    v, why = Verdict.BROKEN, "the change does not shrink with the unit roundoff"
+                    v, why = PropertyVerdict.BROKEN, "the change does not shrink with the unit roundoff"
         rows.append(Row(prop, check, name, v, why, cm, cp, cx, fm, fp, em, ep, bad, scaling, expected))
     return rows
 
@@ -118,17 +121,23 @@ def judge_scan(
     tail_power = _slope([values[k] for k in tail], [cm[k] for k in tail]) if len(tail) >= 2 else None
     plateau = cm[-1]
     if bad:
-        v, why = Verdict.NONFINITE, f"{bad} of {changes.numel()} (jet, {parameter}) changes are inf/NaN"
+        v, why = PropertyVerdict.NONFINITE, f"{bad} of {changes.numel()} (jet, {parameter}) changes are inf/NaN"
     elif fl >= SATURATED:
-        v, why = Verdict.UNRESOLVED, f"the floor itself is ≥ {SATURATED}: this dtype cannot resolve the function"
+        v, why = (
+            PropertyVerdict.UNRESOLVED,
+            f"the floor itself is ≥ {SATURATED}: this dtype cannot resolve the function",
+        )
     elif not resolved[-1]:
-        v, why = Verdict.SAFE, f"the change falls to the precision floor as {parameter} → 0"
+        v, why = PropertyVerdict.SAFE, f"the change falls to the precision floor as {parameter} → 0"
     elif tail_power is None:
-        v, why = Verdict.UNRESOLVED, f"resolved only at the smallest {parameter}: no power can be fitted"
+        v, why = PropertyVerdict.UNRESOLVED, f"resolved only at the smallest {parameter}: no power can be fitted"
     elif tail_power >= MIN_POWER:
-        v, why = Verdict.SAFE, f"the change still falls like {parameter}^{tail_power:.2f} at the smallest values"
+        v, why = (
+            PropertyVerdict.SAFE,
+            f"the change still falls like {parameter}^{tail_power:.2f} at the smallest values",
+        )
     else:
-        v, why = Verdict.UNSAFE, f"the change plateaus at {plateau:.3g} ≫ the floor {fl:.2g} as {parameter} → 0"
+        v, why = PropertyVerdict.UNSAFE, f"the change plateaus at {plateau:.3g} ≫ the floor {fl:.2g} as {parameter} → 0"
     return Scan(
         prop, check, dtype, parameter, v, why, values, cm, cp, fl, resolved, power, tail_power, plateau, bad, MIN_POWER
     )

@@ -13,7 +13,7 @@ import torch
 from ._check import fail_unless, finish, rows_for, rows_many, start
 from .perturb import fill_masked, pad, pad_to, padding_first
 from .result import PropertyResult
-from .verdicts import Verdict
+from .verdicts import PropertyVerdict
 
 NAME = "padding"
 
@@ -75,5 +75,5 @@ def check_padding(
 def assert_padding_invariant(model, p, mask, *, allow_numerical: bool = False, **kw) -> PropertyResult:
     """Assert PASS (NUMERICAL too with allow_numerical) of check_padding; one-line AssertionError otherwise."""
     __tracebackhide__ = True
-    ok = {Verdict.PASS} | ({Verdict.NUMERICAL} if allow_numerical else set())
+    ok = {PropertyVerdict.PASS} | ({PropertyVerdict.NUMERICAL} if allow_numerical else set())
     return fail_unless(check_padding(model, p, mask, **kw), ok, "padding invariance")

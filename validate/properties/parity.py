@@ -10,7 +10,7 @@ from ._check import finish, rows_for, start
 from ._deps import unit_roundoff
 from .perturb import parity
 from .result import PropertyResult
-from .verdicts import HOLDS, Verdict
+from .verdicts import HOLDS, PropertyVerdict
 
 NAME = "parity"
 EVEN_CHECK, ODD_CHECK = "f(Px) − f(x)", "f(Px) + f(x)"
@@ -29,15 +29,15 @@ def check_parity(model, p, mask, *, dtypes=None, **context_kw) -> PropertyResult
     per_dtype = {}
     for e, o in zip(even, odd):
         if e.verdict in HOLDS:
-            per_dtype[e.dtype] = Verdict.EVEN
+            per_dtype[e.dtype] = PropertyVerdict.EVEN
         elif o.verdict in HOLDS:
-            per_dtype[e.dtype] = Verdict.ODD
-        elif Verdict.NONFINITE in (e.verdict, o.verdict):
-            per_dtype[e.dtype] = Verdict.NONFINITE
-        elif e.verdict == Verdict.UNRESOLVED:
-            per_dtype[e.dtype] = Verdict.UNRESOLVED
+            per_dtype[e.dtype] = PropertyVerdict.ODD
+        elif PropertyVerdict.NONFINITE in (e.verdict, o.verdict):
+            per_dtype[e.dtype] = PropertyVerdict.NONFINITE
+        elif e.verdict == PropertyVerdict.UNRESOLVED:
+            per_dtype[e.dtype] = PropertyVerdict.UNRESOLVED
         else:
-            per_dtype[e.dtype] = Verdict.NEITHER
+            per_dtype[e.dtype] = PropertyVerdict.NEITHER
     top = min(per_dtype, key=lambda k: unit_roundoff(getattr(torch, k)))
     note = ""
     if len(set(per_dtype.values())) > 1:
@@ -49,7 +49,7 @@ def assert_parity_invariant(model, p, mask, **kw) -> PropertyResult:
     """Assert that the model is parity-EVEN (f(E, −p⃗) = f(E, p⃗) to the floor); one-line AssertionError otherwise."""
     __tracebackhide__ = True
     result = check_parity(model, p, mask, **kw)
-    if result.verdict != Verdict.EVEN:
+    if result.verdict != PropertyVerdict.EVEN:
         even = max((r for r in result.rows if r.check == EVEN_CHECK), key=lambda r: r.excess_p95)
         raise AssertionError(f"parity invariance: the model is {result.verdict}: {even.line()}")
     return result

@@ -9,7 +9,7 @@ import torch
 from ._check import fail_unless, finish, rows_many, start
 from .perturb import PERMUTATIONS, permute
 from .result import PropertyResult
-from .verdicts import Verdict
+from .verdicts import PropertyVerdict
 
 NAME = "permutation"
 
@@ -34,5 +34,5 @@ def check_permutation(
 def assert_permutation_invariant(model, p, mask, *, allow_numerical: bool = False, **kw) -> PropertyResult:
     """Assert PASS (NUMERICAL too with allow_numerical) of check_permutation; one-line AssertionError otherwise."""
     __tracebackhide__ = True
-    ok = {Verdict.PASS} | ({Verdict.NUMERICAL} if allow_numerical else set())
+    ok = {PropertyVerdict.PASS} | ({PropertyVerdict.NUMERICAL} if allow_numerical else set())
     return fail_unless(check_permutation(model, p, mask, **kw), ok, "permutation invariance")

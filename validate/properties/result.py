@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .verdicts import Verdict
+from .verdicts import PropertyVerdict
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Row:
     property: str
     check: str
     dtype: str
-    verdict: Verdict
+    verdict: PropertyVerdict
     reason: str
     change_median: float
     change_p95: float
@@ -59,7 +59,7 @@ class Scan:
     check: str
     dtype: str
     parameter: str
-    verdict: Verdict
+    verdict: PropertyVerdict
     reason: str
     values: list[float]
     change_median: list[float]
@@ -93,10 +93,10 @@ class PropertyResult:
     """One property (permutation, padding, infrared, collinear, parity) of one model."""
 
     name: str
-    verdict: Verdict
+    verdict: PropertyVerdict
     rows: list[Row] = field(default_factory=list)
     scans: list[Scan] = field(default_factory=list)
-    by_dtype: dict[str, Verdict] = field(default_factory=dict)
+    by_dtype: dict[str, PropertyVerdict] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     note: str = ""

@@ -1,15 +1,21 @@
-"""The closed vocabulary of the property checks: verdicts of a must-vanish change and property words.
+"""The closed vocabulary of the property checks: verdicts of a must-vanish change and property words
+(docs/properties.md, "Verdicts").
 
-Members are `str` subclasses, so they compare equal to, print as and serialise to their plain words ("PASS", …).
+Members compare equal to, print as and serialise to their plain words ("PASS", …), like the Lorentz `Verdict`'s, but the
+two are distinct types (`validate.verdict.VerdictWord`): comparing one with the other raises TypeError.
 """
 
 from __future__ import annotations
 
-from enum import Enum
+from ..verdict import VerdictWord
 
 
-class Verdict(str, Enum):
+class PropertyVerdict(VerdictWord):
     """Verdict of one row (one check at one dtype) or of one property.
+
+    Not the Lorentz `validate.Verdict`: it holds more words (safety and parity outcomes), its shared words are
+    combined differently (`worst`: UNRESOLVED counts against a property, BROKEN/UNSAFE rank above NONFINITE; EVEN/ODD
+    are classifications, not grades), and no Lorentz gate (`--lorentz-fail-on`, the CLI's exit code) reads it.
 
     Must-vanish changes (permutation, padding, exact collinear splits, parity residuals):
       PASS — within the precision floor; NUMERICAL — beyond it, but it shrinks with the unit roundoff (rounding
@@ -32,42 +38,36 @@ class Verdict(str, Enum):
     ODD = "ODD"
     NEITHER = "NEITHER"
 
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
-
 
 # worst first wins when rows are combined into a property's verdict
 _SEVERITY = {
-    Verdict.PASS: 0,
-    Verdict.SAFE: 0,
-    Verdict.EVEN: 0,
-    Verdict.ODD: 0,
-    Verdict.NEITHER: 0,
-    Verdict.UNRESOLVED: 1,
-    Verdict.NUMERICAL: 2,
-    Verdict.NONFINITE: 3,
-    Verdict.BROKEN: 4,
-    Verdict.UNSAFE: 4,
+    PropertyVerdict.PASS: 0,
+    PropertyVerdict.SAFE: 0,
+    PropertyVerdict.EVEN: 0,
+    PropertyVerdict.ODD: 0,
+    PropertyVerdict.NEITHER: 0,
+    PropertyVerdict.UNRESOLVED: 1,
+    PropertyVerdict.NUMERICAL: 2,
+    PropertyVerdict.NONFINITE: 3,
+    PropertyVerdict.BROKEN: 4,
+    PropertyVerdict.UNSAFE: 4,
 }
 
 #: verdicts that mean "the property holds (up to rounding)"
-HOLDS = frozenset({Verdict.PASS, Verdict.NUMERICAL, Verdict.SAFE})
+HOLDS = frozenset({PropertyVerdict.PASS, PropertyVerdict.NUMERICAL, PropertyVerdict.SAFE})
 
 
-def worst(verdicts, default: Verdict = Verdict.PASS) -> Verdict:
+def worst(verdicts, default: PropertyVerdict = PropertyVerdict.PASS) -> PropertyVerdict:
     """The most severe of `verdicts` (BROKEN/UNSAFE > NONFINITE > NUMERICAL > UNRESOLVED > the rest)."""
-    vs = [Verdict(v) for v in verdicts]
+    vs = [PropertyVerdict.of(v) for v in verdicts]
     return max(vs, key=_SEVERITY.__getitem__) if vs else default
 
 
-def as_safety(v: Verdict) -> Verdict:
+def as_safety(v: PropertyVerdict) -> PropertyVerdict:
     """A must-vanish verdict in safety words: PASS/NUMERICAL → SAFE, BROKEN → UNSAFE, others unchanged."""
-    v = Verdict(v)
-    if v in (Verdict.PASS, Verdict.NUMERICAL):
-        return Verdict.SAFE
-    if v == Verdict.BROKEN:
-        return Verdict.UNSAFE
+    v = PropertyVerdict.of(v)
+    if v in (PropertyVerdict.PASS, PropertyVerdict.NUMERICAL):
+        return PropertyVerdict.SAFE
+    if v == PropertyVerdict.BROKEN:
+        return PropertyVerdict.UNSAFE
     return v
