@@ -24,6 +24,7 @@ from clariant_core.group.lorentz import (
     sl2c,
     to_so13,
 )
+from clariant_core.group.rep import SCALAR, VECTOR, Rep
 from clariant_core.network.lgn import LGN, LGNConfig, count_parameters
 from clariant_core.numerics import complex_of, real_of, unit_roundoff
 
@@ -35,6 +36,9 @@ __all__ = [
     "Irreps",
     "LGN",
     "LGNConfig",
+    "Rep",
+    "SCALAR",
+    "VECTOR",
     "boost",
     "check_sl2c",
     "clebsch_gordan",

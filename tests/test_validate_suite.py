@@ -17,7 +17,6 @@ from validate import (
     assert_lorentz_invariant,
     attribute,
     judge,
-    representations,
     schur,
     strategies,
     sweep,
@@ -167,7 +166,7 @@ def test_exact_rms_floor_equals_the_mean_over_random_roundings(case, monkeypatch
     p, mask = P[:4], MASK[:4]
 
     def first_order(seed=0):  # the first-order input floor for u = 1 [T, B]
-        ctx = Context(Evaluator(model), p, mask, m, cc.to_so13(m), representations.parse(rep), seed=seed)
+        ctx = Context(Evaluator(model), p, mask, m, cc.to_so13(m), cc.Rep.parse(rep), seed=seed)
         fm = floor.build(ctx)
         assert bool(fm.smooth.all()), fm.why
         return fm.linear

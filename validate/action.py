@@ -11,15 +11,15 @@ import torch
 
 import clariant_core as cc
 
-from . import representations as reps
 from .exact import lorentz_apply
 from .groups import check_lorentz
 
 _TINY = torch.finfo(torch.float64).tiny
 
 
-def as_transforms(transforms: torch.Tensor, out_rep) -> tuple[torch.Tensor | None, torch.Tensor]:
-    """(M complex128 `[T, 2, 2]` or None, Λ float64 `[T, 4, 4]`) from SL(2,C) `[T, 2, 2]` or real Λ `[T, 4, 4]`."""
+def as_transforms(transforms: torch.Tensor, out_rep: cc.Rep) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """(M complex128 `[T, 2, 2]` or None, Λ float64 `[T, 4, 4]`) from SL(2,C) `[T, 2, 2]` or real Λ `[T, 4, 4]`
+    (only for outputs whose representation is a function of Λ: `Rep.lorentz_matrix`)."""
     if not isinstance(transforms, torch.Tensor):
         raise ValueError(f"transforms must be a tensor [T, 2, 2] (SL(2,C)) or [T, 4, 4] (Λ), got {type(transforms)}")
     if transforms.ndim == 2:
@@ -28,8 +28,8 @@ def as_transforms(transforms: torch.Tensor, out_rep) -> tuple[torch.Tensor | Non
         m = cc.check_sl2c(transforms.to(torch.complex128), "transforms")
         lam = cc.to_so13(m)
     elif transforms.shape[-2:] == (4, 4) and transforms.ndim == 3:
-        if isinstance(out_rep, cc.Irreps):
-            raise ValueError("Irreps outputs need SL(2,C) transformations [T, 2, 2], not Λ")
+        if out_rep.needs_sl2c:
+            raise ValueError(f"'{out_rep}' outputs need SL(2,C) transformations [T, 2, 2], not Λ")
         m, lam = None, transforms.to(torch.float64)
     else:
         raise ValueError(f"transforms must be [T, 2, 2] SL(2,C) or [T, 4, 4] Λ, got {tuple(transforms.shape)}")
@@ -44,14 +44,24 @@ def transformed(m: torch.Tensor | None, lam: torch.Tensor, x64: torch.Tensor) ->
     return torch.einsum("tij,bnj->tbni", lam, x64)
 
 
-def act(out_rep, m: torch.Tensor | None, lam: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """ρ_out x on the last axis, one transformation per leading index: x `[T, B, ..., dim]` (or broadcastable)."""
-    if out_rep == "scalar":
+def matrices(out_rep: cc.Rep, m: torch.Tensor | None, lam: torch.Tensor) -> torch.Tensor | None:
+    """ρ_out per transformation `[T, dim, dim]` (real for real representations), from M where it is given, else from
+    the given Λ; None for invariants (the identity, on any number of components)."""
+    if out_rep.is_invariant:
+        return None
+    return out_rep.lorentz_matrix(lam) if m is None else out_rep.matrix(m)
+
+
+def act(out_rep: cc.Rep, m: torch.Tensor | None, lam: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """ρ_out x on the last axis, one transformation per leading index: x `[T, B, ..., dim]` (or broadcastable).
+    Computed in the wider of ρ's and x's types (complex if either is)."""
+    r = matrices(out_rep, m, lam)
+    if r is None:
         return x
-    if out_rep == "vector":
-        shape = (lam.shape[0],) + (1,) * (x.ndim - 2) + (4, 4)
-        return (lam.reshape(shape) @ x[..., None])[..., 0]
-    return reps.act(out_rep, m, x)
+    r = r.to(x.dtype if x.is_complex() or not r.is_complex() else r.dtype)
+    x = x.to(r.dtype)
+    shape = (r.shape[0],) + (1,) * (x.ndim - 2) + r.shape[-2:]
+    return (r.reshape(shape) @ x[..., None])[..., 0]
 
 
 _MAX = torch.finfo(torch.float64).max
@@ -69,24 +79,22 @@ def norm(x: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(x.reshape(x.shape[0], x.shape[1], -1), dim=-1)
 
 
-def expected(out_rep, m, lam, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
+def expected(out_rep: cc.Rep, m, lam, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
     """ρ(M) f(x) `[T, B, ...]` and a bound on its own float64 rounding relative to its norm (0 where exact).
 
-    Scalars: f(x). Vectors given as SL(2,C): Λf(x) in double-double, rounded once. Otherwise a float64 product, whose
-    rounding u₆₄‖|ρ||f|‖ / ‖ρf‖ grows with the conditioning of ρ(M) (e^{(k+n)|y|/2} per irrep)."""
+    Invariants: f(x). Four-vectors given as SL(2,C): Λf(x) in double-double, rounded once (validate/exact.py).
+    Otherwise a float64 product, whose rounding u₆₄‖|ρ||f|‖ / ‖ρf‖ grows with the conditioning of ρ(M)
+    (e^{(k+n)|y|/2} per irrep)."""
     t = lam.shape[0]
-    if out_rep == "scalar":
+    if out_rep.is_invariant:
         return ref.expand(t, *ref.shape), 0.0
-    if out_rep == "vector" and m is not None:
+    if out_rep == cc.VECTOR and m is not None:  # the exact action of M on Minkowski components
         return lorentz_apply(m, ref), 0.0
     out = act(out_rep, m, lam, ref.expand(t, *ref.shape))
-    if out_rep == "vector":
-        mags = (lam.abs().reshape(t, *(1,) * (ref.ndim - 1), 4, 4) @ ref.abs()[..., None])[..., 0]
-    else:
-        r = reps.rho(out_rep, m).abs()  # [T, dim, dim]
-        mags = (r.reshape(t, *(1,) * (ref.ndim - 1), *r.shape[-2:]) @ ref.abs().to(r.dtype)[..., None])[..., 0]
+    r = matrices(out_rep, m, lam).abs()  # [T, dim, dim]
+    mags = (r.reshape(t, *(1,) * (ref.ndim - 1), *r.shape[-2:]) @ ref.abs().to(r.dtype)[..., None])[..., 0]
     bound = cc.unit_roundoff(torch.float64) * norm(mags) / norm(out).clamp_min(_TINY)
     return out, bound
 
 
-__all__ = ["act", "as_transforms", "expected", "norm", "relative", "transformed"]
+__all__ = ["act", "as_transforms", "expected", "matrices", "norm", "relative", "transformed"]

@@ -1,10 +1,11 @@
 """Per-layer attribution: which layer loses the symmetry. Guide: docs/attribution.md.
 
 A model declares its covariant layers in `activation_irreps()` → {submodule name: spec}, in forward order. A spec is
-a representation — an `Irreps` (or its string), "vector" (real four-vectors on the last axis, transforming with
-Λ = to_so13(M)) or "scalar" (invariant features) — or a pair `(representation, selector)` for layers whose output is
-not the activation itself: an int indexes a tuple output, a callable `selector(output, batch_size)` returns the
-activation (and may reshape a flattened `[B·N, …]` tensor back to `[B, N, …]`).
+a representation — a `clariant_core.Rep`, an `Irreps` (or its string), "vector" (real four-vectors on the last axis,
+transforming with Λ = to_so13(M)) or "scalar" (invariant features), read once by `Rep.parse` — or a pair
+`(representation, selector)` for layers whose output is not the activation itself: an int indexes a tuple output, a
+callable `selector(output, batch_size)` returns the activation (and may reshape a flattened `[B·N, …]` tensor back to
+`[B, N, …]`).
 
 Forward hooks record each declared layer on x and on Λx. An activation is per particle, `[B, N', …, dim]` with
 N' ≥ N (model-internal particles, such as the LGN's beams, come first and are compared too; padding is not), or per
@@ -34,7 +35,7 @@ from .statistics import p95
 @dataclass(frozen=True)
 class LayerError:
     name: str
-    irreps: str  # the declared representation: an Irreps string, "vector" or "scalar"
+    irreps: str  # the declared representation as printed: an Irreps string, "vector" or "scalar"
     median: float
     p95: float
     max: float
@@ -59,7 +60,7 @@ class Attribution:
 @dataclass(frozen=True)
 class _Layer:
     name: str
-    rep: object  # "scalar" | "vector" | cc.Irreps (simplified)
+    rep: cc.Rep
     selector: int | Callable | None
 
 
@@ -81,8 +82,11 @@ def _declared(model) -> list[_Layer]:
                 f"activation_irreps()[{name!r}]: the selector must be an int (tuple index) or a callable "
                 f"selector(output, batch_size), got {type(selector).__name__}"
             )
-        rep = reps.parse(rep)
-        out.append(_Layer(name, rep.simplify() if isinstance(rep, cc.Irreps) else rep, selector))
+        try:
+            rep = cc.Rep.parse(rep)
+        except ValueError as e:
+            raise ValueError(f"activation_irreps()[{name!r}]: {e}") from None
+        out.append(_Layer(name, rep, selector))
     return out
 
 
@@ -140,12 +144,12 @@ def _layout(layer: _Layer, a: torch.Tensor, mask: torch.Tensor) -> tuple[torch.T
         raise ValueError(
             f"layer {layer.name!r} emits {tuple(a.shape)}: expected [B={b}, N, …, dim] or [B={b}, …, dim]{hint}"
         )
-    dim = {"vector": 4, "scalar": a.shape[-1]}.get(layer.rep) if isinstance(layer.rep, str) else layer.rep.dim
-    if a.shape[-1] != dim:
+    if not layer.rep.fits(a.shape[-1]):
         raise ValueError(
             f"layer {layer.name!r} emits {tuple(a.shape)}, but its declared representation {layer.rep} has "
-            f"dimension {dim} on the last axis"
+            f"dimension {layer.rep.dim} on the last axis"
         )
+    dim = a.shape[-1]
     if a.ndim >= 3 and a.shape[1] >= n:  # per particle; model-internal particles come first
         extra = a.shape[1] - n
         w = torch.cat([mask.new_ones(b, extra), mask], 1).to(torch.float64)
@@ -226,7 +230,7 @@ def attribute(model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.floa
         if a0.shape != a1.shape:
             raise ValueError(f"layer {layer.name!r} emits {tuple(a0.shape)} on x but {tuple(a1.shape)} on Λx")
         a0, a1, w = a0.to(torch.complex128), a1.to(torch.complex128), w.to(a0.device)
-        rho = reps.rho(layer.rep, m_act.to(a0.device))  # None (scalar), Λ [B, 4, 4] or ρ(M') [B, dim, dim]
+        rho = None if layer.rep.is_invariant else layer.rep.matrix(m_act.to(a0.device))  # ρ(M') [B, dim, dim]
         expected = (a0 if rho is None else torch.einsum("bij,bpj->bpi", rho.to(torch.complex128), a0)) * w
         diff = (a1 * w - expected).reshape(p.shape[0], -1).norm(dim=-1)
         err = diff / expected.reshape(p.shape[0], -1).norm(dim=-1).clamp_min(torch.finfo(torch.float64).tiny)

@@ -21,7 +21,7 @@ class Context:
     mask: torch.Tensor  # [B, N] bool
     m: torch.Tensor | None  # SL(2,C) [T, 2, 2] complex128, None for a given real Λ
     lam: torch.Tensor  # Λ [T, 4, 4] float64
-    out_rep: object
+    out_rep: cc.Rep  # how the outputs transform (read once by cc.Rep.parse)
     budget: int = 2_000_000
     trim: bool = True
     seed: int = 0

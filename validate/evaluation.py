@@ -134,7 +134,7 @@ class Evaluator:
             self._copies[dtype] = net
         return self._copies[dtype]
 
-    def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, out_rep) -> torch.Tensor:
+    def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, out_rep: cc.Rep) -> torch.Tensor:
         """model(p.to(dtype), mask) as one tensor `[B, ...]` (dict outputs flattened in the Irreps' order)."""
         f = self.at(dtype)
         x = p.to(dtype)
@@ -161,8 +161,9 @@ class Evaluator:
             )
         if not (out.is_floating_point() or out.is_complex()):
             raise ModelCallError(f"the model returned {out.dtype} outputs: the suite needs floating outputs")
-        if out_rep == "vector" and out.shape[-1] != 4:
-            raise ModelCallError(f"a 'vector' output must end in 4 components (E, px, py, pz), got {tuple(out.shape)}")
+        wrong = reps.width_error(out_rep, tuple(out.shape))
+        if wrong:
+            raise ModelCallError(wrong)
         self.output_dtypes.setdefault(dtype, out.real.dtype if out.is_complex() else out.dtype)
         return out
 

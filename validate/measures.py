@@ -20,7 +20,6 @@ import clariant_core as cc
 
 from . import action
 from . import floor as floors
-from . import representations as reps
 from .context import Context
 from .evaluation import Evaluator, ModelFailed, check_jets, plain_tensor_attributes
 from .groups import GridPoint, grid, in_group, sample
@@ -129,7 +128,7 @@ def measure(
     transforms: torch.Tensor,
     *,
     dtype: torch.dtype = torch.float64,
-    out_rep="scalar",
+    out_rep=cc.SCALAR,
     points: list[GridPoint] | None = None,
     with_floor: bool = True,
     takes_mask: bool = True,
@@ -139,12 +138,13 @@ def measure(
 ) -> Measurement:
     """Relative error per (transformation, jet) of `model(p, mask)` at `dtype`, with its precision floor.
 
+    out_rep: "scalar", "vector", an irreps string, an Irreps or a `cc.Rep` (read once by `Rep.parse`).
     transforms: SL(2,C) `[T, 2, 2]` (or Λ `[T, 4, 4]` real for scalar/vector outputs). p: `[B, N, 4]` taken as exact
     (float64), mask `[B, N]`. A low-precision dtype the model cannot run in gives `skipped` with the reason. Jets are
     evaluated grouped by multiplicity and trimmed to it (`trim_padding=False` for models that need a fixed particle
     count), at most `budget` particle pairs per call."""
     x64, mask = check_jets(p, mask)
-    out_rep = reps.parse(out_rep)
+    out_rep = cc.Rep.parse(out_rep)
     m, lam = action.as_transforms(transforms, out_rep)
     points = points or [GridPoint("custom", None, float("nan"))] * lam.shape[0]
     ctx = Context(Evaluator(model, takes_mask), x64, mask, m, lam, out_rep, budget, trim_padding, seed)
@@ -159,7 +159,7 @@ class Sweep:
     points: list[GridPoint]
     transforms: torch.Tensor  # SL(2,C) [T, 2, 2]
     measurements: dict[str, Measurement] = field(default_factory=dict)
-    out_rep: object = "scalar"
+    out_rep: cc.Rep = cc.SCALAR
     seconds: float = 0.0
     group: str = "full"
     notes: list[str] = field(default_factory=list)
@@ -223,7 +223,7 @@ def sweep(
     n_angles: int = 8,
     groups=(),
     n_random: int = 8,
-    out_rep="scalar",
+    out_rep=cc.SCALAR,
     takes_mask: bool = True,
     with_floor: bool = True,
     budget: int = 2_000_000,
@@ -257,7 +257,7 @@ def sweep(
         group=group,
         transforms=transforms,
     )
-    out_rep = reps.parse(out_rep)
+    out_rep = cc.Rep.parse(out_rep)
     ev = Evaluator(model, takes_mask)
     lam = cc.to_so13(m)
     extra = _companion(dtypes) if with_floor else None
@@ -294,7 +294,7 @@ def sweep(
             left = (len(run) - k - 1) * (t + 1) * (stop - start + floors.FINITE_DRAWS * rough)
             total[0] = done[0] + left + (b - stop) * (len(run) * (t + 1) + 24 * int(with_floor))  # what is left
             tick(0)
-        if out_rep == "scalar" and start == 0:
+        if out_rep == cc.SCALAR and start == 0:
             hint = _vector_hint(ctx)
             if hint:
                 result.notes.append(hint)

@@ -1,5 +1,7 @@
-"""How a model's inputs and outputs transform: "scalar" (invariant), "vector" (four-vectors on the last axis) or
-an `Irreps` (complex features on the last axis, flat layout channel-major; or a dict {Irrep: [..., τ, d]})."""
+"""How a model's outputs are laid out for their representation (docs/validation.md): `parse` reads the public
+`out_rep` spec once — "scalar", "vector", an irreps string, an Irreps or a `clariant_core.Rep` — through `Rep.parse`;
+`flatten` turns a dict output {Irrep: [..., τ, d]} into one tensor in the Irreps' order, `width_error` says why a
+last axis cannot carry the representation. The matrices are the Rep's own."""
 
 from __future__ import annotations
 
@@ -8,43 +10,26 @@ import torch
 import clariant_core as cc
 
 
-def parse(spec):
-    """ "scalar" | "vector" | Irreps (or an irreps string such as "2x(0,0)+1x(1,1)")."""
-    if spec in ("scalar", "vector"):
-        return spec
-    if isinstance(spec, (cc.Irreps, str)):
-        try:
-            return cc.Irreps(spec)
-        except ValueError:
-            raise ValueError(f"unknown representation {spec!r}: use 'scalar', 'vector' or an Irreps") from None
-    raise ValueError(f"unknown representation {spec!r}: use 'scalar', 'vector' or an Irreps")
-
-
-def flatten(out, rep) -> torch.Tensor:
-    """A model output as one tensor `[B, ..., dim]` (dict outputs concatenated in the Irreps' order)."""
+def flatten(out, rep: cc.Rep) -> torch.Tensor:
+    """A model output as one tensor `[B, ..., dim]`: a dict {Irrep: [B, ..., τ, d]} concatenated in the order of
+    `rep.irreps` (each irrep once, in the irreps' own basis), a tensor as it is."""
     if isinstance(out, dict):
-        if not isinstance(rep, cc.Irreps):
-            raise ValueError("a dict output needs an Irreps representation")
-        return torch.cat([out[ir].flatten(-2) for _, ir in rep.simplify()], -1)
+        irreps = rep.irreps
+        if rep.is_real or rep.basis is not None or len(irreps.irreps) != len(irreps):
+            raise ValueError(
+                f"a dict output {{Irrep: [B, ..., τ, d]}} needs an Irreps representation listing each irrep once, "
+                f"not {rep}"
+            )
+        missing = [str(ir) for ir in irreps.irreps if ir not in out]
+        if missing:
+            raise ValueError(f"the dict output has no entry for {', '.join(missing)} of {rep}")
+        return torch.cat([out[ir].flatten(-2) for _, ir in irreps], -1)
     return out
 
 
-def rho(rep, m: torch.Tensor) -> torch.Tensor | None:
-    """The matrix acting on the last axis for SL(2,C) `m: [..., 2, 2]`: None for scalars, Λ `[..., 4, 4]` real for
-    vectors, block-diagonal ρ(M) complex `[..., dim, dim]` for Irreps."""
-    if rep == "scalar":
+def width_error(rep: cc.Rep, shape: tuple) -> str | None:
+    """Why a last axis of `shape` cannot carry `rep` (None when it can)."""
+    if rep.fits(shape[-1] if shape else 1):
         return None
-    if rep == "vector":
-        return cc.to_so13(m)
-    return rep.simplify().matrix(m)
-
-
-def act(rep, m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """ρ(M) x on the last axis; m `[T, 2, 2]`, x `[T, B, ..., dim]` (or broadcastable)."""
-    r = rho(rep, m)
-    if r is None:
-        return x
-    r = r.to(x.dtype if x.is_complex() or not r.is_complex() else r.dtype)
-    x = x.to(r.dtype)
-    shape = (r.shape[0],) + (1,) * (x.ndim - 2) + r.shape[-2:]
-    return (r.reshape(shape) @ x[..., None])[..., 0]
+    what = " (E, px, py, pz)" if rep == cc.VECTOR else ""
+    return f"a '{rep}' output must end in {rep.dim} components{what}, got {tuple(shape)}"

@@ -4,10 +4,10 @@
 (b) numerical: ‖W ρ_in(M) − ρ_out(M) W‖ / (‖W‖ ‖ρ_in(M)‖) over random M;
 (c) independent: the dimension of the intertwiner space {X : X A_in = A_out X for the six Lie-algebra generators},
     from the null space of that linear system (SVD), compared with the layer's free parameter count.
-The generators come from the irreps' own `generators()`; for real representations (`field="real"`, e.g. four-vectors
-or antisymmetric tensors F_μν acted on by Λ) the space is solved over R: there complex-type pairs show up, e.g. the
-real 6-dim F_μν has a 2-dim commutant (identity and Hodge dual), the complex (2,0)⊕(0,2) also 2 (complex) — one
-scalar per inequivalent irrep.
+The generators come from the representation's own `Rep.generators()`; for real representations (`field="real"`, e.g.
+four-vectors or antisymmetric tensors F_μν acted on by Λ) the space is solved over R: there complex-type pairs show
+up, e.g. the real 6-dim F_μν has a 2-dim commutant (identity and Hodge dual), the complex (2,0)⊕(0,2) also 2
+(complex) — one scalar per inequivalent irrep.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from dataclasses import dataclass
 import torch
 
 import clariant_core as cc
-
-from . import representations as reps
 
 
 @dataclass(frozen=True)
@@ -39,15 +37,10 @@ class SchurResult:
         return self.structure_residual <= self.tolerance and self.commutation_residual <= self.tolerance and dims
 
 
-def algebra_generators(irreps) -> list[torch.Tensor]:
-    """The six generators (−iJ₁..₃ for rotations, K₁..₃ for boosts) of a direct sum, complex128 `[dim, dim]`."""
-    irreps = cc.Irreps(irreps).simplify()
-    gens = [[] for _ in range(6)]
-    for tau, ir in irreps:
-        jg, kg = ir.generators()
-        for i, g in enumerate([*(-1j * jg), *kg]):
-            gens[i] += [g] * tau
-    return [torch.block_diag(*blocks) for blocks in gens]
+def algebra_generators(rep) -> list[torch.Tensor]:
+    """The six generators (−iJ₁..₃ for rotations, K₁..₃ for boosts) of a representation (a `cc.Rep` or what
+    `Rep.parse` reads), `[dim, dim]` each: complex128, float64 for a real one (`Rep.generators`)."""
+    return list(cc.Rep.parse(rep).generators())
 
 
 def intertwiner_basis(gens_in, gens_out, field: str = "complex", tol: float | None = None) -> torch.Tensor:
@@ -116,8 +109,8 @@ def commutation_residual(
     w: torch.Tensor, irreps_in, irreps_out, *, n: int = 8, max_rapidity: float = 1.0, seed: int = 0
 ) -> float:
     m = cc.random_sl2c(n, max_rapidity=max_rapidity, seed=seed)
-    r_in = reps.rho(cc.Irreps(irreps_in), m)
-    r_out = reps.rho(cc.Irreps(irreps_out), m)
+    r_in = cc.Rep.parse(irreps_in).matrix(m).to(torch.complex128)
+    r_out = cc.Rep.parse(irreps_out).matrix(m).to(torch.complex128)
     w = w.to(torch.complex128)
     res = torch.linalg.matrix_norm(w @ r_in - r_out @ w) / (
         torch.linalg.matrix_norm(w) * torch.linalg.matrix_norm(r_in)
