@@ -1,6 +1,9 @@
 """The representation value object `Rep`: irreps with an optional change of basis; homomorphism, the real
 four-vector as (1,1) in the intertwiner's basis, generators against the algebra, parse/print, its use as `out_rep`."""
 
+import copy
+import pickle
+
 import pytest
 import torch
 from helpers import COMPLEX_DTYPES, irrep_ops, rel_err, tol
@@ -138,6 +141,8 @@ def test_construction_checks():
     basis = cc.VECTOR.basis
     basis.zero_()  # a copy: the value object is unchanged
     assert cc.VECTOR == cc.Rep("(1,1)", cc.vector_intertwiner(), real=True)
+    for rep in REPS:  # models holding a Rep are deep-copied (one copy per dtype) and may be pickled
+        assert copy.deepcopy(rep) == rep == pickle.loads(pickle.dumps(rep)) and str(copy.deepcopy(rep)) == str(rep)
 
 
 def _total(p, mask):

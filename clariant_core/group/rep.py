@@ -114,6 +114,10 @@ class Rep:
     def __setattr__(self, name, value):
         raise AttributeError(f"Rep is immutable: cannot set {name}")
 
+    def __reduce__(self):  # copy and pickle through the constructor (its checks included), not attribute by attribute
+        kw = dict(real=self._real, any_width=self._any_width, name=self._name)
+        return _rebuild, (str(self._irreps), self._basis, kw)
+
     # --- facts ------------------------------------------------------------------------------------------------
 
     @property
@@ -207,6 +211,10 @@ class Rep:
             raise ValueError(
                 f"{self._irreps} is not real in this basis: its generators have imaginary parts up to {worst:.3g}"
             )
+
+
+def _rebuild(irreps: str, basis, kw: dict) -> Rep:
+    return Rep(irreps, basis, **kw)
 
 
 SCALAR = Rep("1x(0,0)", real=True, any_width=True, name="scalar")
