@@ -45,11 +45,11 @@ def transformed(m: torch.Tensor | None, lam: torch.Tensor, x64: torch.Tensor) ->
 
 
 def matrices(out_rep: cc.Rep, m: torch.Tensor | None, lam: torch.Tensor) -> torch.Tensor | None:
-    """ρ_out per transformation `[T, dim, dim]` (real for real representations), from M where it is given, else from
-    the given Λ; None for invariants (the identity, on any number of components)."""
+    """ρ_out per transformation `[T, dim, dim]` (real for real representations): Λ itself for four-vectors (already
+    computed, or as the user gave it), else from M; None for invariants (the identity, on any number of components)."""
     if out_rep.is_invariant:
         return None
-    return out_rep.lorentz_matrix(lam) if m is None else out_rep.matrix(m)
+    return out_rep.matrix(m) if out_rep.needs_sl2c else out_rep.lorentz_matrix(lam)
 
 
 def act(out_rep: cc.Rep, m: torch.Tensor | None, lam: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
