@@ -85,11 +85,7 @@ def decompose_product(irrep1, irrep2, max_label: int | None = None) -> list[Irre
     out = [
         Irrep(k, n) for k in range(abs(a.k - b.k), a.k + b.k + 1, 2) for n in range(abs(a.n - b.n), a.n + b.n + 1, 2)
     ]
-    if max_label is not None:
-        if isinstance(max_label, bool) or not isinstance(max_label, int) or max_label < 0:
-            raise ValueError(f"max_label must be a non-negative integer, got {max_label!r}")
-        out = [ir for ir in out if ir.k <= max_label and ir.n <= max_label]
-    return out
+    return [ir for ir in out if ir.within(max_label)]
 
 
 @functools.cache
@@ -130,6 +126,11 @@ class CGProduct:
 
     Per input pair the work is one outer product and one GEMM over the flattened batch and channels
     ([B·N·τ, d1·d2] @ [d1·d2, Σd_out]): no Python loops over batch, particles or components.
+
+    Public pieces for layers that run the products themselves (e.g. on real planes, network/planes.py):
+    `paths`, `coefficients(dtype, device)` (one dense `[d1·d2, Σd_out]` matrix per path), `terms(dtype, device)`
+    (the same bilinear forms as their nonzero terms only) and `split(path, z)` (a path's stacked output into its
+    irreps).
     """
 
     def __init__(
@@ -154,6 +155,7 @@ class CGProduct:
         # one path per input pair: (ir1, ir2, [out irreps]); stacked coefficients [d1·d2, Σ d_out]
         self.paths: list[tuple[Irrep, Irrep, list[Irrep]]] = []
         self._coeff64: list[torch.Tensor] = []
+        self._terms64: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         out_channels: dict[Irrep, int] = {}
         for t1, a in self.irreps1:
             for t2, b in self.irreps2:
@@ -171,22 +173,57 @@ class CGProduct:
                 self.paths.append((a, b, outs))
                 coeff = torch.cat([_lorentz_cg(a, b, c) for c in outs], dim=-1)
                 self._coeff64.append(coeff.reshape(a.dim * b.dim, -1))
+                self._terms64.append(_nonzero_terms(coeff, symmetric and a == b))
                 tau = t1 * t2 if channels == "full" else t1
                 for c in outs:
                     out_channels[c] = out_channels.get(c, 0) + tau
         self.irreps_out = Irreps.from_dict(out_channels)
-        self._cache: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
+        self._cache: dict[tuple[torch.dtype, torch.device, bool], list[torch.Tensor]] = {}
         for dt in (torch.float32, torch.float64, torch.complex64, torch.complex128):  # plain constants, made up front
-            self._coefficients(dt, torch.device("cpu"))
+            self.coefficients(dt, torch.device("cpu"))
 
-    def _coefficients(self, dtype: torch.dtype, device: torch.device) -> list[torch.Tensor]:
-        key = (dtype, torch.device(device))
+    def coefficients(self, dtype: torch.dtype, device=None) -> list[torch.Tensor]:
+        """The CG coefficients of each path (order of `paths`), `[d1·d2, Σd_out]` of `dtype` on `device`: column
+        block j is `clebsch_gordan(ir1, ir2, outs[j])` flattened. Cast once per dtype and device."""
+        return self._cast("dense", dtype, device, lambda: self._coeff64)
+
+    def terms(self, dtype: torch.dtype, device=None, planes: bool = False) -> list[tuple]:
+        """Each path's bilinear form by its nonzero terms: `(i1 [P], i2 [P], coeff [P, Σd_out])` with
+        z = Σ_p coeff[p] · x[..., i1[p]] · y[..., i2[p]] — the dense form restricted to the index pairs (i, j) it does
+        not zero, and for the symmetric square's a ⊗ a to i ≤ j (x_i x_j = x_j x_i: the rows (i, j) and (j, i) are
+        added). `planes=True`: coeff as `[Σd_out, 2P]`, transposed, each term repeated for the two input planes of
+        the real-planes product (network/planes.py). Cast once per dtype and device."""
+
+        def make():
+            if not planes:
+                return self._terms64
+            return [(i, j, c.repeat_interleave(2, 0).T.contiguous()) for i, j, c in self._terms64]
+
+        return self._cast(("terms", planes), dtype, device, make)
+
+    def _cast(self, kind, dtype: torch.dtype, device, make) -> list:
+        key = (kind, dtype, torch.device(device or "cpu"))
         if key not in self._cache:
-            cast = [c.to(device=device, dtype=dtype) for c in self._coeff64]
-            if any(is_transformed(c) for c in cast):  # inside torch.func (jvp, vmap…): use, never cache
+            cast = [
+                tuple(t.to(key[2]) if t.dtype == torch.long else t.to(device=key[2], dtype=dtype) for t in item)
+                if isinstance(item, tuple)
+                else item.to(device=key[2], dtype=dtype)
+                for item in make()
+            ]
+            flat = [t for item in cast for t in (item if isinstance(item, tuple) else (item,))]
+            if any(is_transformed(t) for t in flat):  # inside torch.func (jvp, vmap…): use, never cache
                 return cast
             self._cache[key] = cast
         return self._cache[key]
+
+    def split(self, path: int, z: torch.Tensor, dim: int = -1) -> list[tuple[Irrep, torch.Tensor]]:
+        """Path `path`'s stacked output (`Σd_out` along `dim`) → `[(irrep, view with d along dim), …]` in the order
+        of its outputs."""
+        out, start = [], 0
+        for c in self.paths[path][2]:
+            out.append((c, z.narrow(dim, start, c.dim)))
+            start += c.dim
+        return out
 
     def __call__(self, x: dict, y: dict) -> dict[Irrep, torch.Tensor]:
         x = _as_feature_dict(x, self.irreps1, "x")
@@ -195,9 +232,9 @@ class CGProduct:
         dtypes = {t.dtype for t in (*x.values(), *y.values())}
         if len(dtypes) != 1:
             raise ValueError(f"CG product inputs must share one dtype, got {sorted(map(str, dtypes))}")
-        coeffs = self._coefficients(ref.dtype, ref.device)
+        coeffs = self.coefficients(ref.dtype, ref.device)
         pieces: dict[Irrep, list[torch.Tensor]] = {}
-        for (a, b, outs), coeff in zip(self.paths, coeffs):
+        for i, ((a, b, _), coeff) in enumerate(zip(self.paths, coeffs)):
             xa, yb = x[a], y[b]
             tau1, tau2 = xa.shape[-2], yb.shape[-2]
             if self.channels == "full" and tau1 > 1 and tau2 > 1:
@@ -219,11 +256,20 @@ class CGProduct:
                 else:
                     u = (xa[..., :, :, None] * yb[..., :, None, :]).flatten(-2)
                 z = u @ coeff  # [..., τ, Σ d_out]
-            start = 0
-            for c in outs:
-                pieces.setdefault(c, []).append(z[..., start : start + c.dim])
-                start += c.dim
+            for c, piece in self.split(i, z):
+                pieces.setdefault(c, []).append(piece)
         return {c: torch.cat(pieces[c], dim=-2) if len(pieces[c]) > 1 else pieces[c][0] for _, c in self.irreps_out}
+
+
+def _nonzero_terms(coeff: torch.Tensor, symmetric: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """float64 `[d1, d2, d_out]` → (i1, i2, rows): the index pairs with a nonzero row; `symmetric` (a ⊗ a of one
+    feature with itself): rows (i, j) and (j, i) merged into i ≤ j."""
+    if symmetric:
+        i, j = torch.meshgrid(torch.arange(coeff.shape[0]), torch.arange(coeff.shape[1]), indexing="ij")
+        merged = torch.where((i == j)[..., None], coeff, coeff + coeff.transpose(0, 1))
+        coeff = merged * (i <= j)[..., None]
+    i1, i2 = torch.nonzero(coeff.abs().sum(-1) > 0, as_tuple=True)
+    return i1, i2, coeff[i1, i2]
 
 
 def _as_feature_dict(x, irreps: Irreps, name: str) -> dict[Irrep, torch.Tensor]:

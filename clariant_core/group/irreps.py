@@ -79,6 +79,14 @@ class Irrep:
     def is_scalar(self) -> bool:
         return self.k == 0 and self.n == 0
 
+    def within(self, max_label: int | None) -> bool:
+        """The irrep cut-off of every layer: k, n ≤ max_label (None: no cut-off)."""
+        if max_label is None:
+            return True
+        if isinstance(max_label, bool) or not isinstance(max_label, numbers.Integral) or max_label < 0:
+            raise ValueError(f"max_label must be a non-negative integer, got {max_label!r}")
+        return self.k <= max_label and self.n <= max_label
+
     def conjugate(self) -> Irrep:
         """The complex-conjugate irrep: conj ρ_(k,n) ≅ ρ_(n,k)."""
         return Irrep(self.n, self.k)
@@ -326,6 +334,13 @@ class Irreps:
         """Total channels of `irrep`."""
         ir = Irrep.parse(irrep)
         return sum(mul for mul, i in self._items if i == ir)
+
+    def filter(self, max_label: int | None = None, keep=None) -> Irreps:
+        """The entries whose irrep has k, n ≤ max_label (`Irrep.within`) and, if `keep` is given, lies in it."""
+        keep = None if keep is None else {Irrep.parse(c) for c in keep}
+        return Irreps(
+            [(mul, ir) for mul, ir in self._items if ir.within(max_label) and (keep is None or ir in keep)]
+        )
 
     def simplify(self) -> Irreps:
         """Merge equal irreps (summing channels), sorted by (k, n), dropping zero-channel entries."""

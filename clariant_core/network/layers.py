@@ -1,8 +1,9 @@
 """Building blocks of the LGN (docs/network.md): equivariant linear maps, the input layer, one CG level.
 
-Activations are dicts `{Irrep: [B, N, τ, d]}` of complex tensors (complex64 for a float32 model, complex128 for
-float64). Parameters are real tensors (a complex weight is stored as a trailing (re, im) pair) so that
-`model.to(torch.float64)` switches the whole network's precision.
+Activations between layers are dicts `{Irrep: [B, N, τ, d]}` of complex tensors (complex64 for a float32 model,
+complex128 for float64); inside a CG level they are real planes `[d, 2, τ, B, N]` (network/planes.py), so the level
+is real arithmetic throughout. Parameters are real tensors (a complex weight is stored as a trailing (re, im) pair) so
+that `model.to(torch.float64)` switches the whole network's precision.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch import nn
 
 from clariant_core.group.clebsch_gordan import CGProduct
 from clariant_core.group.irreps import Irrep, Irreps, vector_intertwiner
+from clariant_core.network.planes import cg_product, from_planes, linear, multiplier, to_planes
 from clariant_core.numerics import complex_of
 
 SCALAR = Irrep(0, 0)
@@ -54,6 +56,14 @@ class EquivariantLinear(nn.Module):
             out[ir] = self.weight(ir) @ x[ir]
         if self.bias is not None:
             out[SCALAR] = out[SCALAR] + torch.view_as_complex(self.bias)[:, None]
+        return out
+
+    def forward_planes(self, x: dict[Irrep, torch.Tensor]) -> dict[Irrep, torch.Tensor]:
+        """The same map on real planes (network/planes.py): `{Irrep: [d, 2, τ_in, B, N]}` →
+        `{Irrep: [d, 2, τ_out, B, N]}`."""
+        out = {ir: linear(self.weights[str(ir)], x[ir]) for _, ir in self.irreps_out}
+        if self.bias is not None:
+            out[SCALAR] = out[SCALAR] + self.bias.T[:, :, None, None]  # (re, im) planes [2, τ, 1, 1]
         return out
 
     def matrix(self) -> torch.Tensor:
@@ -110,10 +120,10 @@ class ScalarMLP(nn.Module):
         self.net = nn.Sequential(nn.Linear(2 * tau, hidden), nn.SiLU(), nn.Linear(hidden, 2 * tau))
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
-        """s: complex `[B, N, τ, 1]` → same."""
-        real = torch.view_as_real(s[..., 0]).flatten(-2)  # [B, N, 2τ] (re, im interleaved)
+        """s: real planes `[1, 2, τ, B, N]` → same."""
+        real = s[0].permute(2, 3, 1, 0).flatten(2)  # [B, N, 2τ] (re, im interleaved per channel)
         out = real + self.net(real)
-        return torch.view_as_complex(out.unflatten(-1, (-1, 2)).contiguous())[..., None]
+        return out.unflatten(-1, (-1, 2)).permute(3, 2, 0, 1)[None]
 
 
 class CGLevel(nn.Module):
@@ -122,7 +132,9 @@ class CGLevel(nn.Module):
 
     The pair sum is bilinear and is formed without the N² Kronecker tensor (docs/network.md):
     Σ_j f_ij CG(p_ij ⊗ F_j) = CG(p_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(p_j ⊗ F_j)
-    — two N×N aggregations (one batched real matmul per channel) and O(N) CG products.
+    — one N×N aggregation (one batched real matmul per channel) and O(N) CG products.
+    Inside, activations are real planes (network/planes.py); `compiled = True` runs that real core through
+    `torch.compile` (the plain path is the same code, eager).
     """
 
     def __init__(
@@ -139,11 +151,7 @@ class CGLevel(nn.Module):
             self.irreps_in, self.irreps_in, max_label, channels="elementwise", symmetric=True, outputs=outputs
         )
         self.message = CGProduct(Irreps([(1, VECTOR)]), self.irreps_in, max_label, channels="full", outputs=outputs)
-        cat: dict[Irrep, int] = {
-            ir: t
-            for t, ir in self.irreps_in
-            if ir.k <= max_label and ir.n <= max_label and (not scalars_only or ir == SCALAR)
-        }
+        cat: dict[Irrep, int] = {ir: t for t, ir in self.irreps_in.filter(max_label, keep=outputs)}
         for t, ir in (*self.square.irreps_out, *self.message.irreps_out):
             cat[ir] = cat.get(ir, 0) + t
         self.irreps_cat = Irreps.from_dict(cat)
@@ -151,53 +159,64 @@ class CGLevel(nn.Module):
         self.linear = EquivariantLinear(self.irreps_cat, self.irreps_out)
         self.radial = nn.Linear(num_basis, self.tau_in, bias=False)
         self.mlp = ScalarMLP(tau_out, mlp_hidden)
-        # message paths in input-irrep order: (1,1) ⊗ a → outs, τ_in channels each
-        self._msg_paths = [(a, outs) for _, a, outs in self.message.paths]
-        self._msg_irreps = [a for a, _ in self._msg_paths]
+        self.compiled = False
+        self._compiled_run = None  # (owner id, compiled callable): a deep copy compiles its own
 
     def _aggregate(self, basis: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Σ_j f_c(p_ij²) mask_j · part[b, j, c, ...] for each complex part `[B, N, τ, D_k]`, in one real matmul.
+        """Σ_j f_c(p_ij²) mask_j · part[…, c, b, j] for each planes part `[D_k, 2, τ, B, N]`, in one real matmul.
         (The memory of f `[B, τ, N, N]` in training is bounded by LGN.grad_chunk_pairs, which runs large batches in
         recomputed chunks.)"""
-        sizes = [t.shape[-1] for t in parts]
-        packed = torch.view_as_real(torch.cat(parts, -1)).flatten(-2).transpose(1, 2)  # [B, τ, N, 2ΣD]
-        f = (basis @ self.radial.weight.T).permute(0, 3, 1, 2)  # [B, τ, N_i, N_j] (basis already × mask_j)
-        agg = torch.view_as_complex((f @ packed).transpose(1, 2).unflatten(-1, (-1, 2)).contiguous())
-        return list(torch.split(agg, sizes, -1))
+        sizes = [t.shape[0] for t in parts]
+        tau, b, n = parts[0].shape[2:]
+        packed = torch.cat(parts).permute(2, 3, 0, 1, 4).reshape(tau, b, -1, n)  # [τ, B, 2ΣD, N_j]
+        f = (basis @ self.radial.weight.T).permute(3, 0, 2, 1)  # [τ, B, N_j, N_i] (basis already × mask_j)
+        agg = (packed @ f).unflatten(2, (-1, 2)).permute(2, 3, 0, 1, 4)  # [ΣD, 2, τ, B, N_i]
+        return list(torch.split(agg, sizes))
 
-    def _messages(self, x: dict, q: torch.Tensor, basis: torch.Tensor) -> dict:
-        """Σ_j f_ij CG(p_ij ⊗ F_j) = CG(q_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(q_j ⊗ F_j), f_ij = f(p_ij²)·mask_j.
-
-        CG(q_j ⊗ F_j) is truncated before it is aggregated (it is often much smaller than q_j ⊗ F_j), so each input
-        irrep costs one shared aggregation and two GEMMs."""
-        in_irreps = self._msg_irreps  # those with a message path (all of them unless outputs are restricted)
-        coeffs = self.message._coefficients(q.dtype, q.device)
-
-        g = [(q[..., :, :, None] * x[a][..., None, :]).flatten(-2) @ c for a, c in zip(in_irreps, coeffs)]
-        agg = self._aggregate(basis, [x[a] for a in in_irreps] + g)
-        n = len(in_irreps)
-        pieces: dict[Irrep, list[torch.Tensor]] = {}
-        for (_, outs), coeff, a_agg, g_agg in zip(self._msg_paths, coeffs, agg[:n], agg[n:]):
-            z = (q[..., :, :, None] * a_agg[..., None, :]).flatten(-2) @ coeff - g_agg
-            start = 0
-            for c in outs:
-                pieces.setdefault(c, []).append(z[..., start : start + c.dim])
-                start += c.dim
-        return {c: torch.cat(v, -2) if len(v) > 1 else v[0] for c, v in pieces.items()}
+    def _run(self, x: list, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor, sq_c: list, msg_c: list):
+        """The level on real planes. x: planes `[d, 2, τ, B, N]` per input irrep (irreps_in order); q: planes
+        `[4, 2, 1, B, N]`; sq_c / msg_c: the products' terms (CGProduct.terms). Returns planes per output irrep."""
+        x = dict(zip(self.irreps_in.irreps, x))
+        pieces: dict[Irrep, list[torch.Tensor]] = {c: [x[c]] if c in x else [] for _, c in self.irreps_cat}
+        mult: dict[Irrep, torch.Tensor] = {}
+        for i, ((a, b, _), c2) in enumerate(zip(self.square.paths, sq_c)):  # CG(F_i ⊗ F_i)
+            if a not in mult:
+                mult[a] = multiplier(x[a])
+            for c, z in self.square.split(i, cg_product(mult[a], x[b], c2), 0):
+                pieces[c].append(z)
+        # Σ_j f_ij CG(q_ij ⊗ F_j) = CG(q_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(q_j ⊗ F_j), f_ij = f(p_ij²)·mask_j;
+        # CG(q_j ⊗ F_j) is truncated before it is aggregated (often much smaller than q_j ⊗ F_j)
+        mq = multiplier(q)
+        inputs = [x[a] for _, a, _ in self.message.paths]
+        g = [cg_product(mq, xa, c2) for xa, c2 in zip(inputs, msg_c)]
+        agg = self._aggregate(basis, inputs + g)
+        n = len(inputs)
+        for i, (c2, a_agg, g_agg) in enumerate(zip(msg_c, agg[:n], agg[n:])):
+            for c, z in self.message.split(i, cg_product(mq, a_agg, c2) - g_agg, 0):
+                pieces[c].append(z)
+        out = self.linear.forward_planes({c: torch.cat(v, 2) if len(v) > 1 else v[0] for c, v in pieces.items()})
+        out[SCALAR] = self.mlp(out[SCALAR])
+        m = mask.to(basis.dtype)
+        return [out[c] * m for _, c in self.irreps_out]
 
     def forward(self, x: dict, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor) -> dict:
-        """x: `{Irrep: [B, N, τ, d]}`; q = T p: `[B, N, 1, 4]`; basis: real `[B, N, N, num_basis]` of p_ij², already
-        multiplied by mask_j; mask `[B, N]`."""
-        msg = self._messages(x, q, basis)
-        sq = self.square(x, x)
-        cat = {}
-        for _, c in self.irreps_cat:
-            pieces = [t[c] for t in (x, sq, msg) if c in t]
-            cat[c] = torch.cat(pieces, -2) if len(pieces) > 1 else pieces[0]
-        out = self.linear(cat)
-        out[SCALAR] = self.mlp(out[SCALAR])
-        m = mask[:, :, None, None].to(out[SCALAR].real.dtype)
-        return {c: v * m for c, v in out.items()}
+        """x: `{Irrep: [B, N, τ, d]}` complex; q = T p: `[B, N, 1, 4]`; basis: real `[B, N, N, num_basis]` of p_ij²,
+        already multiplied by mask_j; mask `[B, N]`. Returns `{Irrep: [B, N, τ_out, d]}` complex."""
+        dt, dev = basis.dtype, basis.device
+        run = self._run
+        if self.compiled:
+            if self._compiled_run is None or self._compiled_run[0] != id(self):
+                self._compiled_run = (id(self), torch.compile(self._run))
+            run = self._compiled_run[1]
+        out = run(
+            [to_planes(x[c]) for c in self.irreps_in.irreps],
+            to_planes(q),
+            basis,
+            mask,
+            self.square.terms(dt, dev, planes=True),
+            self.message.terms(dt, dev, planes=True),
+        )
+        return {c: from_planes(v) for (_, c), v in zip(self.irreps_out, out)}
 
 
 def vector_features(p: torch.Tensor) -> torch.Tensor:
