@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 import clariant_core as cc
+from clariant_core.network import planes
 from clariant_core.network.layers import EquivariantLinear
 
 E20, E02, VEC = cc.Irrep(2, 0), cc.Irrep(0, 2), cc.Irrep(1, 1)
@@ -46,6 +47,11 @@ class MixedLinear(EquivariantLinear):
     def forward(self, x):
         out = super().forward(x)
         out[E02] = out[E02] + torch.view_as_complex(self.mix) @ x[E20]
+        return out
+
+    def forward_planes(self, x):  # the path a CG level runs (network/planes.py)
+        out = super().forward_planes(x)
+        out[E02] = out[E02] + planes.linear(self.mix, x[E20])
         return out
 
     def matrix(self):

@@ -338,9 +338,7 @@ class Irreps:
     def filter(self, max_label: int | None = None, keep=None) -> Irreps:
         """The entries whose irrep has k, n ≤ max_label (`Irrep.within`) and, if `keep` is given, lies in it."""
         keep = None if keep is None else {Irrep.parse(c) for c in keep}
-        return Irreps(
-            [(mul, ir) for mul, ir in self._items if ir.within(max_label) and (keep is None or ir in keep)]
-        )
+        return Irreps([(mul, ir) for mul, ir in self._items if ir.within(max_label) and (keep is None or ir in keep)])
 
     def simplify(self) -> Irreps:
         """Merge equal irreps (summing channels), sorted by (k, n), dropping zero-channel entries."""

@@ -108,8 +108,9 @@ class PairBasis(nn.Module):
         self.register_buffer("inv_scales", 1 / scales)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: real `[...]` → `[..., num_basis]`."""
-        return 1 / (1 + (x[..., None] * self.inv_scales.to(x.dtype)) ** 2)
+        """x: real `[B, N, N]` → `[B, num_basis, N, N]` (basis index before the pairs: a level's f = W φ is then one
+        GEMM over long rows)."""
+        return 1 / (1 + (x[:, None] * self.inv_scales.to(x.dtype)[:, None, None]) ** 2)
 
 
 class ScalarMLP(nn.Module):
@@ -168,9 +169,9 @@ class CGLevel(nn.Module):
         recomputed chunks.)"""
         sizes = [t.shape[0] for t in parts]
         tau, b, n = parts[0].shape[2:]
-        packed = torch.cat(parts).permute(2, 3, 0, 1, 4).reshape(tau, b, -1, n)  # [τ, B, 2ΣD, N_j]
-        f = (basis @ self.radial.weight.T).permute(3, 0, 2, 1)  # [τ, B, N_j, N_i] (basis already × mask_j)
-        agg = (packed @ f).unflatten(2, (-1, 2)).permute(2, 3, 0, 1, 4)  # [ΣD, 2, τ, B, N_i]
+        packed = torch.cat(parts).permute(3, 2, 0, 1, 4).reshape(b, tau, -1, n)  # [B, τ, 2ΣD, N_j]
+        f = (self.radial.weight @ basis.flatten(2)).view(b, tau, n, n)  # [B, τ, N_i, N_j] (basis already × mask_j)
+        agg = (packed @ f.mT).unflatten(2, (-1, 2)).permute(2, 3, 1, 0, 4)  # [ΣD, 2, τ, B, N_i]
         return list(torch.split(agg, sizes))
 
     def _run(self, x: list, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor, sq_c: list, msg_c: list):
@@ -200,7 +201,7 @@ class CGLevel(nn.Module):
         return [out[c] * m for _, c in self.irreps_out]
 
     def forward(self, x: dict, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor) -> dict:
-        """x: `{Irrep: [B, N, τ, d]}` complex; q = T p: `[B, N, 1, 4]`; basis: real `[B, N, N, num_basis]` of p_ij²,
+        """x: `{Irrep: [B, N, τ, d]}` complex; q = T p: `[B, N, 1, 4]`; basis: real `[B, num_basis, N, N]` of p_ij²,
         already multiplied by mask_j; mask `[B, N]`. Returns `{Irrep: [B, N, τ_out, d]}` complex."""
         dt, dev = basis.dtype, basis.device
         run = self._run

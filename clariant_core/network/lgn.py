@@ -74,6 +74,8 @@ class LGN(nn.Module):
     `[B, num_classes]`, invariant under SO⁺(1,3) (rotations about z only with `beams=True`), particle order and
     padding.
     Works in float32 and float64: the model's parameter dtype must match the input's (`model.to(torch.float64)`).
+    `compile=True` (or `model.compiled = True` later) runs the CG levels through `torch.compile`; the eager path
+    computes the same function.
     """
 
     #: With gradients on, the CG levels run over chunks of jets with at most this many particle pairs (jets · N²)
@@ -83,7 +85,7 @@ class LGN(nn.Module):
     #: fire again in backward). None: never chunk. A runtime setting, not part of the architecture.
     grad_chunk_pairs: int | None = 2**19
 
-    def __init__(self, config: LGNConfig | None = None):
+    def __init__(self, config: LGNConfig | None = None, *, compile: bool = False):
         super().__init__()
         self.config = config = config or LGNConfig()
         extra = 1 if config.beams else 0
@@ -97,6 +99,7 @@ class LGN(nn.Module):
             levels.append(level)
             irreps = level.irreps_out
         self.levels = nn.ModuleList(levels)
+        self.compiled = compile
         n_inv = 2 * sum(config.channels)
         self.output = nn.Sequential(
             nn.LayerNorm(n_inv),
@@ -104,6 +107,17 @@ class LGN(nn.Module):
             nn.SiLU(),
             nn.Linear(config.output_hidden, config.num_classes),
         )
+
+    @property
+    def compiled(self) -> bool:
+        """Run each CG level's real core through `torch.compile` (inductor; the first call of each shape compiles,
+        which takes minutes on a small CPU). A runtime setting, not part of the architecture; False: plain eager."""
+        return all(level.compiled for level in self.levels)
+
+    @compiled.setter
+    def compiled(self, enabled: bool) -> None:
+        for level in self.levels:
+            level.compiled = bool(enabled)
 
     # --- declared structure, for the validation suite ----------------------------------------------------
     def activation_irreps(self) -> dict[str, Irreps]:
@@ -208,8 +222,9 @@ class LGN(nn.Module):
         return self.output(torch.cat(invariants, -1))
 
     def _masked_basis(self, pij2: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """φ_b(p_ij²)·mask_j `[B, N, N, num_basis]`."""
-        return self.pair_basis(pij2) * mask[:, None, :, None].to(pij2.dtype)
+        """φ_b(p_ij²)·mask_j `[B, num_basis, N_i, N_j]` (basis index before the pairs: each level's f = W φ is then
+        one GEMM over long rows)."""
+        return self.pair_basis(pij2) * mask[:, None, None, :].to(pij2.dtype)
 
     def _grad_chunks(self, p: torch.Tensor) -> list[slice] | None:
         """Batch slices for checkpointed levels (see grad_chunk_pairs), or None to run the batch in one piece."""

@@ -35,12 +35,23 @@ def main(path="tests/data/lgn_reference.pt"):
         torch.manual_seed(i)
         net = cc.LGN(cc.LGNConfig(**kw)).double().eval()
         p, mask = random_jets(8, 20, seed=i + 1)
-        scalars = torch.randn(8, 20, kw.get("num_scalars", 0), generator=torch.Generator().manual_seed(i),
-                              dtype=torch.float64) if kw.get("num_scalars") else None
+        scalars = (
+            torch.randn(
+                8, 20, kw.get("num_scalars", 0), generator=torch.Generator().manual_seed(i), dtype=torch.float64
+            )
+            if kw.get("num_scalars")
+            else None
+        )
         with torch.no_grad():
             logits = net(p, mask, scalars)
-        out[name] = {"config": kw, "state_dict": net.state_dict(), "p": p, "mask": mask, "scalars": scalars,
-                     "float64": logits}
+        out[name] = {
+            "config": kw,
+            "state_dict": net.state_dict(),
+            "p": p,
+            "mask": mask,
+            "scalars": scalars,
+            "float64": logits,
+        }
     torch.save(out, path)
 
 
