@@ -58,9 +58,16 @@ class Context:
         return self._refs[dtype]
 
     def transformed_outputs(self, dtype: torch.dtype) -> torch.Tensor:
-        """f(Λx) `[T, B, ...]` at `dtype`."""
+        """f(Λx) `[T, B, ...]` at `dtype`; f(x) is evaluated with it (and cached) unless `reference` has it already:
+        fewer, larger model calls."""
         t, b = self.shape
-        out = self.evaluate(dtype, self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1))
+        x, mask = self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1)
+        fresh = dtype not in self._refs
+        if fresh:
+            x, mask = torch.cat([self.x64, x]), torch.cat([self.mask, mask])
+        out = self.evaluate(dtype, x, mask)
+        if fresh:
+            self._refs[dtype], out = out[:b], out[b:]
         return out.reshape(t, b, *out.shape[1:])
 
     def act(self, z: torch.Tensor, sel=slice(None)) -> torch.Tensor:

@@ -168,9 +168,12 @@ def build(ctx: Context) -> FloorModel:
         return FloorModel(None, torch.zeros(b, dtype=torch.bool), "finite perturbations", reason)
     # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u)
     flat = _real_flat(ref)
-    moved = torch.stack([_real_flat(ctx.evaluate(torch.float64, x + d, mask)) - flat for d in probes], 1)
     noise_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _NOISE_U * x
-    noise = torch.linalg.vector_norm(_real_flat(ctx.evaluate(torch.float64, x + noise_in, mask)) - flat, dim=-1)
+    # the probes and the noise perturbation in one evaluation (fewer, larger model calls)
+    shifted = torch.cat([x + d for d in (*probes, noise_in)])
+    outs = _real_flat(ctx.evaluate(torch.float64, shifted, mask.repeat(len(probes) + 1, 1))).unflatten(0, (-1, b))
+    moved = (outs[:-1] - flat).transpose(0, 1)  # [B, K, D]
+    noise = torch.linalg.vector_norm(outs[-1] - flat, dim=-1)
     lin_norm = torch.linalg.vector_norm(jv, dim=-1)  # [B, K]
     miss = torch.linalg.vector_norm(moved - jv, dim=-1)
     finite_j = torch.isfinite(linear).all(0) & torch.isfinite(jv).all(-1).all(-1)

@@ -91,8 +91,8 @@ class Measurement:
 def _measure_dtype(ctx: Context, fm: floors.FloorModel | None, dtype, points, companion=False) -> Measurement:
     name = dtype_name(dtype)
     try:
+        out = ctx.transformed_outputs(dtype)  # evaluates f(x) alongside, for the reference
         ref = ctx.reference(dtype)
-        out = ctx.transformed_outputs(dtype)
     except ModelFailed as e:
         if dtype in (torch.float32, torch.float64):
             raise
