@@ -1,0 +1,64 @@
+"""The LGN against a peer: L-GATr-slim (`pip install clariant[peer]`, lgatr 2.0.0; `LGATrSlim` with 4 blocks, 16
+vector / 32 scalar hidden channels, 4 heads: 54.6k parameters), forward and forward+backward at B = 64, N = 50 in
+float32, eager and in each model's compiled mode (`compile=True`), same jets. Skipped when lgatr is absent."""
+
+import pytest
+import torch
+
+import clariant_core as cc
+from validate.strategies import random_jets
+
+lgatr = pytest.importorskip("lgatr", reason="the peer benchmark needs lgatr: pip install 'clariant[peer]'")
+
+B, N = 64, 50
+MODES = ("eager", "compiled")
+
+
+class SlimTagger(torch.nn.Module):
+    """L-GATr-slim as a jet tagger: each constituent's four-momentum one vector channel, a constant scalar channel,
+    the output scalars summed over constituents → 2 logits."""
+
+    def __init__(self, compile: bool):
+        super().__init__()
+        self.net = lgatr.LGATrSlim(
+            num_blocks=4,
+            in_v_channels=1,
+            out_v_channels=1,
+            hidden_v_channels=16,
+            in_s_channels=1,
+            out_s_channels=2,
+            hidden_s_channels=32,
+            num_heads=4,
+            compile=compile,
+        )
+
+    def forward(self, p, mask):
+        _, s = self.net(p[..., None, :] / 100.0, mask[..., None].to(p.dtype))
+        return (s * mask[..., None].to(s.dtype)).sum(1)
+
+
+def _models(mode):
+    torch.manual_seed(0)
+    return {"lgn": cc.LGN(compile=mode == "compiled"), "lgatr_slim": SlimTagger(compile=mode == "compiled")}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["lgn", "lgatr_slim"])
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "forward_backward"])
+def test_peer_throughput(benchmark, name, mode, backward):
+    model = _models(mode)[name]
+    p, mask = random_jets(B, N, seed=1, dtype=torch.float32, min_particles=N)
+    label = torch.arange(B) % 2
+
+    def step():
+        if backward:
+            model.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(p, mask), label).backward()
+        else:
+            with torch.no_grad():
+                model(p, mask)
+
+    benchmark.pedantic(step, rounds=5 if not backward else 3, warmup_rounds=1)
+    params = sum(t.numel() for t in model.parameters())
+    benchmark.extra_info.update(model=name, mode=mode, jets=B, particles=N, parameters=params)
+    benchmark.extra_info["jets_per_second"] = B / benchmark.stats.stats.min
