@@ -195,10 +195,7 @@ def _finish(run: _Run, train_seconds: float) -> dict:
     ckpt_path = run.out / "best.pt"
     best_model, meta = load_checkpoint(ckpt_path)
     test_data = BucketedBatches(
-        run.files["test"],
-        _VAL_BATCH,
-        dtype=DTYPES[cfg.dtype],
-        max_particles=cfg.max_particles,
+        run.files["test"], _VAL_BATCH, dtype=DTYPES[cfg.dtype], max_particles=cfg.max_particles,
         chunk_size=cfg.chunk_size,
     )
     scores, labels, test_loss = predict(best_model.to(run.device), test_data.epoch(0, shuffle=False), run.device)
