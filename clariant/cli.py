@@ -78,6 +78,7 @@ def _data_generate(args) -> int:
         chunk_size=args.chunk_size,
         settings=settings,
         overwrite=args.overwrite,
+        process=args.process,
     )
     record = {
         "command": "clariant " + shlex.join(args.argv),
@@ -334,7 +335,10 @@ def main(argv=None) -> int:
     )
     g = data.add_parser("generate", help="generate jets with Pythia 8 + fastjet (extra: generate) in the public layout")
     g.add_argument("--out", required=True, help="folder for train.h5, val.h5, test.h5 and generation.json")
-    g.add_argument("--jets", type=_positive_int, default=2000, help="total jets, half top, half QCD (even)")
+    g.add_argument("--jets", type=_positive_int, default=2000, help="total jets (even with --process both)")
+    g.add_argument(
+        "--process", choices=("both", "top", "qcd"), default="both", help="half top and half QCD, or one kind only"
+    )
     g.add_argument("--seed", type=int, default=1, help="seed of the whole run (each chunk derives its own)")
     g.add_argument("--workers", type=_positive_int, default=1, help="worker processes")
     g.add_argument("--chunk-size", type=_positive_int, default=100, help="jets per work unit (one Pythia seed each)")

@@ -7,7 +7,9 @@ untracked charged) deposits its energy in projective calorimeter cells of Δη �
 electromagnetic (photons, electrons) and hadronic energies smeared separately (10%/√E ⊕ 1%, 50%/√E ⊕ 3%), cells kept
 above 0.5 GeV. Every constituent is massless (tracks at their direction, cells at the cell centre). Jets: anti-kT
 R = 0.8 (fastjet); the leading jet is kept if 550 < pT < 650 GeV and |η| < 2; top jets additionally need a hadronic top
-and its b, q, q̄' within ΔR < 0.8 of the jet axis. Up to 200 pT-ordered constituents are written, zero-padded.
+and its b, q, q̄' within ΔR < 0.8 of the jet axis. Up to 200 pT-ordered constituents are written, zero-padded, with
+their particle information (docs/data.md): the charge of a track (±1), 0 for a calorimeter cell. `process` chooses
+the jets: "both" (half top, half QCD; the default), "top" or "qcd" only.
 
 Work is split into fixed chunks, each with its own seed derived from (seed, kind, chunk index), so the output does
 not depend on the number of worker processes. Pythia's `init()` result is checked in every worker.
@@ -31,6 +33,7 @@ from clariant_core.resources import ResourceError, available_cpus, check_memory
 RECORD = "generation.json"  # the command, seed and settings, written beside the files
 
 KINDS = ("top", "qcd")
+PROCESSES = {"both": KINDS, "top": ("top",), "qcd": ("qcd",)}
 _INVISIBLE = {12, 14, 16}
 _MAX_SEED = 900_000_000
 
@@ -138,7 +141,8 @@ def _hadronic_tops(ev, tops):
 
 
 def _detector(parts: np.ndarray, rng: np.random.Generator, s: GeneratorSettings) -> np.ndarray:
-    """Visible final state `[n, 6]` (E, px, py, pz, charge, |id|) → massless constituents `[m, 4]`."""
+    """Visible final state `[n, 6]` (E, px, py, pz, charge, |id|) → massless constituents `[m, 5]`
+    (E, px, py, pz, charge): tracks carry the sign of their charge, calorimeter cells 0."""
     e, px, py, pz, charge, aid = parts.T
     pt = np.hypot(px, py)
     ok = pt > 1e-9
@@ -152,7 +156,8 @@ def _detector(parts: np.ndarray, rng: np.random.Generator, s: GeneratorSettings)
     tpt = pt[tracked] * (1 + rng.normal(size=tracked.sum()) * np.hypot(0.01, 5e-4 * pt[tracked]))
     tpt = np.clip(tpt, 0, None)
     teta, tphi = eta[tracked], phi[tracked]
-    tracks = np.stack([tpt * np.cosh(teta), tpt * np.cos(tphi), tpt * np.sin(tphi), tpt * np.sinh(teta)], 1)
+    tq = np.sign(charge[tracked])
+    tracks = np.stack([tpt * np.cosh(teta), tpt * np.cos(tphi), tpt * np.sin(tphi), tpt * np.sinh(teta), tq], 1)
     # calorimeter: everything else within acceptance, EM and hadronic cells smeared separately
     calo = ~tracked & (np.abs(eta) < s.calo_eta_max)
     em = calo & ((aid == 22) | (aid == 11))
@@ -170,7 +175,8 @@ def _detector(parts: np.ndarray, rng: np.random.Generator, s: GeneratorSettings)
         c_eta = -s.calo_eta_max + (uniq // s.cell_phi_bins + 0.5) * s.cell_eta
         c_phi = -math.pi + (uniq % s.cell_phi_bins + 0.5) * 2 * math.pi / s.cell_phi_bins
         cpt = ce / np.cosh(c_eta)
-        cells.append(np.stack([ce, cpt * np.cos(c_phi), cpt * np.sin(c_phi), cpt * np.sinh(c_eta)], 1))
+        zero = np.zeros_like(ce)
+        cells.append(np.stack([ce, cpt * np.cos(c_phi), cpt * np.sin(c_phi), cpt * np.sinh(c_eta), zero], 1))
     return np.concatenate([tracks, *cells], 0)
 
 
@@ -180,7 +186,8 @@ def _delta_r(eta1, phi1, eta2, phi2):
 
 
 def generate_chunk(kind: str, n_jets: int, seed: int, settings: GeneratorSettings, max_events: int | None = None):
-    """`n_jets` accepted jets of one kind: (p `[n, 200, 4]` float64, truth `[n, 4]`, events tried)."""
+    """`n_jets` accepted jets of one kind: (p `[n, 200, 4]` float64, truth `[n, 4]`, charge `[n, 200]`, events
+    tried)."""
     import fastjet
 
     if kind not in KINDS:
@@ -191,6 +198,7 @@ def generate_chunk(kind: str, n_jets: int, seed: int, settings: GeneratorSetting
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, s.jet_r)
     p_out = np.zeros((n_jets, MAX_CONSTITUENTS, 4))
     truth = np.zeros((n_jets, 4))
+    charge = np.zeros((n_jets, MAX_CONSTITUENTS))
     n = tried = 0
     limit = max_events or 200 * n_jets
     while n < n_jets:
@@ -225,16 +233,17 @@ def generate_chunk(kind: str, n_jets: int, seed: int, settings: GeneratorSetting
         idx = np.array([c.user_index() for c in jet.constituents()], dtype=np.int64)
         c = consts[idx]
         c = c[np.argsort(-np.hypot(c[:, 1], c[:, 2]), kind="stable")][:MAX_CONSTITUENTS]
-        p_out[n, : len(c)] = c
+        p_out[n, : len(c)] = c[:, :4]
+        charge[n, : len(c)] = c[:, 4]
         n += 1
-    return p_out, truth, tried
+    return p_out, truth, charge, tried
 
 
 def _chunk_task(args):
     kind, n, seed, settings = args
     t0 = time.process_time()
-    p, truth, tried = generate_chunk(kind, n, seed, settings)
-    return kind, p, truth, tried, time.process_time() - t0
+    p, truth, charge, tried = generate_chunk(kind, n, seed, settings)
+    return kind, p, truth, tried, time.process_time() - t0, charge
 
 
 @dataclass
@@ -261,12 +270,17 @@ def generate_dataset(
     settings: GeneratorSettings | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    process: str = "both",
 ) -> GenerationReport:
-    """Generate `num_jets` jets (half top, half QCD), shuffle with `seed`, split into train/val/test and write
-    `train.h5`, `val.h5`, `test.h5` in the public layout under `out_dir`."""
+    """Generate `num_jets` jets (process "both": half top, half QCD; "top" or "qcd": that kind only), shuffle with
+    `seed`, split into train/val/test and write `train.h5`, `val.h5`, `test.h5` in the public layout, with the
+    constituents' charges as particle information (docs/data.md), under `out_dir`."""
     settings = settings or GeneratorSettings()
-    if num_jets < 2 or num_jets % 2:
-        raise ValueError(f"num_jets must be an even number ≥ 2, got {num_jets}")
+    if process not in PROCESSES:
+        raise ValueError(f"process must be one of {sorted(PROCESSES)}, got {process!r}")
+    kinds = PROCESSES[process]
+    if num_jets < len(kinds) or num_jets % len(kinds):
+        raise ValueError(f"num_jets must be a multiple of {len(kinds)} and ≥ {len(kinds)}, got {num_jets}")
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError(f"bad split fractions val={val_fraction}, test={test_fraction}")
     if workers < 1 or chunk_size < 1:
@@ -277,8 +291,8 @@ def generate_dataset(
     sizes = {"train": num_jets - n_val - n_test, "val": n_val, "test": n_test}
     if min(sizes.values()) < 1:
         raise ValueError(f"{num_jets} jets split as {sizes} leave a split empty; ask for more jets or other fractions")
-    # p (float64, 200 × 4 per jet) is held about three times: per-chunk results, concatenated, shuffled
-    check_memory(3 * num_jets * MAX_CONSTITUENTS * 4 * 8, f"generating {num_jets} jets")
+    # p and charge (float64, 200 × 5 per jet) are held about three times: per-chunk results, concatenated, shuffled
+    check_memory(3 * num_jets * MAX_CONSTITUENTS * 5 * 8, f"generating {num_jets} jets")
     out_dir = Path(out_dir)
     check_writable_folder(out_dir)
     targets = {name: out_dir / f"{name}.h5" for name in ("train", "val", "test")}
@@ -286,8 +300,8 @@ def generate_dataset(
     if existing and not overwrite:
         raise FileExistsError(f"{existing} exist; pass --overwrite to replace them")
     tasks = []
-    for kind in KINDS:
-        remaining, index = num_jets // 2, 0
+    for kind in kinds:
+        remaining, index = num_jets // len(kinds), 0
         while remaining > 0:
             n = min(chunk_size, remaining)
             tasks.append((kind, n, chunk_seed(seed, kind, index), settings))
@@ -307,13 +321,17 @@ def generate_dataset(
     ordered = [results[i] for i in range(len(tasks))]
     p = np.concatenate([r[1] for r in ordered])
     truth = np.concatenate([r[2] for r in ordered])
+    charge = np.concatenate([r[5] for r in ordered])
     label = np.concatenate([np.full(len(r[1]), 1 if r[0] == "top" else 0) for r in ordered])
     order = np.random.default_rng(seed).permutation(len(label))
-    p, truth, label = p[order], truth[order], label[order]
+    p, truth, label, charge = p[order], truth[order], label[order], charge[order]
     bounds = {"val": (0, n_val), "test": (n_val, n_val + n_test), "train": (n_val + n_test, num_jets)}
     for name, (a, b) in bounds.items():
-        write_public_layout(targets[name], p[a:b], label[a:b], truth[a:b], TTV[name], overwrite=overwrite)
-    tried = {k: int(sum(r[3] for r in ordered if r[0] == k)) for k in KINDS}
+        write_public_layout(
+            targets[name], p[a:b], label[a:b], truth[a:b], TTV[name], particle={"charge": charge[a:b]},
+            overwrite=overwrite,
+        )
+    tried = {k: int(sum(r[3] for r in ordered if r[0] == k)) for k in kinds}
     return GenerationReport(
         jets=num_jets,
         events_tried=tried,
