@@ -328,7 +328,12 @@ def generate_dataset(
     bounds = {"val": (0, n_val), "test": (n_val, n_val + n_test), "train": (n_val + n_test, num_jets)}
     for name, (a, b) in bounds.items():
         write_public_layout(
-            targets[name], p[a:b], label[a:b], truth[a:b], TTV[name], particle={"charge": charge[a:b]},
+            targets[name],
+            p[a:b],
+            label[a:b],
+            truth[a:b],
+            TTV[name],
+            particle={"charge": charge[a:b]},
             overwrite=overwrite,
         )
     tried = {k: int(sum(r[3] for r in ordered if r[0] == k)) for k in kinds}

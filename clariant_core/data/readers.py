@@ -1,7 +1,8 @@
 """Readers for top-tagging jets: the public pandas-HDF5 layout and the h5py `Nobj/Pmu/is_signal` layout.
 
 `JetFile(path)` opens a file, detects its layout and validates it; `iter_batches` yields `(p, mask, label)` batches
-read chunk by chunk, so nothing loads the whole file unless asked (`load`).
+(with the truth four-momentum and the particle information where the file has them) read chunk by chunk, so nothing
+loads the whole file unless asked (`load`).
 
 Nothing read from a file is ever unpickled (see docs/security.md). Both layouts are read with h5py, which returns
 numbers and bytes only. pandas/PyTables store some metadata as pickles — the column names of a table, for example —
@@ -30,8 +31,11 @@ from clariant_core.data.layout import (
     LABEL_COLUMN,
     MAX_CONSTITUENTS,
     MOMENTUM_COLUMNS,
+    PARTICLE_FIELDS,
+    PARTICLE_LIMITS,
     TABLE_KEY,
     TRUTH_COLUMNS,
+    particle_columns,
 )
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -48,11 +52,25 @@ class Batch:
     mask: torch.Tensor  # [B, N] bool
     label: torch.Tensor  # [B] int64, 1 = top
     truth: torch.Tensor | None = None  # [B, 4] matched top four-momentum (zeros for QCD), when the file has it
+    particle: dict[str, torch.Tensor] | None = None  # {field: [B, N] of p's dtype} particle information (docs/data.md)
 
     def to(self, device) -> Batch:
         """The same batch on `device` (tensors moved without copying when already there)."""
         move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
-        return Batch(move(self.p), move(self.mask), move(self.label), move(self.truth))
+        particle = None if self.particle is None else {k: move(v) for k, v in self.particle.items()}
+        return Batch(move(self.p), move(self.mask), move(self.label), move(self.truth), particle)
+
+    def select(self, index, width: int | None = None) -> Batch:
+        """Jets `index` (a slice or index tensor), constituents trimmed to the first `width` (default: all)."""
+        cut = slice(None) if width is None else slice(0, width)
+        particle = self.particle and {k: v[index][:, cut].contiguous() for k, v in self.particle.items()}
+        return Batch(
+            self.p[index][:, cut].contiguous(),
+            self.mask[index][:, cut].contiguous(),
+            self.label[index],
+            None if self.truth is None else self.truth[index],
+            particle,
+        )
 
 
 def _check_hdf5(path: Path) -> None:
@@ -209,6 +227,16 @@ class JetFile:
             _numeric(t.dtype, f"{self.path}: '{H5_TRUTH}'")
             if t.shape != (pmu.shape[0], 4):
                 raise DataFormatError(f"{self.path}: '{H5_TRUTH}' has shape {t.shape}, expected ({pmu.shape[0]}, 4)")
+        self.particle_fields = tuple(name for name, (_, key) in PARTICLE_FIELDS.items() if key in f)
+        for name in self.particle_fields:
+            key = PARTICLE_FIELDS[name][1]
+            d = _dataset(f, key, str(self.path))
+            _numeric(d.dtype, f"{self.path}: particle field '{key}'")
+            if d.shape != pmu.shape[:2]:
+                raise DataFormatError(
+                    f"{self.path}: particle field '{key}' has shape {d.shape}, expected {tuple(pmu.shape[:2])} like "
+                    f"'{H5_PMU}'"
+                )
         self.num_jets = int(pmu.shape[0])
         self.num_constituents = int(pmu.shape[1])
         self._stored = pmu.dtype
@@ -289,12 +317,34 @@ class JetFile:
                 src, field, _ = columns[c]
                 dt = f[src].dtype[field] if field else f[src].dtype
                 _numeric(dt, f"{where}: column {c}")
+        self.particle_fields = self._particle_fields_of_table(f, columns, where)
         self._columns = columns
         self.num_jets = int(nrows)
         self.num_constituents = MAX_CONSTITUENTS
         src, field, _ = columns["E_0"]
         dt = f[src].dtype[field] if field else f[src].dtype
         self._stored = dt.base if dt.subdtype is not None else dt
+
+    def _particle_fields_of_table(self, f, columns: dict, where: str) -> tuple[str, ...]:
+        """Particle-information fields whose 200 columns are all present (numbers); a field with only some of its
+        columns is refused, naming the field."""
+        fields = []
+        for name in PARTICLE_FIELDS:
+            wanted = particle_columns(name)
+            present = [c for c in wanted if c in columns]
+            if not present:
+                continue
+            if len(present) != len(wanted):
+                missing = [c for c in wanted if c not in columns]
+                raise DataFormatError(
+                    f"{where}: particle field '{name}' has {len(present)} of its {len(wanted)} columns "
+                    f"(missing e.g. {missing[:3]}); a field needs all of {wanted[0]} … {wanted[-1]}"
+                )
+            for src, field in {columns[c][:2] for c in wanted}:
+                dt = f[src].dtype[field] if field else f[src].dtype
+                _numeric(dt, f"{where}: particle field '{name}' ({field or src})")
+            fields.append(name)
+        return tuple(fields)
 
     def __len__(self) -> int:
         return self.num_jets
@@ -329,12 +379,16 @@ class JetFile:
                 label = np.asarray(f[H5_LABEL][start:stop])
                 truth = np.asarray(f[H5_TRUTH][start:stop], dtype=np.float64) if self.has_truth else None
                 mask = self._mask_from_nobj(pmu, nobj, start)
+                particle = {
+                    k: np.asarray(f[PARTICLE_FIELDS[k][1]][start:stop], dtype=np.float64) for k in self.particle_fields
+                }
             else:
                 pmu = self._gather(f, MOMENTUM_COLUMNS, start, stop).reshape(-1, MAX_CONSTITUENTS, 4)
                 label = self._gather(f, [LABEL_COLUMN], start, stop)[:, 0]
                 truth = self._gather(f, TRUTH_COLUMNS, start, stop) if self.has_truth else None
                 mask = pmu[..., 0] > 0  # the public layout pads with all-zero rows
-        return pmu, mask, label, truth
+                particle = {k: self._gather(f, particle_columns(k), start, stop) for k in self.particle_fields}
+        return pmu, mask, label, truth, particle
 
     def _mask_from_nobj(self, pmu: np.ndarray, nobj: np.ndarray, start: int) -> np.ndarray:
         """mask[j, i] = i < Nobj[j], after checking Nobj is an integer in range (rows are checked in _validate)."""
@@ -357,6 +411,20 @@ class JetFile:
                 f"{self.path}: jet {start + j} has {H5_NOBJ} = {int(mask[j].sum())} but constituent {i}'s row {what}"
                 f" — {H5_NOBJ} must count the leading non-zero rows of {H5_PMU}"
             )
+
+    def _validate_particle(self, particle: dict, mask: np.ndarray, start: int) -> None:
+        """Particle information: finite integers within the field's limit, zero on padding rows."""
+        for name, v in particle.items():
+            key = PARTICLE_FIELDS[name][0 if self.layout == "table" else 1]
+            limit = PARTICLE_LIMITS[name]
+            bad = ~np.isfinite(v) | (v != np.round(v)) | (np.abs(v) > limit) | (~mask & (v != 0))
+            if bad.any():
+                j, i = (int(x) for x in np.argwhere(bad)[0])
+                why = "is not zero on a padding row" if not mask[j, i] else f"is not an integer in [−{limit}, {limit}]"
+                raise DataFormatError(
+                    f"{self.path}: particle field '{name}' ({key}) of jet {start + j}, constituent {i} = "
+                    f"{v[j, i]!r} {why}"
+                )
 
     def _validate(self, pmu, mask, label, start) -> None:
         bad = ~np.isfinite(pmu)
@@ -409,18 +477,21 @@ class JetFile:
         if not 0 <= start <= stop:
             raise ValueError(f"bad jet range [{start}, {stop}) for a file of {self.num_jets} jets")
         try:
-            pmu, mask, label, truth = self._read_numpy(start, stop)
+            pmu, mask, label, truth, particle = self._read_numpy(start, stop)
         except OSError as e:
             raise DataFormatError(f"{self.path}: jets [{start}, {stop}) cannot be read ({e})") from None
         self._validate(pmu, mask, label, start)
+        self._validate_particle(particle, mask, start)
         if max_particles is not None:
             pmu, mask = pmu[:, :max_particles], mask[:, :max_particles]
+            particle = {k: v[:, :max_particles] for k, v in particle.items()}
         pmu = np.where(mask[..., None], pmu, 0.0)
         return Batch(
             p=torch.from_numpy(np.ascontiguousarray(pmu)).to(dtype),
             mask=torch.from_numpy(np.ascontiguousarray(mask)),
             label=torch.from_numpy(label.astype(np.int64)),
             truth=None if truth is None else torch.from_numpy(np.asarray(truth, dtype=np.float64)).to(dtype),
+            particle={k: torch.from_numpy(np.ascontiguousarray(v)).to(dtype) for k, v in particle.items()} or None,
         )
 
     def label_counts(self, stop: int | None = None, chunk_size: int = 10_000) -> tuple[int, int]:
@@ -431,10 +502,11 @@ class JetFile:
         for c0 in range(0, stop, chunk_size):
             c1 = min(c0 + chunk_size, stop)
             try:
-                pmu, mask, label, _ = self._read_numpy(c0, c1)
+                pmu, mask, label, _, particle = self._read_numpy(c0, c1)
             except OSError as e:
                 raise DataFormatError(f"{self.path}: jets [{c0}, {c1}) cannot be read ({e})") from None
             self._validate(pmu, mask, label, c0)
+            self._validate_particle(particle, mask, c0)
             n1 += int((label == 1).sum())
         return stop - n1, n1
 
@@ -456,8 +528,7 @@ class JetFile:
         for c0 in range(start, stop, chunk):
             b = self.read(c0, min(c0 + chunk, stop), dtype=dtype, max_particles=max_particles)
             for i in range(0, len(b.label), batch_size):
-                sl = slice(i, i + batch_size)
-                yield Batch(b.p[sl], b.mask[sl], b.label[sl], None if b.truth is None else b.truth[sl])
+                yield b.select(slice(i, i + batch_size))
 
 
 _REQUIRED = frozenset(MOMENTUM_COLUMNS + TRUTH_COLUMNS + [LABEL_COLUMN])
@@ -477,4 +548,4 @@ def load(path, *, dtype: torch.dtype = torch.float64, max_jets: int | None = Non
     f = JetFile(path)
     b = f.read(0, max_jets, dtype=dtype, max_particles=max_particles)
     n = int(b.mask.sum(1).max()) if len(b.label) else 0
-    return Batch(b.p[:, :n].contiguous(), b.mask[:, :n].contiguous(), b.label, b.truth)
+    return b.select(slice(None), n)

@@ -12,6 +12,7 @@ from torch import nn
 from clariant_core.group.frames import jet_frame_sl2c, to_jet_rest_frame
 from clariant_core.group.irreps import Irreps
 from clariant_core.group.lorentz import minkowski_dot
+from clariant_core.network import heads
 from clariant_core.network.layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
 from clariant_core.network.scale import check_underflow, overflow_error
 from clariant_core.numerics import SUPPORTED_REAL, check_finite, complex_of, is_transformed
@@ -29,6 +30,8 @@ class LGNConfig:
     beams: append two lab-frame beam particles (1, 0, 0, ±1)·beam_energy·momentum_scale, as the original
       top-tagging LGN. Fixed beam four-vectors fix the lab's time axis and the z axis, so such a model is invariant
       only under rotations about z (boosts along z rescale the beams' energies).
+    task: "classify" (logits), "mass" (an invariant mass, GeV) or "momentum" (a covariant four-vector, GeV): see
+      heads.py and docs/network.md.
     """
 
     channels: tuple[int, ...] = (2, 4, 4, 2)
@@ -43,6 +46,7 @@ class LGNConfig:
     beams: bool = False
     beam_energy: float = 1.0
     pair_scales: tuple[float, float] = field(default=(1e-3, 1.0))
+    task: str = "classify"
 
     def __post_init__(self):
         if len(self.channels) < 2 or any((not isinstance(c, int)) or c < 1 for c in self.channels):
@@ -60,6 +64,7 @@ class LGNConfig:
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"LGNConfig.{name} has an unphysical value {getattr(self, name)!r}")
+        heads.Task.parse(self.task)
         if self.frame not in FRAMES:
             raise ValueError(f"LGNConfig.frame must be one of {FRAMES}, got {self.frame!r}")
 
@@ -93,8 +98,10 @@ class LGN(nn.Module):
         self.pair_basis = PairBasis(config.num_basis, *config.pair_scales)
         levels = []
         irreps = self.input_layer.irreps_out
+        self.task = task = heads.Task.parse(config.task)
         for i, tau in enumerate(config.channels[1:]):
-            last = i == len(config.channels) - 2  # only its (0,0) part is read out: compute nothing else
+            # the last level's (0,0) part is read out (and its (1,1) part by a four-vector head): nothing else
+            last = i == len(config.channels) - 2 and task is not heads.Task.MOMENTUM
             level = CGLevel(irreps, tau, config.max_label, config.num_basis, config.mlp_hidden, scalars_only=last)
             levels.append(level)
             irreps = level.irreps_out
@@ -105,8 +112,9 @@ class LGN(nn.Module):
             nn.LayerNorm(n_inv),
             nn.Linear(n_inv, config.output_hidden),
             nn.SiLU(),
-            nn.Linear(config.output_hidden, config.num_classes),
+            nn.Linear(config.output_hidden, heads.num_features(task, config.num_classes, config.channels[-1])),
         )
+        self.vector_head = heads.VectorHead(config.channels[-1]) if task is heads.Task.MOMENTUM else None
 
     @property
     def compiled(self) -> bool:
@@ -194,7 +202,8 @@ class LGN(nn.Module):
     def forward(self, p: torch.Tensor, mask: torch.Tensor, scalars: torch.Tensor | None = None) -> torch.Tensor:
         self._check_inputs(p, mask, scalars)
         if p.shape[0] == 0:  # an empty batch: no jets, no logits
-            return p.new_zeros((0, self.config.num_classes)) + 0 * sum(w.sum() for w in self.output.parameters())
+            width = heads.num_outputs(self.task, self.config.num_classes)
+            return p.new_zeros((0, width)) + 0 * sum(w.sum() for w in self.output.parameters())
         check_underflow(p, mask, self.config.momentum_scale)
         out = self._forward(p, mask, scalars)
         if not is_transformed(out) and not torch.isfinite(out).all():
@@ -202,6 +211,7 @@ class LGN(nn.Module):
         return out
 
     def _forward(self, p, mask, scalars):
+        p_lab, mask_lab = p, mask
         p, mask, scalars = self._prepare(p, mask, scalars)
         q = vector_features(p)
         pij2 = self._pair_invariants(p)
@@ -219,7 +229,13 @@ class LGN(nn.Module):
             for level in self.levels:
                 x = self._level_in_chunks(level, chunks, x, q, pij2, mask)
                 invariants.append(self._readout(x, mask))
-        return self.output(torch.cat(invariants, -1))
+        features = self.output(torch.cat(invariants, -1))
+        if self.task is heads.Task.MASS:
+            return heads.mass_from_log(features, self.config.momentum_scale)
+        if self.task is heads.Task.MOMENTUM:
+            q_frame = self.vector_head(features, x, mask) * self.config.momentum_scale
+            return heads.to_lab(q_frame, self.activation_frame(p_lab, mask_lab))
+        return features
 
     def _masked_basis(self, pij2: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """φ_b(p_ij²)·mask_j `[B, num_basis, N_i, N_j]` (basis index before the pairs: each level's f = W φ is then

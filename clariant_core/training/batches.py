@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from clariant_core.data.readers import Batch, JetFile
+from clariant_core.data.readers import JetFile
 
 
 class BucketedBatches:
@@ -56,6 +56,5 @@ class BucketedBatches:
             usable = len(batches) - len(batches) % self.world if self.world > 1 else len(batches)
             for k in range(self.rank, usable, self.world):
                 idx = torch.from_numpy(np.sort(batches[k]))
-                m = chunk.mask[idx]
-                width = max(int(m.sum(1).max()), 1)
-                yield Batch(chunk.p[idx, :width].contiguous(), m[:, :width].contiguous(), chunk.label[idx])
+                width = max(int(chunk.mask[idx].sum(1).max()), 1)
+                yield chunk.select(idx, width)
