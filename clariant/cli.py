@@ -131,12 +131,18 @@ def _train(args) -> int:
         overwrite=args.overwrite,
         resume=args.resume,
         stop_after=args.stop_after,
+        task=args.task,
+        particle=tuple(args.particle),
     )
     m = train(cfg)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
     if not m["finished"]:
         print(f"stopped after epoch {m['epoch']}; continue with: clariant train --resume --out {m['out']} …")
+        return 0
+    if args.task != "classify":
+        print(f"{m['model']} {args.task}: {_regression_line(m)}; naive Σ constituents: {_regression_line(m['naive'])}")
+        print(f"{m['parameters']} parameters, {m['train_seconds']:.0f} s → {m['out']}/metrics.json")
         return 0
     print(
         f"{m['model']}: test accuracy {m['accuracy']:.4f}, AUC {m['auc']:.4f}, "
@@ -145,6 +151,15 @@ def _train(args) -> int:
         f"→ {m['out']}/metrics.json"
     )
     return 0
+
+
+def _regression_line(m: dict) -> str:
+    """The resolutions of a regression metrics dict in one line (docs/training.md)."""
+    parts = [f"mass σ68 {m['mass_resolution']:.4f} (tail {m['mass_tail_fraction']:.3f})"]
+    if "energy_resolution" in m:
+        parts += [f"E σ68 {m['energy_resolution']:.4f}", f"pT σ68 {m['pt_resolution']:.4f}"]
+        parts.append(f"ΔR median {m['delta_r_median']:.4f}")
+    return ", ".join(parts) + f" on {m['jets']} top jets"
 
 
 DEFAULT_CHECKPOINT = "lgn_default.pt"
@@ -163,8 +178,10 @@ def _validate(args) -> int:
     from tqdm import tqdm
 
     from clariant_core.data import SAMPLE_DIR, JetFile
+    from clariant_core.network.heads import Task
     from clariant_core.resources import check_memory
     from clariant_core.training import load_checkpoint
+    from clariant_core.training.regression import regression_card
     from validate import report
 
     dtypes = {
@@ -179,6 +196,12 @@ def _validate(args) -> int:
     # every check before the sweep: output folder, checkpoint, data, memory
     report.check_out_dir(args.out)
     model, meta = load_checkpoint(ckpt_path, dtype=torch.float64)
+    task = Task.parse(meta["config"].get("task", "classify"))
+    if meta["config"].get("num_scalars"):
+        raise ValueError(
+            f"{ckpt_path}: the model takes {meta['config']['num_scalars']} per-particle scalars (particle "
+            "information); clariant validate feeds momenta only — validate a model trained without --particle"
+        )
     jets = JetFile(data)
     n = min(args.jets, len(jets))
     if n == 0:
@@ -212,11 +235,13 @@ def _validate(args) -> int:
         axes=args.axes,
         progress=progress,
         step=step,
+        out_rep=task.out_rep,
     )
     metrics = meta.get("test_metrics", {})
     card = {
         "checkpoint": str(ckpt_path),
         "kind": meta.get("kind"),
+        "task": f"{task.value} (output judged as {task.out_rep})",
         "parameters": sum(x.numel() for x in model.parameters()),
         "config": json.dumps(meta.get("config")),
         "trained on": meta.get("trained_on", "—"),
@@ -225,6 +250,7 @@ def _validate(args) -> int:
     for key in ("accuracy", "auc", "rejection_at_0.3", "rejection_at_0.5"):
         if key in metrics:
             card[f"test {key}"] = metrics[key]
+    card.update(regression_card(metrics))
     step("writing the report")
     index = report.write(result, args.out, model_card=card)
     bar.close()
@@ -381,6 +407,19 @@ def main(argv=None) -> int:
     )
     t.add_argument("--threads", type=_positive_int, default=None, help="torch threads per process (default: torch's)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument(
+        "--task",
+        choices=("classify", "mass", "momentum"),
+        default="classify",
+        help="top tagging, the top's invariant mass, or its four-momentum (regressions use the top jets' truth)",
+    )
+    t.add_argument(
+        "--particle",
+        nargs="*",
+        choices=("charge", "pid"),
+        default=[],
+        help="particle-information fields fed to the model as per-particle scalars (docs/data.md)",
+    )
     t.set_defaults(func=_train)
 
     v = sub.add_parser("validate", help="validate the default LGN (or a checkpoint) and write reports/index.html")

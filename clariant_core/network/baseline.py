@@ -1,7 +1,8 @@
 """A non-equivariant baseline: a Particle-Flow (Deep-Sets) network of similar size to the LGN.
 
 Per-particle features (not Lorentz invariant — the point of the comparison): log pT, log E, log(pT/pT_J), log(E/E_J),
-Δη, Δφ, ΔR to the jet axis. φ: MLP per particle → masked sum → F: MLP → logits. Permutation and padding invariant.
+Δη, Δφ, ΔR to the jet axis, and any per-particle scalars (particle information). φ: MLP per particle → masked sum →
+F: MLP → logits, or a regression relative to the jet four-momentum (heads.py). Permutation and padding invariant.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from clariant_core.network import heads
 from clariant_core.network.scale import overflow_error
 from clariant_core.numerics import SUPPORTED_REAL, check_finite
 
@@ -22,10 +24,13 @@ class PFNConfig:
     latent: int = 24
     f_hidden: int = 48
     num_classes: int = 2
+    num_scalars: int = 0
+    task: str = "classify"
 
     def __post_init__(self):
-        if min(self.phi_hidden, self.latent, self.f_hidden, self.num_classes) < 1:
+        if min(self.phi_hidden, self.latent, self.f_hidden, self.num_classes) < 1 or self.num_scalars < 0:
             raise ValueError(f"PFNConfig sizes must be ≥ 1, got {self}")
+        heads.Task.parse(self.task)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,15 +72,17 @@ class ParticleFlowNetwork(nn.Module):
     def __init__(self, config: PFNConfig | None = None):
         super().__init__()
         self.config = c = config or PFNConfig()
+        self.task = heads.Task.parse(c.task)
         self.phi = nn.Sequential(
-            nn.Linear(7, c.phi_hidden),
+            nn.Linear(7 + c.num_scalars, c.phi_hidden),
             nn.ReLU(),
             nn.Linear(c.phi_hidden, c.phi_hidden),
             nn.ReLU(),
             nn.Linear(c.phi_hidden, c.latent),
             nn.ReLU(),
         )
-        self.f = nn.Sequential(nn.Linear(c.latent, c.f_hidden), nn.ReLU(), nn.Linear(c.f_hidden, c.num_classes))
+        width = heads.num_outputs(self.task, c.num_classes)
+        self.f = nn.Sequential(nn.Linear(c.latent, c.f_hidden), nn.ReLU(), nn.Linear(c.f_hidden, width))
 
     @property
     def dtype(self) -> torch.dtype:
@@ -92,8 +99,17 @@ class ParticleFlowNetwork(nn.Module):
         empty = ~mask.any(1)
         if empty.any():
             raise ValueError(f"jet {int(torch.nonzero(empty)[0])} has no particles (mask all False)")
-        x = self.phi(jet_features(p, mask)) * mask[..., None].to(p.dtype)
+        feats = jet_features(p, mask)
+        if self.config.num_scalars:
+            if scalars is None or scalars.shape != p.shape[:2] + (self.config.num_scalars,):
+                raise ValueError(f"the model expects per-particle scalars [B, N, {self.config.num_scalars}]")
+            feats = torch.cat([feats, scalars.to(p.dtype) * mask[..., None].to(p.dtype)], -1)
+        x = self.phi(feats) * mask[..., None].to(p.dtype)
         out = self.f(x.sum(1) / 50)
+        if self.task is heads.Task.MASS:
+            out = heads.jet_relative_mass(heads.jet_momentum(p, mask), out)
+        elif self.task is heads.Task.MOMENTUM:
+            out = heads.jet_relative_momentum(heads.jet_momentum(p, mask), out)
         if not torch.isfinite(out).all():
             raise overflow_error(p, mask, 1.0)
         return out

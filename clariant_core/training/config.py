@@ -8,7 +8,9 @@ from pathlib import Path
 
 import torch
 
+from clariant_core.data.particles import check_fields, num_particle_scalars
 from clariant_core.devices import check_device_name
+from clariant_core.network.heads import Task
 
 MODELS = ("lgn", "pfn")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -37,6 +39,8 @@ class TrainConfig:
     resume: bool = False  # continue the run in `out` from its last.pt (optimizer, schedule, RNG, epoch)
     stop_after: int | None = None  # end this invocation after this many epochs, leaving a resumable run
     device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:i
+    task: str = "classify"  # classify, mass or momentum (docs/training.md)
+    particle: tuple = ()  # particle-information fields fed to the model as per-particle scalars (docs/data.md)
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -55,8 +59,20 @@ class TrainConfig:
         if self.stop_after is not None and self.stop_after < 1:
             raise ValueError(f"stop_after must be ≥ 1, got {self.stop_after}")
         check_device_name(self.device)
+        Task.parse(self.task)
+        self.particle = check_fields(self.particle)
+        for key, value in (("task", self.task), ("num_scalars", num_particle_scalars(self.particle))):
+            if key in self.model_config and self.model_config[key] != value:
+                raise ValueError(
+                    f"model_config {key}={self.model_config[key]!r} contradicts the run's {key} {value!r} (set by "
+                    "--task and --particle); leave it out of --model-config"
+                )
         if self.max_train_jets is not None and self.max_train_jets < 1:
             raise ValueError(f"max_train_jets must be ≥ 1, got {self.max_train_jets}")
+
+    def model_settings(self) -> dict:
+        """The model config with the task and the number of particle scalars filled in."""
+        return {**self.model_config, "task": self.task, "num_scalars": num_particle_scalars(self.particle)}
 
     def split(self, name: str) -> Path:
         path = Path(self.data) / f"{name}.h5"

@@ -1,8 +1,10 @@
 """Training: `clariant train` and its Python API, `train(TrainConfig(...))`.
 
 AdamW, linear warm-up then cosine decay, early stopping on validation loss, tqdm progress, atomic checkpoints, seeded;
-the best checkpoint is evaluated on the test split (metrics written as JSON). Multi-process data-parallel training with
-torch.distributed when launched by `torchrun` (gloo on CPU, NCCL with one GPU per process). docs/training.md.
+the best checkpoint is evaluated on the test split (metrics written as JSON). Tasks: classify (cross-entropy), mass and
+momentum (regression.py; top jets only, with the naive Σ-constituents baseline measured on the same test jets).
+Multi-process data-parallel training with torch.distributed when launched by `torchrun` (gloo on CPU, NCCL with one
+GPU per process). docs/training.md.
 
 `train` reads as its steps: every check before any work (`_prepare`), the optimiser and schedule (`_optimiser`), one
 epoch (`_train_epoch`), the end-of-epoch bookkeeping (`_end_epoch`: validation, best and last checkpoints, early
@@ -23,14 +25,22 @@ import torch.distributed as dist
 from torch import nn
 
 from clariant_core.atomic import write_text
-from clariant_core.data.readers import JetFile
+from clariant_core.data.readers import DataFormatError, JetFile
 from clariant_core.devices import resolve_device
+from clariant_core.network.heads import Task
 from clariant_core.network.lgn import count_parameters
 from clariant_core.training.batches import BucketedBatches
 from clariant_core.training.checkpoint import load_checkpoint, save_checkpoint
 from clariant_core.training.config import DTYPES, TrainConfig
 from clariant_core.training.metrics import classification_metrics, predict
 from clariant_core.training.models import make_model
+from clariant_core.training.regression import (
+    model_inputs,
+    predict_regression,
+    regression_jets,
+    regression_metrics,
+    task_loss,
+)
 from clariant_core.training.runs import RUN_FILES, check_out, check_splits, load_resume, resolve_out
 
 _VAL_BATCH = 256
@@ -80,8 +90,12 @@ def _prepare(cfg: TrainConfig) -> _Run:
     check_out(cfg, out)
     torch.manual_seed(cfg.seed)
     dtype = DTYPES[cfg.dtype]
-    model = make_model(cfg.model, cfg.model_config, dtype=dtype).to(dtype)
+    model = make_model(cfg.model, cfg.model_settings(), dtype=dtype).to(dtype)
     files = {name: JetFile(cfg.split(name)) for name in ("train", "val", "test")}
+    for f in files.values():
+        lacking = [k for k in cfg.particle if k not in f.particle_fields]
+        if lacking:
+            raise DataFormatError(f"{f.path}: no particle field(s) {lacking} for --particle (docs/data.md)")
     check_splits(cfg, files)
     resume = load_resume(cfg, out) if cfg.resume else None
     if rank == 0:
@@ -136,9 +150,12 @@ def _train_epoch(run: _Run, epoch: int, opt, sched) -> float:
         disable=not cfg.progress or run.rank != 0,
     )
     total = n = 0
+    task = Task(cfg.task)
     for b in bar:
+        if task.is_regression and (b := regression_jets(b)) is None:
+            continue
         b = b.to(run.device)
-        loss = nn.functional.cross_entropy(run.ddp(b.p, b.mask), b.label)
+        loss = task_loss(task, run.ddp(*model_inputs(b, cfg.particle)), b)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(run.model.parameters(), _CLIP_NORM)
@@ -153,15 +170,15 @@ def _train_epoch(run: _Run, epoch: int, opt, sched) -> float:
 def _end_epoch(run: _Run, epoch: int, train_loss: float, opt, sched, t0: float) -> bool:
     """Validate, record, keep the best checkpoint and the resumable last one; True when early stopping ends the run."""
     cfg = run.cfg
-    scores, labels, val_loss = predict(run.model, run.val_data.epoch(0, shuffle=False), run.device)
-    val = classification_metrics(scores, labels)
+    val_loss, val, _ = _evaluate(run.model, run.val_data, cfg, run.device)
     run.history.append(
         {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, **val, "seconds": time.time() - t0}
     )
     if run.rank == 0 and cfg.progress:
+        shown = ("auc", "accuracy") if "auc" in val else ("mass_resolution", "energy_resolution")
         print(
             f"epoch {epoch + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
-            f"val AUC {val['auc']:.4f}, val acc {val['accuracy']:.4f}",
+            + ", ".join(f"val {k} {val[k]:.4f}" for k in shown if k in val),
             flush=True,
         )
     stop = False
@@ -189,41 +206,58 @@ def _end_epoch(run: _Run, epoch: int, train_loss: float, opt, sched, t0: float) 
     return stop
 
 
+def _evaluate(model: nn.Module, data: BucketedBatches, cfg: TrainConfig, device) -> tuple[float, dict, int]:
+    """(mean loss, metrics, jets evaluated) of `model` on a split: classification metrics, or the regression metrics
+    with the naive Σ-constituents baseline on the same jets under "naive"."""
+    task = Task(cfg.task)
+    if task is Task.CLASSIFY:
+        scores, labels, loss = predict(model, data.epoch(0, shuffle=False), device, cfg.particle)
+        return loss, classification_metrics(scores, labels), len(labels)
+    r = predict_regression(model, data.epoch(0, shuffle=False), task, cfg.particle, device)
+    naive = regression_metrics(r["jet"], r["truth"])
+    return r["loss"], {**regression_metrics(r["pred"], r["truth"]), "naive": naive}, len(r["truth"])
+
+
 def _finish(run: _Run, train_seconds: float) -> dict:
     """Evaluate the best checkpoint on the test split; record the test metrics in it and in metrics.json."""
     cfg = run.cfg
     ckpt_path = run.out / "best.pt"
     best_model, meta = load_checkpoint(ckpt_path)
     test_data = BucketedBatches(
-        run.files["test"], _VAL_BATCH, dtype=DTYPES[cfg.dtype], max_particles=cfg.max_particles,
+        run.files["test"],
+        _VAL_BATCH,
+        dtype=DTYPES[cfg.dtype],
+        max_particles=cfg.max_particles,
         chunk_size=cfg.chunk_size,
     )
-    scores, labels, test_loss = predict(best_model.to(run.device), test_data.epoch(0, shuffle=False), run.device)
+    test_loss, test, test_jets = _evaluate(best_model.to(run.device), test_data, cfg, run.device)
     train_jets = len(run.train_data.file)
     metrics = {
         "model": cfg.model,
+        "task": cfg.task,
         "out": str(run.out),
         "finished": True,
         "parameters": count_parameters(run.model),
         "train_jets": train_jets if cfg.max_train_jets is None else min(cfg.max_train_jets, train_jets),
-        "test_jets": int(len(labels)),
+        "test_jets": test_jets,
         "best_epoch": run.best[1],
         "train_seconds": train_seconds,
         "world_size": run.world,
         "device": str(run.device),
         "test_loss": test_loss,
-        **classification_metrics(scores, labels),
+        **test,
         "history": run.history,
         "config": asdict(cfg),
         "model_config": meta["config"],
     }
     if run.rank == 0:
-        test = {k: metrics[k] for k in ("accuracy", "auc", "rejection_at_0.3", "rejection_at_0.5", "test_jets")}
         card = {
+            "task": cfg.task,
+            "particle": list(cfg.particle),
             "epoch": meta.get("epoch"),
             "val": meta.get("val"),
             "train_config": meta.get("train_config"),
-            "test_metrics": test,
+            "test_metrics": {**test, "test_jets": test_jets},
             "trained_on": Path(cfg.data).name,  # the data folder's name, never a path of this machine
         }
         save_checkpoint(ckpt_path, best_model.cpu(), cfg.model, card)

@@ -23,14 +23,17 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray) -> dict:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, batches, device=None) -> tuple[np.ndarray, np.ndarray, float]:
-    """Signal probabilities, labels and mean cross-entropy over an iterable of Batches (moved to `device` if given)."""
+def predict(model: nn.Module, batches, device=None, particle=()) -> tuple[np.ndarray, np.ndarray, float]:
+    """Signal probabilities, labels and mean cross-entropy over an iterable of Batches (moved to `device` if given);
+    `particle`: the particle-information fields the model takes as scalars."""
+    from clariant_core.training.regression import model_inputs
+
     model.eval()
     scores, labels, loss, n = [], [], 0.0, 0
     for b in batches:
         if device is not None:
             b = b.to(device)
-        logits = model(b.p, b.mask)
+        logits = model(*model_inputs(b, particle))
         loss += float(nn.functional.cross_entropy(logits, b.label, reduction="sum"))
         n += len(b.label)
         scores.append(torch.softmax(logits.double(), -1)[:, 1].cpu().numpy())

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from clariant_core.network.baseline import ParticleFlowNetwork, PFNConfig
+from clariant_core.network.heads import Task, num_outputs
 from clariant_core.network.lgn import LGN, LGNConfig
 from clariant_core.resources import check_memory
 from clariant_core.training.config import MODELS
@@ -61,12 +62,13 @@ def parameter_count(kind: str, config: dict) -> int:
     if kind != "lgn" or "channels" not in config:
         if kind == "pfn":
             c = PFNConfig(**config)
+            width = num_outputs(Task.parse(c.task), c.num_classes)
             return (
-                (7 + 1) * c.phi_hidden
+                (7 + c.num_scalars + 1) * c.phi_hidden
                 + (c.phi_hidden + 1) * c.phi_hidden
                 + (c.phi_hidden + 1) * c.latent
                 + (c.latent + 1) * c.f_hidden
-                + (c.f_hidden + 1) * c.num_classes
+                + (c.f_hidden + 1) * width
             )
         return count(config)
     tau = list(config["channels"]) if isinstance(config["channels"], (list, tuple)) else None

@@ -62,13 +62,19 @@ def check_out(cfg: TrainConfig, out: Path) -> None:
 
 
 def check_splits(cfg: TrainConfig, files: dict) -> None:
-    """Read every split once (values validated, labels counted) before a model is built: each split must hold jets
-    of both classes, which training, early stopping and the test metrics all need."""
+    """Read every split once (values validated, labels counted) before a model is built: for classification each
+    split must hold jets of both classes, which training, early stopping and the test metrics all need; for a
+    regression task, the truth four-momentum and top jets."""
     for name, f in files.items():
         stop = cfg.max_train_jets if name == "train" else None
         n0, n1 = f.label_counts(stop=stop, chunk_size=cfg.chunk_size)
         if n0 + n1 == 0:
             raise DataFormatError(f"{f.path}: the {name} split holds no jets")
+        if cfg.task != "classify":
+            if not f.has_truth or n1 == 0:
+                what = "no truth four-momentum (truthE… or truth_Pmu)" if not f.has_truth else "no top jets"
+                raise DataFormatError(f"{f.path}: the {name} split has {what}; --task {cfg.task} regresses on them")
+            continue
         if n0 == 0 or n1 == 0:
             raise DataFormatError(
                 f"{f.path}: the {name} split holds {n0} QCD and {n1} top jets; training, validation and the test "
