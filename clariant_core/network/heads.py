@@ -4,16 +4,18 @@ The LGN ends in invariant features (Σ over particles of the (0,0) channels → 
 the (1,1) channels of its last level. A head turns them into the task's output:
 
 - `classify`: the MLP's outputs are the logits `[B, num_classes]` (invariant).
-- `mass`: one invariant, m = s·exp(f) GeV `[B, 1]` (s the model's momentum scale): positive by construction.
-- `momentum`: a four-vector `[B, 4]` (E, px, py, pz) GeV, Σ_c g_c w_c V_c mapped back to real components by the
-  vector intertwiner T (T⁻¹ = T†), with V_c = Σ_i F_i^{(1,1)} the last level's (1,1) channels summed over particles,
-  w_c learned complex weights and g_c invariant gates from the MLP. Each step commutes with the group (W acts as the
-  identity on the representation index; gates are invariant; Re of T† v is a real four-vector because Λ is real), so
-  the output is covariant by construction. The LGN computes it in its activation frame (the jet rest frame by
-  default) and boosts it back to the lab by that frame's own transformation (`to_lab`).
+- `mass`: one invariant relative to the naive jet mass, m = max(m_J, 1 GeV)·exp(f) GeV `[B, 1]` (m_J = √P²,
+  P = Σ p_i): positive and invariant by construction.
+- `momentum`: a four-vector `[B, 4]` (E, px, py, pz) GeV, (1 + g_0) P + Re(T† Σ_c g_c w_c V_c): a correction to the
+  naive jet momentum P, with V_c = Σ_i F_i^{(1,1)} the last level's (1,1) channels summed over particles, mapped back
+  to real components by the vector intertwiner T (T⁻¹ = T†), w_c learned complex weights and g_0, g_c invariant
+  gates from the MLP. Each step commutes with the group (W acts as the identity on the representation index; gates
+  are invariant; Re of T† v is a real four-vector because Λ is real), so the output is covariant by construction.
+  The LGN computes the correction in its activation frame (the jet rest frame by default) and boosts it back to the
+  lab by that frame's own transformation (`to_lab`).
 
-The PFN baseline (not equivariant) regresses relative to the jet four-momentum P = Σ p_i: mass m = max(m_J, 1 GeV)·
-exp(a); four-vector E = E_J e^a, pT = pT_J e^b, η = η_J + c, φ = φ_J + d (`jet_relative_momentum`).
+The PFN baseline (not equivariant) regresses relative to the same P: mass as above; four-vector E = E_J e^a,
+pT = pT_J e^b, η = η_J + c, φ = φ_J + d (`jet_relative_momentum`).
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ TASKS = tuple(t.value for t in Task)
 
 
 def num_features(task: Task, num_classes: int, vector_channels: int) -> int:
-    """Width of the invariant MLP's output a head consumes: logits, one log-mass, or one gate per (1,1) channel."""
-    return {Task.CLASSIFY: num_classes, Task.MASS: 1, Task.MOMENTUM: vector_channels}[task]
+    """Width of the invariant MLP's output a head consumes: logits, one log-mass, or the jet's gate and one gate per
+    (1,1) channel."""
+    return {Task.CLASSIFY: num_classes, Task.MASS: 1, Task.MOMENTUM: 1 + vector_channels}[task]
 
 
 def num_outputs(task: Task, num_classes: int) -> int:

@@ -231,10 +231,11 @@ class LGN(nn.Module):
                 invariants.append(self._readout(x, mask))
         features = self.output(torch.cat(invariants, -1))
         if self.task is heads.Task.MASS:
-            return heads.mass_from_log(features, self.config.momentum_scale)
+            return heads.jet_relative_mass(heads.jet_momentum(p_lab, mask_lab), features)
         if self.task is heads.Task.MOMENTUM:
-            q_frame = self.vector_head(features, x, mask) * self.config.momentum_scale
-            return heads.to_lab(q_frame, self.activation_frame(p_lab, mask_lab))
+            q_frame = self.vector_head(features[:, 1:], x, mask) * self.config.momentum_scale
+            jet = heads.jet_momentum(p_lab, mask_lab)  # covariant base: the prediction corrects Σ p_i
+            return heads.to_lab(q_frame, self.activation_frame(p_lab, mask_lab)) + (1 + features[:, :1]) * jet
         return features
 
     def _masked_basis(self, pij2: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
