@@ -167,3 +167,107 @@ def test_generator_is_reproducible_and_worker_independent(tmp_path):
     assert ((torch.hypot(jet[:, 1], jet[:, 2]) > 500) & (torch.hypot(jet[:, 1], jet[:, 2]) < 700)).all()
     with pytest.raises(FileExistsError):
         generate_dataset(tmp_path / "a", 16, seed=5, progress=False)
+
+
+# --- particle information (docs/data.md) -----------------------------------------------------------------------
+
+
+def _charges(p, mask, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.where(mask, rng.integers(-1, 2, size=mask.shape), 0).astype(np.float32)
+
+
+@pytest.mark.parametrize("writer", [write_public_layout, write_h5py_layout])
+def test_particle_information_round_trip(tmp_path, writer):
+    p, mask, label, truth = _jets()
+    q = _charges(p, mask)
+    pid = np.where(mask, 211, 0) * np.where(q != 0, np.sign(q), 1)
+    f = JetFile(writer(tmp_path / "x.h5", p, label, truth, particle={"charge": q, "pid": pid}))
+    assert f.particle_fields == ("charge", "pid")
+    b = f.read()
+    assert torch.equal(b.particle["charge"][:, :30], torch.from_numpy(q).double())
+    assert torch.equal(b.particle["pid"][:, :30], torch.from_numpy(pid).double())
+    assert (b.particle["charge"][:, 30:] == 0).all()
+    # batches carry it, sliced like the momenta; load trims it like the momenta
+    first = next(f.iter_batches(5))
+    assert first.particle["charge"].shape == first.p.shape[:2]
+    whole = load(f.path)
+    assert whole.particle["charge"].shape == whole.mask.shape
+    # without particle information: the field is absent
+    g = JetFile(writer(tmp_path / "y.h5", p, label, truth))
+    assert g.particle_fields == () and g.read().particle is None
+
+
+def test_particle_columns_leave_the_public_layout_intact(tmp_path):
+    """A reader that knows only the public columns sees the same data with or without the extension."""
+    import pandas as pd
+
+    p, mask, label, truth = _jets()
+    a = write_public_layout(tmp_path / "a.h5", p, label, truth)
+    b = write_public_layout(tmp_path / "b.h5", p, label, truth, particle={"charge": _charges(p, mask)})
+    da, db = pd.read_hdf(a, "table"), pd.read_hdf(b, "table")
+    assert list(db.columns[: len(ALL_COLUMNS)]) == ALL_COLUMNS
+    assert da.equals(db[ALL_COLUMNS])
+    assert torch.equal(JetFile(a).read().p, JetFile(b).read().p)
+
+
+def test_bad_particle_information_is_refused_naming_the_field(tmp_path):
+    p, mask, label, truth = _jets()
+    q = _charges(p, mask)
+    q[3, 2] = 0.5
+    with pytest.raises(DataFormatError, match=r"particle field 'charge' \(Q\) of jet 3, constituent 2"):
+        JetFile(write_public_layout(tmp_path / "a.h5", p, label, truth, particle={"charge": q})).read()
+    q = _charges(p, mask)
+    j, i = np.argwhere(~mask)[0]
+    q[j, i] = 1
+    with pytest.raises(DataFormatError, match=f"jet {j}, constituent {i} = 1 is not zero on a padding row"):
+        JetFile(write_h5py_layout(tmp_path / "b.h5", p, label, truth, particle={"charge": q})).read()
+    # a field with only some of its columns
+    import pandas as pd
+
+    path = write_public_layout(tmp_path / "c.h5", p, label, truth, particle={"charge": _charges(p, mask)})
+    df = pd.read_hdf(path, "table").drop(columns=["Q_7"])
+    df.to_hdf(tmp_path / "d.h5", key="table", format="table")
+    with pytest.raises(DataFormatError, match="particle field 'charge' has 199 of its 200 columns"):
+        JetFile(tmp_path / "d.h5")
+    # an h5py dataset of the wrong shape, or of text
+    path = write_h5py_layout(tmp_path / "e.h5", p, label, truth)
+    with h5py.File(path, "a") as f:
+        f.create_dataset("charge", data=np.zeros((3, 200)))
+    with pytest.raises(DataFormatError, match="particle field 'charge' has shape"):
+        JetFile(path)
+    path = write_h5py_layout(tmp_path / "f.h5", p, label, truth)
+    with h5py.File(path, "a") as f:
+        f.create_dataset("pid", data=np.full((len(label), 200), b"pi"))
+    with pytest.raises(DataFormatError, match="particle field 'pid'"):
+        JetFile(path)
+
+
+def test_particle_scalars():
+    from clariant_core.data.particles import num_particle_scalars, particle_scalars
+
+    q = torch.tensor([[1.0, -1.0, 0.0]])
+    pid = torch.tensor([[211.0, -11.0, 22.0]])
+    s = particle_scalars({"charge": q, "pid": pid}, ("charge", "pid"), torch.float32)
+    assert s.shape == (1, 3, num_particle_scalars(("charge", "pid"))) and s.dtype == torch.float32
+    assert s[0, :, :2].tolist() == [[1, 1], [-1, 1], [0, 0]]
+    assert s[0, :, 2:].tolist() == [[0, 0, 0, 1, 0], [0, 1, 0, 0, 0], [1, 0, 0, 0, 0]]
+    with pytest.raises(ValueError, match="no particle field"):
+        particle_scalars({"charge": q}, ("pid",), torch.float32)
+    with pytest.raises(ValueError, match="particle fields must be"):
+        num_particle_scalars(("spin",))
+
+
+def test_generator_writes_top_jets_with_charges(tmp_path):
+    pytest.importorskip("pythia8mc")
+    from clariant_core.data.generate import generate_dataset
+
+    generate_dataset(
+        tmp_path, 10, seed=5, chunk_size=5, progress=False, process="top", val_fraction=0.2, test_fraction=0.2
+    )
+    b = JetFile(tmp_path / "train.h5").read()
+    assert (b.label == 1).all() and b.particle is not None
+    q = b.particle["charge"]
+    assert set(q[b.mask].unique().tolist()) <= {-1.0, 0.0, 1.0} and (q[b.mask] != 0).any() and (q[~b.mask] == 0).all()
+    m = (b.truth[:, 0] ** 2 - (b.truth[:, 1:] ** 2).sum(-1)).sqrt()
+    assert ((m > 150) & (m < 200)).all()  # the matched top

@@ -423,7 +423,7 @@ class JetFile:
                 why = "is not zero on a padding row" if not mask[j, i] else f"is not an integer in [−{limit}, {limit}]"
                 raise DataFormatError(
                     f"{self.path}: particle field '{name}' ({key}) of jet {start + j}, constituent {i} = "
-                    f"{v[j, i]!r} {why}"
+                    f"{v[j, i]:g} {why}"
                 )
 
     def _validate(self, pmu, mask, label, start) -> None:
