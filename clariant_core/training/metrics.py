@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from clariant_core.training.regression import model_inputs
+
 
 def classification_metrics(scores: np.ndarray, labels: np.ndarray) -> dict:
     """Accuracy (threshold 0.5 on the signal probability), AUC, 1/ε_B at ε_S = 0.3 and 0.5."""
@@ -26,7 +28,6 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray) -> dict:
 def predict(model: nn.Module, batches, device=None, particle=()) -> tuple[np.ndarray, np.ndarray, float]:
     """Signal probabilities, labels and mean cross-entropy over an iterable of Batches (moved to `device` if given);
     `particle`: the particle-information fields the model takes as scalars."""
-    from clariant_core.training.regression import model_inputs
 
     model.eval()
     scores, labels, loss, n = [], [], 0.0, 0
