@@ -77,7 +77,8 @@ class LGN(nn.Module):
 
     forward(p `[B, N, 4]` real (E, px, py, pz) in GeV, mask `[B, N]` bool, scalars `[B, N, S]` optional) → logits
     `[B, num_classes]`, invariant under SO⁺(1,3) (rotations about z only with `beams=True`), particle order and
-    padding.
+    padding; with `task="mass"` a mass `[B, 1]` GeV (invariant), with `task="momentum"` a four-vector `[B, 4]` GeV
+    (covariant: f(Λp) = Λ f(p)); see heads.py.
     Works in float32 and float64: the model's parameter dtype must match the input's (`model.to(torch.float64)`).
     `compile=True` (or `model.compiled = True` later) runs the CG levels through `torch.compile`; the eager path
     computes the same function.
