@@ -105,6 +105,7 @@ def _train(args) -> int:
     import json
 
     from clariant_core.data import SAMPLE_DIR
+    from clariant_core.devices import resolve_device
     from clariant_core.training import TrainConfig, train
 
     try:
@@ -133,7 +134,9 @@ def _train(args) -> int:
         stop_after=args.stop_after,
         task=args.task,
         particle=tuple(args.particle),
+        device=args.device,
     )
+    resolve_device(cfg.device)  # an absent device is one line now, before any data is read
     m = train(cfg)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
@@ -179,18 +182,18 @@ def _validate(args) -> int:
 
     from clariant_core.data import SAMPLE_DIR, JetFile
     from clariant_core.network.heads import Task
+    from clariant_core.devices import resolve_device
+    from clariant_core.numerics import DEFAULT_SWEEP, PRECISIONS
     from clariant_core.resources import check_memory
     from clariant_core.training import load_checkpoint
     from clariant_core.training.regression import regression_card
     from validate import report
 
-    dtypes = {
-        "all": (torch.float64, torch.float32, torch.bfloat16, torch.float16),
-        "float64": (torch.float64,),
-        "float32": (torch.float32, torch.float64),
-        "bfloat16": (torch.bfloat16, torch.float64),
-        "float16": (torch.float16, torch.float64),
-    }[args.dtype]
+    # "all": the four storage dtypes; one precision: it, paired with float64 for the verdict
+    dtypes = (
+        DEFAULT_SWEEP if args.dtype == "all" else tuple(dict.fromkeys((PRECISIONS[args.dtype], PRECISIONS["float64"])))
+    )
+    device = resolve_device(args.device)
     ckpt_path = Path(args.checkpoint) if args.checkpoint else SAMPLE_DIR / DEFAULT_CHECKPOINT
     data = Path(args.data) if args.data else SAMPLE_DIR / "test.h5"
     # every check before the sweep: output folder, checkpoint, data, memory
@@ -236,6 +239,7 @@ def _validate(args) -> int:
         progress=progress,
         step=step,
         out_rep=task.out_rep,
+        device=device,
     )
     metrics = meta.get("test_metrics", {})
     card = {
@@ -246,6 +250,7 @@ def _validate(args) -> int:
         "config": json.dumps(meta.get("config")),
         "trained on": meta.get("trained_on", "—"),
         "validated on": f"{data} (first {p.shape[0]} jets)",
+        "evaluated on": str(device),
     }
     for key in ("accuracy", "auc", "rejection_at_0.3", "rejection_at_0.5"):
         if key in metrics:
@@ -343,6 +348,9 @@ def _parser_class():
 
 
 def main(argv=None) -> int:
+    from clariant_core.devices import DEVICE_CHOICES
+    from clariant_core.numerics import PRECISIONS, TRAIN_DTYPES
+
     parser = argparse.ArgumentParser(prog="clariant", description=__doc__, formatter_class=_Help)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser_class())
     p = sub.add_parser("selfcheck", help="check the group library's precision and write reports/index.html")
@@ -401,7 +409,8 @@ def main(argv=None) -> int:
     t.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
     t.add_argument("--patience", type=_positive_int, default=4, help="early stopping: epochs without improvement")
     t.add_argument("--seed", type=int, default=0, help="seed of weights, batch order and dropout")
-    t.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="precision of the model")
+    t.add_argument("--dtype", choices=tuple(TRAIN_DTYPES), default="float32", help="precision of the model")
+    t.add_argument("--device", default="auto", help=f"where to train: {DEVICE_CHOICES} (auto: CUDA when present)")
     t.add_argument(
         "--max-train-jets", type=_positive_int, default=None, help="train on the first N jets (default: all)"
     )
@@ -428,9 +437,13 @@ def main(argv=None) -> int:
     v.add_argument("--jets", type=_positive_int, default=256, help="number of jets")
     v.add_argument(
         "--dtype",
-        choices=("all", "float64", "float32", "bfloat16", "float16"),
+        choices=("all", *PRECISIONS),
         default="all",
-        help="precision(s) to measure; a lower one is always paired with float64 for the verdict",
+        help="precision(s) to measure: all (float64, float32, bfloat16, float16) or one dtype or mode (tf32, "
+        "autocast-bf16, autocast-fp16: docs/devices.md), paired with float64 for the verdict",
+    )
+    v.add_argument(
+        "--device", default="auto", help=f"where to evaluate the model: {DEVICE_CHOICES} (auto: CUDA when present)"
     )
     v.add_argument("--max-rapidity", type=_positive_float, default=6.0, help="boosts at 10 rapidities up to this")
     v.add_argument(

@@ -1,8 +1,12 @@
-"""dtype bookkeeping shared by the whole package: real ↔ complex pairs, unit roundoff, input checks."""
+"""dtype bookkeeping shared by the whole package: real ↔ complex pairs, unit roundoff, input checks, and the
+precision modes (`Precision`, `PRECISIONS`: storage dtypes, TF32, autocast) with their unit roundoffs
+(docs/devices.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 
@@ -76,3 +80,104 @@ def is_transformed(t: torch.Tensor) -> bool:
     """True inside a torch.func transform (jvp, vmap, grad…), where t is a functorch wrapper."""
     check = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
     return bool(check(t)) if check is not None else False
+
+
+# --- precision modes ------------------------------------------------------------------------------------------
+# One home for every precision a model can be run or judged in (docs/devices.md, docs/validation.md "Precision
+# modes"): the four storage dtypes, TF32 matmuls and mixed precision by autocast. The validation suite measures
+# each as a row; the CLI's --dtype choices and training's dtypes are read from here.
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A precision mode: `name`, the dtype the model and its inputs are converted to (`dtype`), the dtype its
+    arithmetic rounds to (`compute`: the autocast dtype; for TF32 float32 storage with 10-bit-mantissa matmuls),
+    its unit roundoff `u` (the largest relative rounding error of one operation in the coarsest arithmetic it
+    uses), and how to enter it (`enter(device)`, a context manager; `unavailable(device)` says why it cannot run)."""
+
+    name: str
+    dtype: torch.dtype
+    u: float
+    kind: str = "plain"  # "plain" (convert and run), "tf32" (TF32 matmuls allowed), "autocast" (torch.autocast)
+    compute: torch.dtype | None = None  # autocast's dtype; None: `dtype`
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        return self.compute or self.dtype
+
+    def unavailable(self, device: torch.device | str = "cpu") -> str | None:
+        """None when this mode can run on `device`, else the reason it cannot."""
+        device = torch.device(device)
+        if self.kind == "tf32":
+            if device.type != "cuda":
+                return f"{self.name}: TF32 matmuls exist only on CUDA GPUs (compute capability ≥ 8), not on {device}"
+            major, minor = torch.cuda.get_device_capability(device)
+            if major < 8:
+                return f"{self.name}: TF32 needs compute capability ≥ 8.0, {device} has {major}.{minor}"
+        if self.kind == "autocast" and device.type == "cuda" and self.compute == torch.bfloat16:
+            if not torch.cuda.is_bf16_supported():
+                return f"{self.name}: {device} has no bfloat16 arithmetic"
+        if self.kind == "autocast" and device.type not in ("cpu", "cuda"):
+            return f"{self.name}: torch.autocast does not support {device.type}"
+        return None
+
+    @contextmanager
+    def enter(self, device: torch.device | str = "cpu") -> Iterator[None]:
+        """Run the block in this mode on `device`: TF32 flags set (and restored afterwards, also on error), or
+        torch.autocast on the device's type. A plain mode enters nothing (the caller converts to `dtype`)."""
+        device = torch.device(device)
+        if self.kind == "tf32":
+            saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+            try:
+                yield
+            finally:
+                torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+        elif self.kind == "autocast":
+            with torch.autocast(device_type=device.type, dtype=self.compute):
+                yield
+        else:
+            yield
+
+
+def _plain(dtype: torch.dtype) -> Precision:
+    return Precision(str(dtype).replace("torch.", ""), dtype, unit_roundoff(dtype))
+
+
+#: TF32 keeps float32's 8-bit exponent and rounds matmul operands to a 10-bit mantissa (11 significant bits):
+#: u = 2⁻¹¹, the same as float16's.
+TF32_UNIT_ROUNDOFF = 2.0**-11
+
+PRECISIONS: dict[str, Precision] = {
+    p.name: p
+    for p in (
+        _plain(torch.float64),
+        _plain(torch.float32),
+        _plain(torch.bfloat16),
+        _plain(torch.float16),
+        Precision("tf32", torch.float32, TF32_UNIT_ROUNDOFF, "tf32"),
+        Precision("autocast-bf16", torch.float32, unit_roundoff(torch.bfloat16), "autocast", torch.bfloat16),
+        Precision("autocast-fp16", torch.float32, unit_roundoff(torch.float16), "autocast", torch.float16),
+    )
+}
+#: the storage dtypes every validation sweep measures by default (the modes are asked for by name)
+DEFAULT_SWEEP = tuple(PRECISIONS[n] for n in ("float64", "float32", "bfloat16", "float16"))
+#: what a model can be trained in (the LGN computes in complex64/complex128 only)
+TRAIN_DTYPES = {n: PRECISIONS[n].dtype for n in ("float32", "float64")}
+
+
+def precision(spec: Precision | torch.dtype | str) -> Precision:
+    """The Precision for a mode name ("tf32", "autocast-bf16", "float32", …), a torch dtype or a Precision."""
+    if isinstance(spec, Precision):
+        return spec
+    if isinstance(spec, torch.dtype):
+        name = str(spec).replace("torch.", "")
+        if name in PRECISIONS and PRECISIONS[name].kind == "plain":
+            return PRECISIONS[name]
+        raise ValueError(f"unsupported dtype {spec}: use one of {', '.join(PRECISIONS)}")
+    if isinstance(spec, str) and spec in PRECISIONS:
+        return PRECISIONS[spec]
+    raise ValueError(f"unknown precision {spec!r}: use one of {', '.join(PRECISIONS)} or a torch float dtype")

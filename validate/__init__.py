@@ -6,7 +6,7 @@ breaks it, and do its linear maps obey Schur's lemma. Definitions: docs/validati
 
 from . import groups, representations, schur, strategies
 from .attribution import Attribution, LayerError, attribute
-from .measures import DTYPES, Measurement, Sweep, measure, sweep
+from .measures import DTYPES, PRECISIONS, Measurement, Sweep, measure, sweep
 from .verdict import (
     BROKEN,
     NONFINITE,
@@ -27,6 +27,7 @@ __all__ = [
     "UNRESOLVED",
     "Verdict",
     "DTYPES",
+    "PRECISIONS",
     "NUMERICAL",
     "PASS",
     "Attribution",

@@ -1,5 +1,6 @@
-"""One measurement's inputs, shared by the measures and the floor: the model as evaluated, the jets, the
-transformations, Λx (computed once, shared by every dtype), evaluation settings and progress."""
+"""One measurement's inputs, shared by the measures and the floor: the model as evaluated (on its device), the jets,
+the transformations, Λx (computed once on the CPU in double-double, shared by every precision and moved to the
+device chunk by chunk), evaluation settings and progress."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 import torch
 
 import clariant_core as cc
+from clariant_core.numerics import precision
 
 from . import action
 from .evaluation import Evaluator, apply
@@ -42,8 +44,9 @@ class Context:
         if self.progress is not None:
             self.progress(jets)
 
-    def evaluate(self, dtype: torch.dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """f(x) at `dtype` for any batch of jets x `[B', N, 4]` float64, grouped by multiplicity; float64 out."""
+    def evaluate(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """f(x) at precision `dtype` (a torch dtype or a precision mode) for any batch of jets x `[B', N, 4]` float64
+        on the CPU, grouped by multiplicity, evaluated on the evaluator's device; float64 out, on the CPU."""
 
         def fn(xc, mc):
             with torch.no_grad():
@@ -51,23 +54,25 @@ class Context:
 
         return apply(fn, x, mask, self.budget, self.trim, tick=self.tick)
 
-    def reference(self, dtype: torch.dtype) -> torch.Tensor:
-        """f(x) `[B, ...]` at `dtype` on the untransformed jets (cached)."""
-        if dtype not in self._refs:
-            self._refs[dtype] = self.evaluate(dtype, self.x64, self.mask)
-        return self._refs[dtype]
+    def reference(self, dtype) -> torch.Tensor:
+        """f(x) `[B, ...]` at precision `dtype` on the untransformed jets (cached)."""
+        key = precision(dtype).name
+        if key not in self._refs:
+            self._refs[key] = self.evaluate(dtype, self.x64, self.mask)
+        return self._refs[key]
 
-    def transformed_outputs(self, dtype: torch.dtype) -> torch.Tensor:
+    def transformed_outputs(self, dtype) -> torch.Tensor:
         """f(Λx) `[T, B, ...]` at `dtype`; f(x) is evaluated with it (and cached) unless `reference` has it already:
         fewer, larger model calls."""
         t, b = self.shape
         x, mask = self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1)
-        fresh = dtype not in self._refs
+        key = precision(dtype).name
+        fresh = key not in self._refs
         if fresh:
             x, mask = torch.cat([self.x64, x]), torch.cat([self.mask, mask])
         out = self.evaluate(dtype, x, mask)
         if fresh:
-            self._refs[dtype], out = out[:b], out[b:]
+            self._refs[key], out = out[:b], out[b:]
         return out.reshape(t, b, *out.shape[1:])
 
     def act(self, z: torch.Tensor, sel=slice(None)) -> torch.Tensor:

@@ -1,9 +1,10 @@
 """Evaluating a user's model as it comes: input checks, the model at a dtype, grouping jets by multiplicity.
 
 A model is any callable `f(p [B, N, 4], mask [B, N]) -> [B, ...]` (or `f(p)` with `takes_mask=False`); an
-`nn.Module` is copied and converted once per dtype. Everything a user can get wrong fails here, early, with a
-message that says what to do: malformed jets, (px, py, pz, E) order, a model without a mask argument, a fixed-N
-model, outputs with the wrong batch size, a model that does not compute in the requested dtype.
+`nn.Module` is copied and converted once per dtype (and device, docs/devices.md). Everything a user can get wrong
+fails here, early, with a message that says what to do: malformed jets, (px, py, pz, E) order, a model without a
+mask argument, a fixed-N model, outputs with the wrong batch size, a model that does not compute in the requested
+dtype.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterator
 import torch
 
 import clariant_core as cc
+from clariant_core.devices import model_device, resolve_device
+from clariant_core.numerics import precision
 
 from . import representations as reps
 
@@ -28,9 +31,9 @@ class ModelCallError(ValueError):
 
 
 class ModelFailed(ValueError):
-    """The model itself raised at a dtype (a low precision it does not support, or a bug); names the dtype."""
+    """The model itself raised at a precision (a low one it does not support, or a bug); names the precision."""
 
-    def __init__(self, dtype: torch.dtype, error: Exception, model):
+    def __init__(self, dtype, error: Exception, model):
         self.dtype, self.error = dtype, error
         hint = ""
         if "dtype" in str(error) and not isinstance(model, torch.nn.Module):
@@ -39,9 +42,7 @@ class ModelFailed(ValueError):
                 "(its parameters then follow .to(dtype))"
             )
         first = str(error).splitlines()[0] if str(error) else ""
-        super().__init__(
-            f"the model failed in {str(dtype).replace('torch.', '')}: {type(error).__name__}: {first}{hint}"
-        )
+        super().__init__(f"the model failed in {precision(dtype).name}: {type(error).__name__}: {first}{hint}")
 
 
 def check_jets(p, mask) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,9 +109,14 @@ def plain_tensor_attributes(model) -> list[str]:
 
 
 class Evaluator:
-    """Calls a model at a dtype and checks what comes back. Records the output dtype per requested dtype."""
+    """Calls a model at a precision (a torch dtype or a mode of `clariant_core.numerics.PRECISIONS`) on a device and
+    checks what comes back. Records the output dtype per precision.
 
-    def __init__(self, model, takes_mask: bool = True):
+    The device: where an nn.Module lives (`device=None`), or the given one; a module living elsewhere than the given
+    device is evaluated as a copy there (the caller's module is never moved). A plain function runs on the given
+    device (default: the CPU) with its inputs moved there. Outputs stay on the device (`apply` brings them back)."""
+
+    def __init__(self, model, takes_mask: bool = True, device: torch.device | str | None = None):
         if not callable(model):
             raise ValueError(f"model must be callable f(p, mask), got {type(model).__name__}")
         if takes_mask and _takes_two(model) is False:
@@ -118,36 +124,53 @@ class Evaluator:
                 "the model takes one positional argument but the suite calls model(p, mask): pass takes_mask=False"
             )
         self.model, self.takes_mask = model, takes_mask
+        self.home = model_device(model)  # where the module lives (None: a plain function)
+        self.device = resolve_device(device) if device is not None else (self.home or torch.device("cpu"))
         self._copies: dict[torch.dtype, object] = {}
-        self.output_dtypes: dict[torch.dtype, torch.dtype] = {}
+        self.output_dtypes: dict[str, torch.dtype] = {}
 
-    def at(self, dtype: torch.dtype):
+    @property
+    def copied(self) -> bool:
+        """True when the module is evaluated as a copy on another device than the one it lives on."""
+        return self.home is not None and self.home != self.device
+
+    def at(self, dtype):
+        """The model converted to the precision's storage dtype on the evaluation device (the module itself when it
+        already is; otherwise a copy, made once)."""
+        dtype = precision(dtype).dtype
         if not isinstance(self.model, torch.nn.Module):
             return self.model
         if dtype not in self._copies:
             floats = [t for t in [*self.model.parameters(), *self.model.buffers()] if t.is_floating_point()]
-            if all(t.dtype == dtype for t in floats):
+            if all(t.dtype == dtype for t in floats) and not self.copied:
                 net = self.model
             else:
-                net = copy.deepcopy(self.model).to(dtype)
+                net = copy.deepcopy(self.model).to(device=self.device, dtype=dtype)
             net.eval()
             self._copies[dtype] = net
         return self._copies[dtype]
 
-    def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, out_rep: cc.Rep) -> torch.Tensor:
-        """model(p.to(dtype), mask) as one tensor `[B, ...]` (dict outputs flattened in the Irreps' order)."""
-        f = self.at(dtype)
-        x = p.to(dtype)
+    def unavailable(self, dtype) -> str | None:
+        """Why the precision cannot run on this evaluator's device (None: it can)."""
+        return precision(dtype).unavailable(self.device)
+
+    def __call__(self, dtype, p: torch.Tensor, mask: torch.Tensor, out_rep: cc.Rep) -> torch.Tensor:
+        """model(p at the precision's dtype on the device, mask) as one tensor `[B, ...]` (dict outputs flattened in
+        the Irreps' order), run inside the precision mode (TF32, autocast); on the evaluation device."""
+        prec = precision(dtype)
+        f = self.at(prec)
+        x, mask = p.to(device=self.device, dtype=prec.dtype), mask.to(self.device)
         try:
-            out = f(x, mask) if self.takes_mask else f(x)
+            with prec.enter(self.device):
+                out = f(x, mask) if self.takes_mask else f(x)
         except TypeError as e:
             if "positional argument" in str(e) and self.takes_mask:
                 raise ModelCallError(f"model(p, mask) failed ({e}): if it takes only p, pass takes_mask=False") from e
-            raise ModelFailed(dtype, e, self.model) from e
+            raise ModelFailed(prec, e, self.model) from e
         except ModelCallError:
             raise
         except (RuntimeError, ValueError, NotImplementedError, AssertionError) as e:
-            raise ModelFailed(dtype, e, self.model) from e
+            raise ModelFailed(prec, e, self.model) from e
         out = reps.flatten(out, out_rep)
         if not isinstance(out, torch.Tensor):
             raise ModelCallError(
@@ -164,7 +187,7 @@ class Evaluator:
         wrong = reps.width_error(out_rep, tuple(out.shape))
         if wrong:
             raise ModelCallError(wrong)
-        self.output_dtypes.setdefault(dtype, out.real.dtype if out.is_complex() else out.dtype)
+        self.output_dtypes.setdefault(prec.name, out.real.dtype if out.is_complex() else out.dtype)
         return out
 
 
@@ -190,8 +213,8 @@ def groups(mask: torch.Tensor, budget: int, trim: bool) -> Iterator[tuple[torch.
 def apply(
     fn: Callable, x: torch.Tensor, mask: torch.Tensor, budget: int, trim: bool, *extra, tick=None
 ) -> torch.Tensor:
-    """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128.
-    `tick(jets)` is called after each chunk (progress)."""
+    """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128 on
+    the CPU (wherever fn computed them). `tick(jets)` is called after each chunk (progress)."""
     out = None
     for idx, w in groups(mask, budget, trim):
         try:
@@ -203,7 +226,7 @@ def apply(
                     "if it needs a fixed particle count, pass trim_padding=False"
                 ) from e
             raise
-        r = r.to(torch.complex128 if r.is_complex() else torch.float64)
+        r = r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
         if out is None:
             out = torch.empty((x.shape[0], *r.shape[1:]), dtype=r.dtype, device=r.device)
         elif r.shape[1:] != out.shape[1:]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 import clariant_core as cc
+from clariant_core.numerics import DEFAULT_SWEEP, PRECISIONS, Precision, precision
 
 from . import action
 from . import floor as floors
@@ -25,20 +26,22 @@ from .evaluation import Evaluator, ModelFailed, check_jets, plain_tensor_attribu
 from .groups import GridPoint, grid, in_group, sample
 from .statistics import p95, summary
 
-DTYPES = (torch.float64, torch.float32, torch.bfloat16, torch.float16)
+DTYPES = DEFAULT_SWEEP  # float64, float32, bfloat16, float16; the other modes of PRECISIONS are asked for by name
 _TINY = torch.finfo(torch.float64).tiny
 unit_roundoff = cc.unit_roundoff
 
 
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).replace("torch.", "")
+def dtype_name(dtype) -> str:
+    """ "float32", "tf32", "autocast-bf16", … for a torch dtype or a precision mode."""
+    return dtype.name if isinstance(dtype, Precision) else str(dtype).replace("torch.", "")
 
 
 @dataclass
 class Measurement:
-    """Errors of one model at one dtype over T transformations × B jets."""
+    """Errors of one model at one precision (a storage dtype or a mode such as TF32 or autocast) over
+    T transformations × B jets."""
 
-    dtype: torch.dtype
+    precision: Precision
     points: list[GridPoint]
     errors: torch.Tensor | None  # [T, B] float64 (inf where the output is not finite)
     floor: torch.Tensor | None = None  # [T, B] float64 at this measurement's precision
@@ -49,20 +52,28 @@ class Measurement:
     companion: bool = False  # measured only as the comparison precision for the verdict
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        self.precision = precision(self.precision)
+
     @property
     def name(self) -> str:
-        return dtype_name(self.dtype)
+        return self.precision.name
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the model and its inputs were converted to (float32 for TF32 and autocast)."""
+        return self.precision.dtype
 
     @property
     def unit(self) -> float:
-        """The precision this measurement resolves: the coarser of the requested and the returned dtype."""
-        u = cc.unit_roundoff(self.dtype)
+        """The precision this measurement resolves: the coarser of the mode's unit roundoff and the returned dtype's."""
+        u = self.precision.u
         return max(u, cc.unit_roundoff(self.output_dtype)) if self.output_dtype is not None else u
 
     @property
     def coarse_output(self) -> bool:
         """True when the model returned a coarser dtype than requested (its output rounding limits the floor)."""
-        return self.output_dtype is not None and cc.unit_roundoff(self.output_dtype) > cc.unit_roundoff(self.dtype)
+        return self.output_dtype is not None and cc.unit_roundoff(self.output_dtype) > self.precision.u
 
     @property
     def excess(self) -> torch.Tensor | None:
@@ -89,18 +100,22 @@ class Measurement:
 
 
 def _measure_dtype(ctx: Context, fm: floors.FloorModel | None, dtype, points, companion=False) -> Measurement:
-    name = dtype_name(dtype)
+    prec = precision(dtype)
+    name = prec.name
+    why = ctx.ev.unavailable(prec)
+    if why is not None:
+        return Measurement(prec, points, None, skipped=why)
     try:
-        out = ctx.transformed_outputs(dtype)  # evaluates f(x) alongside, for the reference
-        ref = ctx.reference(dtype)
+        out = ctx.transformed_outputs(prec)  # evaluates f(x) alongside, for the reference
+        ref = ctx.reference(prec)
     except ModelFailed as e:
-        if dtype in (torch.float32, torch.float64):
+        if name in ("float32", "float64"):
             raise
         return Measurement(
-            dtype, points, None, skipped=f"{type(e.error).__name__}: {str(e.error).splitlines()[0][:160]}"
+            prec, points, None, skipped=f"{type(e.error).__name__}: {str(e.error).splitlines()[0][:160]}"
         )
-    meas = Measurement(dtype, points, None, output_dtype=ctx.ev.output_dtypes.get(dtype), companion=companion)
-    big = torch.finfo(dtype).max
+    meas = Measurement(prec, points, None, output_dtype=ctx.ev.output_dtypes.get(name), companion=companion)
+    big = torch.finfo(prec.compute_dtype).max
     meas.inputs_overflow = (ctx.xs.abs() > big).flatten(1).any(1)
     expected, harness = action.expected(ctx.out_rep, ctx.m, ctx.lam, ref)
     # non-finite outputs (overflow in a narrow dtype, or NaN) count as an infinite error, never as a NaN statistic
@@ -110,13 +125,13 @@ def _measure_dtype(ctx: Context, fm: floors.FloorModel | None, dtype, points, co
             f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs: its output rounding "
             f"(u = {cc.unit_roundoff(meas.output_dtype):.2g}) limits what {name} can resolve"
         )
-    elif meas.output_dtype is not None and meas.output_dtype != dtype and dtype in (torch.float32, torch.float64):
+    elif meas.output_dtype is not None and meas.output_dtype != prec.dtype and name in ("float32", "float64"):
         meas.notes.append(f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs")
     if fm is not None:
-        u_out = cc.unit_roundoff(meas.output_dtype or dtype)
-        # the inputs' rounding at the requested dtype, the output's own rounding (in the dtype the model returned),
-        # and the harness's rounding of ρ f(x)
-        meas.floor = fm.input_floor(ctx, cc.unit_roundoff(dtype)) + u_out + harness
+        u_out = cc.unit_roundoff(meas.output_dtype) if meas.output_dtype is not None else prec.u
+        # the inputs' rounding at the mode's unit roundoff (a TF32 or autocast matmul rounds its operands to it),
+        # the output's own rounding (in the dtype the model returned), and the harness's rounding of ρ f(x)
+        meas.floor = fm.input_floor(ctx, prec.u) + u_out + harness
         meas.floor_method = fm.describe()
     return meas
 
@@ -127,7 +142,7 @@ def measure(
     mask: torch.Tensor,
     transforms: torch.Tensor,
     *,
-    dtype: torch.dtype = torch.float64,
+    dtype=torch.float64,
     out_rep=cc.SCALAR,
     points: list[GridPoint] | None = None,
     with_floor: bool = True,
@@ -135,19 +150,22 @@ def measure(
     budget: int = 2_000_000,
     trim_padding: bool = True,
     seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> Measurement:
-    """Relative error per (transformation, jet) of `model(p, mask)` at `dtype`, with its precision floor.
+    """Relative error per (transformation, jet) of `model(p, mask)` at `dtype` (a torch dtype or a precision mode of
+    `clariant_core.numerics.PRECISIONS`: "tf32", "autocast-bf16", …), with its precision floor.
 
     out_rep: "scalar", "vector", an irreps string, an Irreps or a `cc.Rep` (read once by `Rep.parse`).
     transforms: SL(2,C) `[T, 2, 2]` (or Λ `[T, 4, 4]` real for scalar/vector outputs). p: `[B, N, 4]` taken as exact
     (float64), mask `[B, N]`. A low-precision dtype the model cannot run in gives `skipped` with the reason. Jets are
     evaluated grouped by multiplicity and trimmed to it (`trim_padding=False` for models that need a fixed particle
-    count), at most `budget` particle pairs per call."""
+    count), at most `budget` particle pairs per call. `device`: where the model is evaluated (default: where it
+    lives; docs/devices.md); Λx is made on the CPU and moved, results come back to the CPU."""
     x64, mask = check_jets(p, mask)
     out_rep = cc.Rep.parse(out_rep)
     m, lam = action.as_transforms(transforms, out_rep)
     points = points or [GridPoint("custom", None, float("nan"))] * lam.shape[0]
-    ctx = Context(Evaluator(model, takes_mask), x64, mask, m, lam, out_rep, budget, trim_padding, seed)
+    ctx = Context(Evaluator(model, takes_mask, device), x64, mask, m, lam, out_rep, budget, trim_padding, seed)
     fm = floors.build(ctx) if with_floor else None
     return _measure_dtype(ctx, fm, dtype, points)
 
@@ -164,6 +182,7 @@ class Sweep:
     group: str = "full"
     notes: list[str] = field(default_factory=list)
     jets: int = 0
+    device: str = "cpu"  # where the model was evaluated
 
     def rows(self) -> list[dict]:
         return [r for meas in self.measurements.values() if not meas.companion for r in meas.rows()]
@@ -173,12 +192,12 @@ class Sweep:
         return {k: v.skipped for k, v in self.measurements.items() if v.skipped}
 
 
-def _companion(dtypes) -> torch.dtype | None:
+def _companion(dtypes) -> Precision | None:
     """The comparison precision a verdict needs when only one of float32/float64 was asked for."""
-    names = set(dtypes)
-    if torch.float64 in names and torch.float32 in names:
+    names = {d.name for d in dtypes}
+    if {"float64", "float32"} <= names:
         return None
-    return torch.float32 if torch.float64 in names else torch.float64
+    return PRECISIONS["float32" if "float64" in names else "float64"]
 
 
 def transformation_set(
@@ -233,18 +252,25 @@ def sweep(
     transforms: torch.Tensor | None = None,
     rapidities=None,
     group: str = "full",
+    device: torch.device | str | None = None,
 ) -> Sweep:
     """Errors over the deterministic grid (boosts along each axis at n_rapidities rapidities up to max_rapidity,
     or at the given `rapidities`; rotations at n_angles angles about an oblique axis and about z) plus n_random
     seeded elements of each listed group, for each dtype; `group` keeps only the elements of that subgroup ("full",
     "so3", "rot_z", "boost_z", "beam") for models that claim only it. When only one of float32/float64 is asked
     for, the other is measured as the comparison precision (a companion, not reported as a row). Λx and the floor
-    are computed once and shared by all dtypes. `progress(done, total)` is called as jets are evaluated."""
+    are computed once and shared by all dtypes. `progress(done, total)` is called as jets are evaluated.
+
+    `dtypes`: torch dtypes or precision modes by name ("tf32", "autocast-bf16", "autocast-fp16"; docs/validation.md,
+    "Precision modes"), each judged with its own unit roundoff; a mode the device lacks is skipped with the reason.
+    `device`: where the model is evaluated (default: where it lives; a module living elsewhere is evaluated as a
+    copy on the given device, never moved). Λx is made once on the CPU and moved; results return to the CPU."""
     t0 = time.time()
     x64, mask = check_jets(p, mask)
-    dtypes = tuple(dtypes)
-    if not dtypes or not all(isinstance(d, torch.dtype) and d.is_floating_point for d in dtypes):
-        raise ValueError(f"dtypes must be a non-empty list of floating torch dtypes, got {dtypes}")
+    dtypes = tuple(dtypes) if isinstance(dtypes, (list, tuple)) else (dtypes,)
+    if not dtypes:
+        raise ValueError("dtypes must be a non-empty list of floating torch dtypes or precision modes")
+    dtypes = tuple(dict.fromkeys(precision(d) for d in dtypes))
     points, m = transformation_set(
         max_rapidity=max_rapidity,
         n_rapidities=n_rapidities,
@@ -258,7 +284,7 @@ def sweep(
         transforms=transforms,
     )
     out_rep = cc.Rep.parse(out_rep)
-    ev = Evaluator(model, takes_mask)
+    ev = Evaluator(model, takes_mask, device)
     lam = cc.to_so13(m)
     extra = _companion(dtypes) if with_floor else None
     run = (*dtypes, extra) if extra is not None else dtypes
@@ -273,7 +299,9 @@ def sweep(
         if progress is not None:
             progress(done[0], total[0])
 
-    result = Sweep(points, m, out_rep=out_rep, group=group, jets=b)
+    result = Sweep(points, m, out_rep=out_rep, group=group, jets=b, device=str(ev.device))
+    if ev.copied:
+        result.notes.append(f"the model lives on {ev.home}; a copy of it was evaluated on {ev.device}")
     attrs = plain_tensor_attributes(model)
     if attrs:
         result.notes.append(
@@ -318,7 +346,7 @@ def _concat(ms: list[Measurement]) -> Measurement:
 
     methods = list(dict.fromkeys(x.floor_method for x in ms if x.floor_method))
     return Measurement(
-        first.dtype,
+        first.precision,
         first.points,
         cat("errors"),
         cat("floor"),
@@ -355,6 +383,7 @@ def rapidity_of(m: torch.Tensor) -> torch.Tensor:
 
 __all__ = [
     "DTYPES",
+    "PRECISIONS",
     "Measurement",
     "Sweep",
     "dtype_name",

@@ -6,8 +6,10 @@ session when a registered model's headline verdict matches: one verdict means it
 NONFINITE), a comma list means exactly those, `none` never fails. Tests register models with the `lorentz_report`
 fixture; at the end of the session the plugin validates each registered model (also with the report off, so the
 gate still holds), writes DIR/index.html (one model) or DIR/<name>/index.html plus an index (several) and says in
-the terminal summary which model fails the gate and why. Guide: docs/plugin.md. Fixtures: `lorentz_report`,
-`lorentz_transform`, `jets`, `lorentz_strategies`, `lorentz_sweep`, `lorentz_judge`.
+the terminal summary which model fails the gate and why. `--lorentz-device=DEVICE` (ini `lorentz_device`: auto, cpu,
+cuda, cuda:i; default: where each model lives) evaluates the registered models there; the `lorentz_device` fixture
+hands it to a test's own `assert_*`/`sweep` calls. Guide: docs/plugin.md. Fixtures: `lorentz_report`,
+`lorentz_transform`, `jets`, `lorentz_strategies`, `lorentz_sweep`, `lorentz_judge`, `lorentz_device`.
 """
 
 from __future__ import annotations
@@ -42,7 +44,16 @@ def pytest_addoption(parser):
         "(BROKEN: BROKEN or NONFINITE), a comma list exactly those, 'none' never (default: the ini value "
         "lorentz_fail_on, else BROKEN)",
     )
+    group.addoption(
+        "--lorentz-device",
+        dest="lorentz_device",
+        default=None,
+        metavar="DEVICE",
+        help="evaluate the registered models on this device: auto, cpu, cuda or cuda:<i> (default: the ini value "
+        "lorentz_device, else where each model lives)",
+    )
     parser.addini("lorentz_report", "default folder for the Lorentz report ('no' to disable)", default="reports")
+    parser.addini("lorentz_device", "device for the registered models (auto, cpu, cuda, cuda:i)", default="")
     parser.addini(
         "lorentz_fail_on",
         "verdicts that fail the session (VERDICT = it or worse; A,B = exactly; none)",
@@ -131,6 +142,24 @@ def pytest_configure(config):
     if spec.strip().upper() != _DEFAULT:  # the default is known good: sessions that register nothing skip torch
         parse_fail_on(spec)  # a bad value is a usage error now, not after the tests ran
     config.stash[_FAIL_ON] = spec
+    device = _device(config)
+    if device is not None:  # an unknown or absent device is a usage error now, naming what the machine has
+        from clariant_core.devices import resolve_device
+
+        try:
+            resolve_device(device)
+        except ValueError as e:
+            raise pytest.UsageError(f"--lorentz-device={device!r}: {e}") from None
+
+
+def _device(config) -> str | None:
+    return config.getoption("lorentz_device") or config.getini("lorentz_device") or None
+
+
+@pytest.fixture(scope="session")
+def lorentz_device(request) -> str | None:
+    """The `--lorentz-device` value (None: evaluate each model where it lives), for `device=` of assert_*/sweep."""
+    return _device(request.config)
 
 
 @pytest.fixture(scope="session")
@@ -243,7 +272,8 @@ def pytest_sessionfinish(session, exitstatus):
     for e in entries:
         out = None if target is None else target if len(entries) == 1 else target / e.name
         try:
-            result = report.run(e.model, e.p, e.mask, **e.run_kw)
+            device = {"device": _device(config)} if _device(config) and "device" not in e.run_kw else {}
+            result = report.run(e.model, e.p, e.mask, **device, **e.run_kw)
             if out is not None:
                 report.write(result, out, model_card={"name": e.name, **e.model_card})
             verdict = Verdict(result["verdict"])

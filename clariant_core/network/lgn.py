@@ -14,6 +14,7 @@ from clariant_core.group.irreps import Irreps
 from clariant_core.group.lorentz import minkowski_dot
 from clariant_core.network import heads
 from clariant_core.network.layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
+from clariant_core.network.memory import Budget, chunk_pairs
 from clariant_core.network.scale import check_underflow, overflow_error
 from clariant_core.numerics import SUPPORTED_REAL, check_finite, complex_of, is_transformed
 
@@ -88,8 +89,10 @@ class LGN(nn.Module):
     #: each and are recomputed in backward (activation checkpointing), so the memory of a training step grows with
     #: the chunk, not with the batch: a float64 step at B = 64, N = 200 peaks at ~0.7 GB instead of ~1.05 GB. A batch
     #: that fits in one chunk runs without recomputation. Forward hooks on `levels.i` then see one chunk per call (and
-    #: fire again in backward). None: never chunk. A runtime setting, not part of the architecture.
-    grad_chunk_pairs: int | None = 2**19
+    #: fire again in backward). None: never chunk; "auto": as the memory policy decides for the device and dtype
+    #: (network/memory.py, docs/network.md — 2**19 pairs in float64 on the CPU); a memory.Budget: that many bytes.
+    #: A runtime setting, not part of the architecture.
+    grad_chunk_pairs: int | str | Budget | None = "auto"
 
     def __init__(self, config: LGNConfig | None = None, *, compile: bool = False):
         super().__init__()
@@ -249,7 +252,10 @@ class LGN(nn.Module):
         if self.grad_chunk_pairs is None or not torch.is_grad_enabled() or is_transformed(p):
             return None
         b, n = p.shape[:2]
-        per_chunk = max(1, self.grad_chunk_pairs // (n * n))
+        limit = chunk_pairs(self.grad_chunk_pairs, p, self.config)
+        if limit is None:
+            return None
+        per_chunk = max(1, limit // (n * n))
         if per_chunk >= b:
             return None
         return [slice(i, min(i + per_chunk, b)) for i in range(0, b, per_chunk)]

@@ -11,9 +11,10 @@ import torch
 from clariant_core.data.particles import check_fields, num_particle_scalars
 from clariant_core.devices import check_device_name
 from clariant_core.network.heads import Task
+from clariant_core.numerics import TRAIN_DTYPES
 
 MODELS = ("lgn", "pfn")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = TRAIN_DTYPES  # name → dtype a model can be trained in
 
 
 @dataclass

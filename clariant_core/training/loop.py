@@ -259,6 +259,7 @@ def _finish(run: _Run, train_seconds: float) -> dict:
             "train_config": meta.get("train_config"),
             "test_metrics": {**test, "test_jets": test_jets},
             "trained_on": Path(cfg.data).name,  # the data folder's name, never a path of this machine
+            "device": str(run.device),  # where it was trained (auto: CUDA when present)
         }
         save_checkpoint(ckpt_path, best_model.cpu(), cfg.model, card)
         write_text(run.out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
