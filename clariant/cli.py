@@ -279,12 +279,18 @@ def exit_code(verdict) -> int:
 
 
 def _bench_compare(args) -> int:
-    from validate.benchmarks import find_runs, format_table, load_run
+    from clariant_core.atomic import write_text
+    from validate.benchmarks import find_runs, format_html, format_markdown, format_table, load_run
 
     files = [Path(f) for f in args.files] or find_runs(args.dir)
     if not files:
         raise ValueError(f"no saved benchmark runs given or found under {args.dir} (use --benchmark-autosave)")
-    print(format_table([load_run(f) for f in files], args.stat))
+    runs = [load_run(f) for f in files]
+    print(format_table(runs, args.stat))
+    for path, fmt in ((args.markdown, format_markdown), (args.html, format_html)):
+        if path:
+            write_text(Path(path), fmt(runs, args.stat))
+            print(f"written: {path}")
     return 0
 
 
@@ -460,6 +466,8 @@ def main(argv=None) -> int:
     bc.add_argument("files", nargs="*", help="result JSON files (default: every run under --dir)")
     bc.add_argument("--dir", default=".benchmarks", help="where pytest-benchmark saved its runs")
     bc.add_argument("--stat", default="median", choices=("min", "median", "mean"), help="which timing to compare")
+    bc.add_argument("--markdown", default=None, metavar="FILE", help="also write the table as markdown to FILE")
+    bc.add_argument("--html", default=None, metavar="FILE", help="also write the table as an HTML page to FILE")
     bc.set_defaults(func=_bench_compare)
 
     args = parser.parse_args(argv)
