@@ -216,7 +216,9 @@ def test_the_cpu_policy_chunks_at_the_old_size_and_a_large_budget_not_at_all():
     assert memory.chunk_pairs("auto", _jets(8, 200), cfg) is None  # 320k pairs fit: no recomputation
     assert memory.chunk_pairs(memory.Budget(64 << 30), _jets(1024, 200), cfg) is None
     assert memory.chunk_pairs(memory.Budget(368 * 1000), _jets(64, 200), cfg) == 512
-    assert memory.chunk_pairs(12345, _jets(64, 200), cfg) == 12345 and memory.chunk_pairs(None, _jets(1, 2), cfg) is None
+    assert (
+        memory.chunk_pairs(12345, _jets(64, 200), cfg) == 12345 and memory.chunk_pairs(None, _jets(1, 2), cfg) is None
+    )
     for bad in ("big", 1.5):
         with pytest.raises(ValueError, match="grad_chunk_pairs must be"):
             memory.chunk_pairs(bad, _jets(2, 2), cfg)
