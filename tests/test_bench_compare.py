@@ -1,6 +1,8 @@
 """`clariant bench compare` on real pytest-benchmark result files: a tiny benchmark run twice (with the project's
 benchmarks/conftest.py, so the device parametrization and machine info are those of real runs)."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,15 +22,19 @@ def test_tiny(benchmark, device, n):
 """
 
 
-@pytest.fixture
-def two_runs(pytester):
-    pytester.makeconftest((ROOT / "benchmarks" / "conftest.py").read_text(encoding="utf-8"))
-    pytester.makepyfile(test_tiny=TINY)
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Two result files of the same tiny benchmark, run twice in a subprocess (made once for this module)."""
+    folder = tmp_path_factory.mktemp("bench")
+    (folder / "conftest.py").write_text((ROOT / "benchmarks" / "conftest.py").read_text(encoding="utf-8"))
+    (folder / "test_tiny.py").write_text(TINY)
     files = []
     for name in ("a.json", "b.json"):
-        result = pytester.runpytest_subprocess(f"--benchmark-json={name}", "-p", "no:cacheprovider")
-        assert result.ret == pytest.ExitCode.OK
-        files.append(pytester.path / name)
+        cmd = [sys.executable, "-m", "pytest", "-q", f"--benchmark-json={name}", "-p", "no:cacheprovider"]
+        cmd += ["--rootdir", str(folder), "test_tiny.py"]
+        run = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+        files.append(folder / name)
     return files
 
 
