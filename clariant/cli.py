@@ -181,8 +181,8 @@ def _validate(args) -> int:
     from tqdm import tqdm
 
     from clariant_core.data import SAMPLE_DIR, JetFile
-    from clariant_core.network.heads import Task
     from clariant_core.devices import resolve_device
+    from clariant_core.network.heads import Task
     from clariant_core.numerics import DEFAULT_SWEEP, PRECISIONS
     from clariant_core.resources import check_memory
     from clariant_core.training import load_checkpoint

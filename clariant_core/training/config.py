@@ -6,8 +6,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from clariant_core.data.particles import check_fields, num_particle_scalars
 from clariant_core.devices import check_device_name
 from clariant_core.network.heads import Task
