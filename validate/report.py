@@ -19,15 +19,16 @@ import torch
 
 from clariant_core.atomic import check_writable_folder, publish_folder, write_text
 
-from . import plots
+from . import pages, plots
 from .attribution import attribute
 from .benchmarks import compare, find_runs, load_run
 from .groups import GROUP_NAMES
 from .measures import DTYPES, sweep
 from .schur import check_model
+from .tables import fields as _fields
 from .tables import fmt as _fmt
 from .tables import table as _table
-from .verdict import DEFAULT_THRESHOLD, headline, judge
+from .verdict import DEFAULT_THRESHOLD, judge
 
 # the property checks and the per-layer attribution look at the first this many jets: their cost and memory stay
 # bounded however many jets the Lorentz sweep measures (it streams them in chunks)
@@ -96,22 +97,23 @@ def run(
     )
     j = judge(s, threshold)
     step("judged")
-    curves: dict = {}
-    for r in j.rows:
-        curves.setdefault((r.dtype, r.kind, r.axis), []).append(r.verdict)
+    rows = [
+        dict(r, **counts, family=v.family, verdict=str(v.verdict), reason=v.reason)
+        for r, counts, v in zip(s.rows(), _counts(s), j.rows, strict=True)
+    ]
     result = {
         "verdict": str(j.verdict),
         "summary": j.summary(),
         "by_dtype": {k: str(v) for k, v in j.by_dtype().items()},
         "reasons": j.reasons_by_dtype(),
         "by_group": {k: str(v) for k, v in j.by_group().items()},
-        "curves": [{"dtype": d, "kind": k, "axis": a, "verdict": str(headline(v))} for (d, k, a), v in curves.items()],
+        "curves": [{"dtype": d, "family": f, "verdict": str(v)} for (d, f), v in j.by_curve().items()],
         "notes": j.notes,
         "threshold": threshold,
         "skipped": s.skipped,
         "floor_methods": {k: m.floor_method for k, m in s.measurements.items() if m.floor_method and not m.companion},
         "companions": [k for k, m in s.measurements.items() if m.companion],
-        "rows": [dict(r, verdict=str(v.verdict), reason=v.reason) for r, v in zip(s.rows(), j.rows, strict=True)],
+        "rows": rows,
         "sweep_seconds": s.seconds,
         "jets": int(p.shape[0]),
         "max_particles": int(p.shape[1]),
@@ -121,6 +123,7 @@ def run(
         name: m.errors.numpy() for name, m in s.measurements.items() if m.errors is not None and not m.companion
     }
     result["_points"] = s.points
+    result["_judgement"] = j
     if properties:
         from .properties import report as properties_report
         from .properties import run_all
@@ -142,6 +145,25 @@ def run(
         step("Schur-checked")
     result["seconds"] = time.time() - t0
     return result
+
+
+def _counts(s) -> list[dict]:
+    """Per row of `s.rows()`: the jets, and how many have an error exactly 0, a non-finite error (NaN or inf
+    output), an error at float64's largest number (the measures' stand-in for a ratio beyond float64's range), a
+    non-finite floor — what the figures count on their strips."""
+    out = []
+    for m in s.measurements.values():
+        if m.companion or m.errors is None:
+            continue
+        counts = {
+            "zero_jets": m.errors == 0,
+            "nonfinite_jets": ~torch.isfinite(m.errors),
+            "beyond_jets": m.errors == torch.finfo(torch.float64).max,
+            "floor_nonfinite_jets": ~torch.isfinite(m.floor) if m.floor is not None else torch.zeros_like(m.errors),
+        }
+        sums = {k: v.sum(1).tolist() for k, v in counts.items()}
+        out += [{"jets": int(m.errors.shape[1]), **{k: v[i] for k, v in sums.items()}} for i in range(len(m.points))]
+    return out
 
 
 _REPORT_SUFFIXES = (".json", ".html", ".png")
@@ -174,10 +196,10 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
 
 def _write_into(result: dict, out: Path, model_card, benchmark_dir) -> None:
     rows = result["rows"]
-    verdicts = {(c["dtype"], c["kind"], c["axis"]): c["verdict"] for c in result["curves"]}  # one logic: judge's
+    curves = {(c["dtype"], c["family"]): c["verdict"] for c in result["curves"]}  # the Judgement's, by_curve()
     images = {
-        "error_vs_rapidity": plots.error_vs_rapidity(rows, verdicts, out / "error_vs_rapidity.png"),
-        "error_vs_angle": plots.error_vs_angle(rows, verdicts, out / "error_vs_angle.png"),
+        "error_vs_rapidity": plots.error_vs_rapidity(rows, curves, out / "error_vs_rapidity.png"),
+        "error_vs_angle": plots.error_vs_angle(rows, curves, out / "error_vs_angle.png"),
     }
     samples = result.get("_samples", {})
     points = result.get("_points", [])
@@ -219,7 +241,7 @@ def _write_into(result: dict, out: Path, model_card, benchmark_dir) -> None:
         images={k: v.name for k, v in images.items()},
     )
     write_text(out / "report.json", json.dumps(data, indent=2, default=_json_default))
-    write_text(out / "index.html", _html(data, properties_html))
+    pages.write(out, "CLARIANT Lorentz report", _sections(data, properties_html))
 
 
 def _json_default(o):
@@ -228,24 +250,73 @@ def _json_default(o):
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
 
 
-def _html(d: dict, properties_html: str = "") -> str:
-    card = d["model_card"]
-    verdict_rows = [{"dtype": k, "verdict": v, "reason": d["reasons"].get(k)} for k, v in d["by_dtype"].items()]
+# the columns of "All measurements": rapidity and angle apart (empty where not applicable), the excess the verdict
+# reads (median and p95), and the jets the figures count on their strips
+MEASUREMENT_COLUMNS = [
+    "dtype",
+    "family",
+    "rapidity",
+    "angle",
+    "error_median",
+    "error_p95",
+    "error_max",
+    "floor_median",
+    "floor_p95",
+    "excess_median",
+    "excess_p95",
+    "zero_jets",
+    "nonfinite_jets",
+    "beyond_jets",
+    "verdict",
+    "reason",
+]
+DTYPE_VERDICT = "verdict of the dtype (worst of its curves)"
+
+
+def measurement_rows(rows: list[dict]) -> list[dict]:
+    """The report rows as "All measurements" shows them: the parameter as a rapidity (boosts, random elements:
+    the element's rapidity) or as an angle (rotations), the other column empty."""
+    out = []
+    for r in rows:
+        rot = r["kind"] == "rotation"
+        out.append(dict(r, rapidity="" if rot else r["parameter"], angle=r["parameter"] if rot else ""))
+    return out
+
+
+def verdict_rows(d: dict) -> tuple[list[dict], list]:
+    """The verdict table: one row per dtype with the verdict of each of its curves (families), the dtype's verdict
+    and its reason; skipped dtypes with their reason. Returns (rows, columns)."""
+    families = list(dict.fromkeys(c["family"] for c in d["curves"]))
+    rows = []
+    for dtype, v in d["by_dtype"].items():
+        row = {"dtype": dtype, "verdict": v, DTYPE_VERDICT: v, "reason": d["reasons"].get(dtype)}
+        row.update({c["family"]: c["verdict"] for c in d["curves"] if c["dtype"] == dtype})
+        rows.append(row)
+    rows += [{"dtype": k, DTYPE_VERDICT: "SKIPPED", "reason": v} for k, v in d["skipped"].items()]
+    return rows, ["dtype", *((f, f) for f in families), (DTYPE_VERDICT, DTYPE_VERDICT), "reason"]
+
+
+_CURVE_GLYPHS = (
+    "<dl><dt>line with dots</dt><dd>the median of ε over the jets at each point; a gap where the median is "
+    "exactly 0 or not finite (see the strips)</dd>"
+    "<dt>▼</dt><dd>the p95 of ε over the jets: the largest ε after setting aside the worst 5 % of the jets (at "
+    "least one); the verdict reads it as the tail</dd>"
+    "<dt>shaded band</dt><dd>the precision floor, from its median to its p95 over the jets: the error that an "
+    "exactly invariant function with the same input sensitivity shows from rounding alone. A curve inside or "
+    "under its band is rounding; the verdict compares ε with it (excess = ε / floor)</dd>"
+    "<dt>strip “exactly 0” (below the axes, open circles)</dt><dd>k/B: k of the B jets have ε exactly 0, which "
+    "a log axis cannot show (shown only when it happens)</dd>"
+    "<dt>strip “non-finite or beyond float64” (above the axes)</dt><dd>✕ k/B: k of the B jets have a NaN or inf "
+    "output; ▲ “k/B beyond”: ε of k jets exceeds float64's range (an output exactly 0 in one frame and not in "
+    "the other); □ “floor k/B”: the floor could not be computed for k jets (shown only when it happens)</dd>"
+    "<dt>legend under each panel</dt><dd>the verdict of each curve (dtype × family), the same as in the verdict "
+    "table above</dd></dl>"
+)
+
+
+def _sections(d: dict, properties_html: str = "") -> list[str]:
+    verdict_table, verdict_cols = verdict_rows(d)
     group_rows = [{"group": GROUP_NAMES[k], "verdict": v} for k, v in d["by_group"].items()]
-    verdict_rows += [{"dtype": k, "verdict": "SKIPPED", "reason": v} for k, v in d["skipped"].items()]
-    cols = [
-        "dtype",
-        "kind",
-        "axis",
-        "parameter",
-        "error_median",
-        "error_p95",
-        "error_max",
-        "floor_p95",
-        "excess_p95",
-        "verdict",
-        "reason",
-    ]
     sections = [
         f"<h1>Lorentz-symmetry report: <span class='{d['verdict']}'>{d['verdict']}</span></h1>",
         f"<p class='summary'>{html.escape(d['summary'])}.</p>",
@@ -255,24 +326,46 @@ def _html(d: dict, properties_html: str = "") -> str:
         f"row: PASS when the median excess over the precision floor is ≤ {d['threshold']:g} (p95 ≤ 100× that); "
         f"UNRESOLVED where the dtype cannot resolve the function (overflow, saturated floor, output rounding); "
         f"otherwise NUMERICAL if the excess shrinks with the unit roundoff, BROKEN if not; NONFINITE for NaN/inf "
-        f"outputs that a wider dtype does not explain (docs/validation.md). Sweep: {d['sweep_seconds']:.1f} s; "
+        f"outputs that a wider dtype does not explain. A curve (one dtype, one family of transformations) takes "
+        f"the worst verdict of its rows, a dtype the worst of its curves and the headline the worst of the dtypes "
+        f"(UNRESOLVED only where nothing else was resolved; docs/validation.md). Sweep: {d['sweep_seconds']:.1f} s; "
         f"whole run {d['seconds']:.1f} s.</p>",
-        _table(verdict_rows, ["dtype", "verdict", "reason"], "small"),
+        "<h2>Verdicts</h2>" + _table(verdict_table, verdict_cols, "small verdicts"),
         "<h2>Subgroups</h2>" + _table(group_rows, ["group", "verdict"], "small"),
         "<h2>Precision floor</h2>"
         + _table([{"dtype": k, "method": v} for k, v in d["floor_methods"].items()], ["dtype", "method"], "small"),
-        "<h2>Error vs rapidity</h2><img src='error_vs_rapidity.png' alt='error vs rapidity'>",
-        "<h2>Error vs rotation angle</h2><img src='error_vs_angle.png' alt='error vs angle'>",
+        "<h2>Error vs rapidity</h2>"
+        + pages.figure(
+            "error_vs_rapidity.png", "error vs rapidity", _CURVE_GLYPHS.replace("each point", "each rapidity")
+        ),
+        "<h2>Error vs rotation angle</h2>"
+        + pages.figure("error_vs_angle.png", "error vs angle", _CURVE_GLYPHS.replace("each point", "each angle")),
     ]
     if "error_distributions" in d["images"]:
-        sections.append("<h2>Per-sample distributions</h2><img src='error_distributions.png' alt='distributions'>")
+        sections.append(
+            "<h2>Per-sample distributions</h2>"
+            + pages.figure(
+                "error_distributions.png",
+                "distributions",
+                "Histograms of log10 ε, one entry per jet and transformation, one line per dtype. Strips: left, "
+                "“exactly 0” — entries with ε = 0 (open circle, count/entries); right, “non-finite” — entries whose "
+                "output is NaN or inf (✕, count/entries); shown only when such entries exist.",
+            )
+        )
     if "attribution" in d:
         a = d["attribution"]
         sections.append(
             f"<h2>Per-layer attribution</h2><p>First layer that breaks the symmetry: "
             f"<b>{_fmt(a['first_broken'] or 'none')}</b> ({html.escape(a['transform'])}, threshold "
-            f"{a['threshold']:.3g}).</p><img src='attribution.png' alt='attribution'>"
-            + _table(a["layers"], ["name", "irreps", "median", "p95", "max"])
+            f"{a['threshold']:.3g}).</p>"
+            + pages.figure(
+                "attribution.png",
+                "attribution",
+                "Bars: median and p95 over the jets of each layer's relative equivariance error; dashed line: the "
+                "breaking threshold. A statistic exactly 0 is an open circle on the “exactly 0” strip, a non-finite "
+                "one a ✕ on the “non-finite” strip, instead of a bar.",
+            )
+            + _table(a["layers"], [("name", "layer"), "irreps", "median", "p95", "max"])
         )
     if properties_html:
         sections.append(properties_html)
@@ -285,7 +378,7 @@ def _html(d: dict, properties_html: str = "") -> str:
             + _table(
                 d["schur"],
                 [
-                    "name",
+                    ("name", "map"),
                     "irreps_in",
                     "irreps_out",
                     "structure_residual",
@@ -296,22 +389,20 @@ def _html(d: dict, properties_html: str = "") -> str:
                 ],
             )
         )
-    sections.append(
-        "<h2>Model card</h2>" + _table([{"field": k, "value": v} for k, v in card.items()], ["field", "value"], "small")
-    )
+    sections.append("<h2>Model card</h2>" + _fields(d["model_card"]))
     bench = d["benchmarks"]
     if bench["rows"]:
         cols_b = (
             ["benchmark"]
-            + [f"run{i}" for i in range(len(bench["runs"]))]
-            + [f"ratio{i}" for i in range(1, len(bench["runs"]))]
+            + [(f"run{i}", f"run {i}: median seconds") for i in range(len(bench["runs"]))]
+            + [(f"ratio{i}", f"run {i} / run 0") for i in range(1, len(bench["runs"]))]
         )
         legend = "".join(
-            f"<li>run{i}: {html.escape(r['machine'])} ({html.escape(r['datetime'])})</li>"
+            f"<li>run {i}: {html.escape(r['machine'])} ({html.escape(r['datetime'])})</li>"
             for i, r in enumerate(bench["runs"])
         )
         sections.append(
-            f"<h2>Benchmarks</h2><p>Median seconds per call; ratios to run0.</p><ul>{legend}</ul>"
+            f"<h2>Benchmarks</h2><p>Median seconds per call; ratios to run 0.</p><ul>{legend}</ul>"
             + _table(bench["rows"], cols_b)
         )
     else:
@@ -319,20 +410,10 @@ def _html(d: dict, properties_html: str = "") -> str:
             "<h2>Benchmarks</h2><p>No saved runs: <code>pytest benchmarks --benchmark-only "
             "--benchmark-autosave</code> records them.</p>"
         )
+    sections.append("<h2>Machine</h2>" + _fields(d["machine"]))
     sections.append(
-        "<h2>Machine</h2>"
-        + _table([{"field": k, "value": v} for k, v in d["machine"].items()], ["field", "value"], "small")
+        "<h2>All measurements</h2><p>One row per dtype and transformation; statistics over the jets. Rapidity for "
+        "boosts and random group elements (the element's rapidity), angle for rotations.</p>"
+        + _table(measurement_rows(d["rows"]), MEASUREMENT_COLUMNS)
     )
-    sections.append("<h2>All measurements</h2>" + _table(d["rows"], cols))
-    style = (
-        "body{font-family:sans-serif;max-width:1200px;margin:1.5em auto;color:#222}img{max-width:100%}"
-        "table{border-collapse:collapse;margin:.5em 0;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
-        "text-align:right}th{background:#f3f3f3}.PASS{color:#176f2c}.NUMERICAL{color:#a36300}"
-        ".BROKEN{color:#b00020;font-weight:bold}tr.BROKEN td{background:#fde7ea}tr.NUMERICAL td{background:#fff4e0}"
-        ".NONFINITE{color:#6a00a3;font-weight:bold}tr.NONFINITE td{background:#f3e6fb}.UNRESOLVED{color:#555}"
-        "tr.UNRESOLVED td{background:#eee}td{text-align:left}.summary{font-size:16px}"
-    )
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>CLARIANT Lorentz report</title>"
-        f"<style>{style}</style></head><body>{''.join(sections)}</body></html>"
-    )
+    return sections

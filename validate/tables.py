@@ -1,27 +1,55 @@
-"""HTML tables of the reports: one cell format for every number the reports show."""
+"""HTML tables of the reports: one cell format for every number the reports show, column headers in words
+(`validate.labels`), and two-column tables (field, value) for nested metadata such as a model card."""
 
 from __future__ import annotations
 
 import html
 
+from .labels import column, field
+
 
 def fmt(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:.3g}"
     if v is None:
         return "—"
+    if isinstance(v, (list, tuple)):
+        return html.escape(", ".join(str(x) for x in v))
     return html.escape(str(v))
 
 
-def table(rows: list[dict], columns: list[str], css: str = "") -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+def table(rows: list[dict], columns: list, css: str = "") -> str:
+    """An HTML table of `rows` (dicts); `columns` lists keys, or (key, header) pairs for a header other than the
+    key's words. A row's "verdict" becomes its CSS class."""
+    cols = [c if isinstance(c, tuple) else (c, column(c)) for c in columns]
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h in cols)
     body = "".join(
         f"<tr class='{html.escape(str(r.get('verdict', '')))}'>"
-        + "".join(f"<td>{fmt(r.get(c))}</td>" for c in columns)
+        + "".join(f"<td>{fmt(r.get(k))}</td>" for k, _ in cols)
         + "</tr>"
         for r in rows
     )
     return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
 
 
-__all__ = ["fmt", "table"]
+def _flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
+    out = []
+    for k, v in data.items():
+        name = f"{prefix} › {field(str(k))}" if prefix else field(str(k))
+        if isinstance(v, dict) and v:
+            out += _flatten(v, name)
+        else:
+            out.append((name, v))
+    return out
+
+
+def fields(data: dict, css: str = "small") -> str:
+    """A two-column table (field, value) of a mapping; nested mappings become rows "outer › inner"; field names in
+    words (`labels.field`)."""
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{fmt(v)}</td></tr>" for k, v in _flatten(data))
+    return f"<table class='{css} fields'>{body}</table>"
+
+
+__all__ = ["fields", "fmt", "table"]

@@ -193,6 +193,14 @@ class Judgement:
                 out[g] = headline(vs)
         return out
 
+    def by_curve(self) -> dict[tuple[str, str], Verdict]:
+        """Verdict per (dtype, family): one curve of the report's figures, the headline of its rows. A dtype's
+        verdict (`by_dtype`) is the headline of its curves', the model's that of the dtypes'."""
+        out: dict[tuple[str, str], list] = {}
+        for r in self.rows:
+            out.setdefault((r.dtype, r.family), []).append(r.verdict)
+        return {k: headline(v) for k, v in out.items()}
+
     def by_family(self) -> dict[str, Verdict]:
         out: dict[str, list] = {}
         for r in self.rows:
