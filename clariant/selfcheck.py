@@ -9,20 +9,21 @@ All in units of the dtype's unit roundoff u as well as absolute.
 
 from __future__ import annotations
 
-import html
 import itertools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from clariant_core.atomic import atomic_file, write_text
+from clariant_core.atomic import atomic_file
 from clariant_core.group.clebsch_gordan import clebsch_gordan, decompose_product
 from clariant_core.group.irreps import Irrep
 from clariant_core.group.lorentz import metric, sl2c, to_so13
 from clariant_core.numerics import unit_roundoff
 
 DEFAULT_RAPIDITIES = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
+_SERIES = (("cg_error", "CG intertwining"), ("homomorphism_error", "ρ homomorphism"), ("metric_error", "ΛᵀηΛ = η"))
+_REAL = {"complex64": "float32", "complex128": "float64"}  # the figures' colours are those of the real dtypes
 
 
 @dataclass(frozen=True)
@@ -73,53 +74,79 @@ def measure(
     return rows
 
 
-def write_report(rows: list[SelfCheckRow], out: Path) -> Path:
-    """Write `out/index.html` and `out/group_precision.png`; returns the HTML path."""
-    import matplotlib
+def write_report(rows: list[SelfCheckRow], out: Path, max_label: int = 2) -> Path:
+    """Write `out/index.html` and `out/group_precision.png` (rows measured with irreps k, n ≤ `max_label`) through
+    the reports' page writer and figure helpers
+    (validate/pages.py, validate/logaxes.py); returns the HTML path. Errors exactly 0 are counted on a marked strip,
+    never clipped to a made-up value."""
+    import numpy as np
+    from matplotlib.lines import Line2D
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from validate import logaxes, pages
+    from validate.plots import color
+    from validate.tables import table
 
     out.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
-    series = [("cg_error", "CG intertwining"), ("homomorphism_error", "ρ homomorphism"), ("metric_error", "ΛᵀηΛ = η")]
-    for ax, (key, title) in zip(axes, series):
-        for dt in dict.fromkeys(r.dtype for r in rows):
-            sel = [r for r in rows if r.dtype == dt]
-            ys = [r.rapidity for r in sel]
-            ax.semilogy(ys, [max(getattr(r, key), 1e-19) for r in sel], "o-", label=f"{dt}")
-            ax.axhline(sel[0].unit_roundoff, ls=":", color=ax.lines[-1].get_color(), label=f"u({dt})")
-        ax.set_title(title)
-        ax.set_xlabel("boost rapidity y (dimensionless)")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("relative error (Frobenius, dimensionless)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("CLARIANT group library: relative error vs rapidity (irreps k, n ≤ 2)")
-    fig.tight_layout()
-    png = out / "group_precision.png"
-    with atomic_file(png) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in asdict(rows[0]))
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{v:.3g}</td>" if isinstance(v, float) else f"<td>{v}</td>" for v in asdict(r).values())
-        + "</tr>"
-        for r in rows
+    dtypes = list(dict.fromkeys(r.dtype for r in rows))
+    values = [getattr(r, key) for r in rows for key, _ in _SERIES]
+    fig, panels = logaxes.panels(
+        len(_SERIES),
+        lanes=dtypes,
+        zero=bool(logaxes.zeros(values).any()),
+        nonfinite=bool(logaxes.nonfinite(values).any()),
+        width=4.4,
     )
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>CLARIANT self-check</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style></head><body>
-<h1>CLARIANT group-library self-check</h1>
-<p>Relative errors of the SL(2,C) irreps, their Clebsch–Gordan maps and the double cover SL(2,C) → SO⁺(1,3), for a
-boost of rapidity y along (1,2,2)/3 composed with a fixed rotation. A correct library stays within a small multiple of
-the unit roundoff u, growing at most polynomially in e<sup>|y|</sup>.</p>
-<img src="group_precision.png" alt="relative error vs rapidity" width="100%">
-<table><tr>{head}</tr>{body}</table></body></html>"""
-    index = out / "index.html"
-    write_text(index, page)
-    return index
+    drawn = []
+    for p, (key, title) in zip(panels, _SERIES):
+        for dt in dtypes:
+            sel = [r for r in rows if r.dtype == dt]
+            c = color(_REAL.get(dt, dt))
+            ys = np.array([r.rapidity for r in sel])
+            v = np.array([getattr(r, key) for r in sel], dtype=float)
+            p.main.plot(ys, logaxes.shown(v), "o-", color=c)
+            p.main.axhline(sel[0].unit_roundoff, ls=":", color=c)
+            drawn += [v, [sel[0].unit_roundoff]]
+            for i in np.flatnonzero(logaxes.zeros(v)):
+                p.mark("zero", ys[i], dt, color=c)
+            for i in np.flatnonzero(logaxes.nonfinite(v)):
+                p.mark("nonfinite", ys[i], dt, color=c, marker="X")
+        p.top().set_title(title)
+        p.below().set_xlabel("boost rapidity y (dimensionless)")
+    logaxes.set_log_limits(panels[0].main, drawn)
+    panels[0].main.set_ylabel("relative error (Frobenius, dimensionless)")
+    handles = [Line2D([], [], color=color(_REAL.get(dt, dt)), marker="o") for dt in dtypes]
+    handles += [Line2D([], [], color=color(_REAL.get(dt, dt)), ls=":") for dt in dtypes]
+    labels = [f"{dt}: relative error" for dt in dtypes] + [f"{dt}: unit roundoff u" for dt in dtypes]
+    if any(p.zero for p in panels):
+        handles.append(Line2D([], [], color="k", marker="o", mfc="none", ls="none"))
+        labels.append("lower strip: error exactly 0")
+    logaxes.legend_right(fig, handles, labels)
+    fig.suptitle("CLARIANT group library: relative error vs rapidity")
+    with atomic_file(out / "group_precision.png") as tmp:
+        logaxes.save(fig, tmp, panels)
+
+    columns = ["dtype", ("rapidity", "rapidity y"), "cg_error", "homomorphism_error", "metric_error", "unit_roundoff"]
+    return pages.write(
+        out,
+        "CLARIANT self-check",
+        [
+            "<h1>CLARIANT group-library self-check</h1>",
+            "<p>Relative errors of the SL(2,C) irreps (k, n ≤ "
+            f"{max_label}), their Clebsch–Gordan maps and the double cover SL(2,C) → SO⁺(1,3), for a boost of "
+            "rapidity y along (1,2,2)/3 composed with a fixed rotation. A correct library stays within a small "
+            "multiple of the unit roundoff u, growing at most polynomially in e<sup>|y|</sup> "
+            "(docs/group-library.md).</p>",
+            pages.figure(
+                "group_precision.png",
+                "relative error vs rapidity",
+                "Per panel one quantity; per dtype the relative error (line with dots) and the dtype's unit roundoff u "
+                "(dotted). An error exactly 0 is an open circle on the “exactly 0” strip below the axes, a non-finite "
+                "one a ✕ on the “non-finite” strip above, instead of a made-up value on the log axis (shown only when "
+                "it happens).",
+            ),
+            table([asdict(r) for r in rows], columns),
+        ],
+    )
 
 
 def summary(rows: list[SelfCheckRow]) -> str:

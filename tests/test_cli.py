@@ -18,7 +18,7 @@ def test_selfcheck_writes_report(tmp_path, capsys):
     width, height = struct.unpack(">II", header[16:24])
     assert width > 500 and height > 200
     page = index.read_text(encoding="utf-8")
-    assert 'src="group_precision.png"' in page
+    assert "src='group_precision.png'" in page
     rows = selfcheck.measure(rapidities=(3.0,), max_label=1)
     # the table holds the measured numbers (deterministic inputs → identical values)
     assert f"{rows[-1].cg_error:.3g}" in page

@@ -1,12 +1,14 @@
 """The HTML report and the `clariant validate` main job; the report registered for this session's `pytest` run."""
 
 import json
+import re
 import shutil
 import struct
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,9 +16,10 @@ import clariant_core as cc
 from clariant import cli
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint, save_checkpoint
-from validate import report
+from validate import labels, logaxes, report
 from validate.benchmarks import format_table, load_run
 from validate.strategies import random_jets
+from validate.verdict import headline
 
 DEFAULT = SAMPLE_DIR / cli.DEFAULT_CHECKPOINT
 
@@ -66,7 +69,12 @@ def small_report(tmp_path_factory):
     model = cc.LGN().double()
     p, mask = random_jets(12, 16, seed=2, min_particles=3)
     result = report.run(model, p, mask, n_rapidities=4, n_angles=3, groups=("full", "beam"), n_random=4)
-    index = report.write(result, out, model_card={"name": "fresh LGN"})
+    card = {
+        "name": "fresh LGN",
+        "config": {"max_irrep": 2, "channels": [4, 8]},
+        "test metrics": {"auc": 0.95, "rejection_at_0.3": 12.5},
+    }
+    index = report.write(result, out, model_card=card)
     return out, index, result
 
 
@@ -89,22 +97,77 @@ def test_report_files_exist_and_images_are_pngs(small_report):
         assert w >= 500 and h >= 300
 
 
+def _parsed(index: Path) -> _Page:
+    page = _Page()
+    page.feed(index.read_text(encoding="utf-8"))
+    return page
+
+
+def _measurements(page: _Page) -> tuple[list[str], list[list[str]]]:
+    """The "All measurements" table: (header, body rows)."""
+    table = next(t for t in page.tables if t and t[0][:4] == ["dtype", "transformation", "rapidity y", "angle θ [rad]"])
+    return table[0], table[1:]
+
+
 def test_html_values_equal_the_measured_ones(small_report):
     out, index, result = small_report
     data = json.loads((out / "report.json").read_text())
-    page = _Page()
-    page.feed(index.read_text(encoding="utf-8"))
-    table = next(t for t in page.tables if t and t[0][:4] == ["dtype", "kind", "axis", "parameter"])
-    head, body = table[0], table[1:]
+    page = _parsed(index)
+    head, body = _measurements(page)
     assert len(body) == len(data["rows"]) == len(result["rows"])
     for cells, row in zip(body, result["rows"]):
-        for col in ("error_median", "error_p95", "error_max", "floor_p95", "excess_p95"):
-            assert cells[head.index(col)] == f"{row[col]:.3g}"
+        for key in (
+            "error_median",
+            "error_p95",
+            "error_max",
+            "floor_median",
+            "floor_p95",
+            "excess_median",
+            "excess_p95",
+        ):
+            assert cells[head.index(labels.column(key))] == f"{row[key]:.3g}"
         assert cells[head.index("verdict")] == row["verdict"]
+        assert cells[head.index("transformation")] == row["family"]
+        # rapidity and angle in their own columns, the other one empty
+        rapidity, angle = cells[head.index("rapidity y")], cells[head.index("angle θ [rad]")]
+        assert (rapidity, angle) == (
+            ("", f"{row['parameter']:.3g}") if row["kind"] == "rotation" else (f"{row['parameter']:.3g}", "")
+        )
     assert data["verdict"] == result["verdict"] == "PASS"
     assert data["skipped"]["bfloat16"] and "bfloat16" in index.read_text()  # skipped dtypes shown with a reason
-    schur = next(t for t in page.tables if t and t[0][0] == "name" and "intertwiner_dim" in t[0])
+    schur = next(t for t in page.tables if t and t[0][0] == "map" and "intertwiner dimension" in t[0])
     assert len(schur) - 1 == len(data["schur"]) == 4
+
+
+def test_page_shows_words_and_explains_every_glyph(small_report):
+    """Column headers in words (no data key with an underscore), the model card as a two-column table of words,
+    and a caption under each curve figure naming each glyph."""
+    _, index, _ = small_report
+    text = index.read_text(encoding="utf-8")
+    page = _parsed(index)
+    headers = {cell for t in page.tables for cell in t[0]}
+    raw = {k for k in labels.COLUMNS if "_" in k}
+    assert not headers & raw, headers & raw
+    card = next(t for t in page.tables if ["name", "fresh LGN"] in t)
+    assert all(len(r) == 2 for r in card)
+    assert ["configuration › max_irrep", "2"] in card and ["configuration › channels", "4, 8"] in card
+    assert ["on the test split › background rejection 1/ε_B at 30 % signal efficiency", "12.5"] in card
+    assert ["on the test split › area under the ROC curve (AUC)", "0.95"] in card
+    assert "rejection_at" not in text and "{" not in "".join(c for r in card for c in r)
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", text, flags=re.S)
+    assert len(captions) == len(page.images)  # every figure has its caption
+    for caption in captions[:2]:  # error vs rapidity, error vs angle
+        for glyph in (
+            "▼",
+            "shaded band",
+            "precision floor",
+            "exactly 0",
+            "non-finite",
+            "✕",
+            "▲",
+            "verdict of each curve",
+        ):
+            assert glyph in caption, glyph
 
 
 def test_bench_compare_tables_runs_side_by_side(tmp_path, capsys):
@@ -143,7 +206,11 @@ def test_clariant_validate_main_job(tmp_path, capsys):
     code = cli.main(["validate", "--out", str(tmp_path), "--jets", "24", "--dtype", "float32", "--max-rapidity", "4"])
     assert code == 0
     data = json.loads((tmp_path / "report.json").read_text())
-    assert data["verdict"] == "PASS" and data["model_card"]["test auc"] > 0.9
+    assert data["verdict"] == "PASS" and data["model_card"]["test metrics"]["auc"] > 0.9
+    card = next(t for t in _parsed(tmp_path / "index.html").tables if t and t[0][0] == "checkpoint file")
+    auc = next(v for k, v in card if k == "on the test split › area under the ROC curve (AUC)")
+    assert float(auc) > 0.9
+    assert any(k.startswith("configuration › ") for k, _ in card)  # the checkpoint's config, one row per field
     assert "verdict PASS" in capsys.readouterr().out
 
 
@@ -233,5 +300,140 @@ def test_session_report_of_the_default_model(lorentz_report):
     model, meta = load_checkpoint(DEFAULT, dtype=torch.float64)
     b = JetFile(SAMPLE_DIR / "test.h5").read(0, 64, dtype=torch.float64)
     width = int(b.mask.sum(1).max())
-    card = {"checkpoint": DEFAULT.name, **{f"test {k}": v for k, v in meta["test_metrics"].items()}}
+    card = {"checkpoint": DEFAULT.name, "test metrics": meta["test_metrics"]}
     lorentz_report.add(model, b.p[:, :width], b.mask[:, :width], name="default-lgn", model_card=card)
+
+
+# A model with mixed verdicts, exact zeros and NaN: M² + α·pT² of the jet is invariant only under the beam subgroup
+# (boosts along z, rotations about z), so boosts along x, y and the oblique rotations are BROKEN; it returns NaN
+# where the jet's energy exceeds E_CUT (not invariant: large boosts reach it, in float64 too), and float16 cannot
+# hold M² of a 600 GeV jet. Jets 0–3 are particles at rest, which a rotation leaves exactly as they are (Λx is
+# rounded once from the exact product), so their rotated error is exactly 0.
+_ALPHA = 1e-3
+
+
+def _jets_with_particles_at_rest():
+    p, mask = random_jets(16, 8, seed=3, min_particles=2)
+    p[:4], mask[:4] = 0.0, False
+    p[:4, :2, 0] = torch.tensor([3.0, 5.0], dtype=p.dtype)
+    mask[:4, :2] = True
+    return p, mask
+
+
+_P_MIXED, _MASK_MIXED = _jets_with_particles_at_rest()
+_E_CUT = 40 * float((_P_MIXED[..., 0] * _MASK_MIXED).sum(1).max())
+
+
+def beam_mass_nan_at_high_energy(p, mask):
+    s = (p * mask[..., None].to(p.dtype)).sum(1)  # the jet's four-momentum [B, 4]
+    pt2 = s[:, 1] ** 2 + s[:, 2] ** 2
+    f = s[:, 0] ** 2 - pt2 - s[:, 3] ** 2 + _ALPHA * pt2
+    return torch.where(s[:, 0] > _E_CUT, torch.full_like(f, float("nan")), f)[:, None]
+
+
+@pytest.fixture(scope="module")
+def mixed_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mixed")
+    result = report.run(
+        beam_mass_nan_at_high_energy,
+        _P_MIXED,
+        _MASK_MIXED,
+        n_rapidities=6,
+        n_angles=8,
+        groups=("full",),
+        n_random=4,
+        properties=False,
+    )
+    index = report.write(result, out, model_card={"name": "M² + α pT², NaN at high energy"})
+    return out, index, result
+
+
+def _curve_legends(out: Path) -> dict[tuple[str, str], str]:
+    """{(dtype, family): verdict word} as the legends of the two curve figures show them (read from the PNGs)."""
+    got = {}
+    for png in ("error_vs_rapidity.png", "error_vs_angle.png"):
+        for line in logaxes.read_text(out / png, "Legend"):
+            if " | " in line:  # a panel's own legend: "family | dtype: VERDICT"
+                family, entry = line.split(" | ")
+                dtype, verdict = entry.split(": ")
+                got[(dtype, family)] = verdict
+    return got
+
+
+def test_verdicts_read_the_same_judgement_everywhere(mixed_report):
+    """Legends, the verdict table, the measurements table and the headline all equal the Judgement's verdicts:
+    per row, per curve (the headline of its rows), per dtype (of its curves) and for the model."""
+    out, index, result = mixed_report
+    j = result["_judgement"]
+    assert {str(r.verdict) for r in j.rows} >= {"PASS", "BROKEN", "NONFINITE", "UNRESOLVED"}  # mixed rows
+    page = _parsed(index)
+    head, body = _measurements(page)
+    assert len(body) == len(j.rows)
+    for cells, r in zip(body, j.rows):
+        assert (cells[head.index("dtype")], cells[head.index("transformation")]) == (r.dtype, r.family)
+        assert cells[head.index("verdict")] == str(r.verdict)
+    legends = _curve_legends(out)
+    curves = {(r.dtype, r.family) for r in j.rows if r.kind in ("boost", "rotation")}
+    assert set(legends) == curves  # one legend entry per curve
+    for (dtype, family), verdict in legends.items():
+        assert verdict == str(headline(r.verdict for r in j.rows if (r.dtype, r.family) == (dtype, family)))
+    assert {v for v in legends.values()} >= {"PASS", "BROKEN", "NONFINITE"}
+    table = next(t for t in page.tables if t and t[0][0] == "dtype" and report.DTYPE_VERDICT in t[0])
+    head = table[0]
+    for cells in table[1:]:
+        dtype = cells[0]
+        for family in head[1 : head.index(report.DTYPE_VERDICT)]:
+            if (dtype, family) in legends:
+                assert cells[head.index(family)] == legends[(dtype, family)]
+        mine = [r.verdict for r in j.rows if r.dtype == dtype]
+        assert cells[head.index(report.DTYPE_VERDICT)] == str(j.by_dtype()[dtype]) == str(headline(mine))
+    h1 = re.search(r"<h1>Lorentz-symmetry report: <span class='(\w+)'>(\w+)</span></h1>", index.read_text())
+    assert h1.group(2) == str(j.verdict) == str(headline(j.by_dtype().values())) == "NONFINITE"
+
+
+def test_zero_and_nonfinite_errors_are_counted_not_invented(mixed_report):
+    """Jets whose error is exactly 0 and jets with NaN outputs appear as counts on the figures' strips (read from
+    the PNGs) and in the measurements table, equal to the per-jet errors; the log axes draw neither."""
+    out, index, result = mixed_report
+    rows, samples = result["rows"], result["_samples"]
+    per_dtype: dict[str, int] = {}
+    for r in rows:  # rows run through each dtype's transformations in order
+        i = per_dtype.setdefault(r["dtype"], 0)
+        per_dtype[r["dtype"]] += 1
+        e = torch.as_tensor(samples[r["dtype"]][i])
+        assert r["zero_jets"] == int((e == 0).sum()) and r["nonfinite_jets"] == int((~torch.isfinite(e)).sum())
+    zero_rows = [r for r in rows if r["zero_jets"] and r["kind"] in ("boost", "rotation")]
+    nan_rows = [r for r in rows if r["nonfinite_jets"] and r["kind"] in ("boost", "rotation")]
+    assert any(r["family"] == "rotations about (1,2,2)/3" and r["dtype"] == "float32" for r in zero_rows)
+    assert any(r["dtype"] == "float64" and r["kind"] == "boost" for r in nan_rows)
+    marks = logaxes.read_text(out / "error_vs_rapidity.png", "Marks") + logaxes.read_text(
+        out / "error_vs_angle.png", "Marks"
+    )
+    zero_marks = {tuple(m.split(" | ")[:4]): m.split(" | ")[4] for m in marks if " | zero | " in m}
+    top_marks = {tuple(m.split(" | ")[:4]): m.split(" | ")[4] for m in marks if " | nonfinite | " in m}
+    for r in (r for r in rows if r["kind"] in ("boost", "rotation")):
+        where = (r["family"], "zero", r["dtype"], f"{r['parameter']:.6g}")
+        assert zero_marks.get(where) == (str(r["zero_jets"]) if r["zero_jets"] else None)
+        top = top_marks.get((r["family"], "nonfinite", r["dtype"], f"{r['parameter']:.6g}"))
+        if r["nonfinite_jets"]:
+            assert top is not None and top.split("✕")[0].split(" ")[0] == str(r["nonfinite_jets"])
+        elif not (r["beyond_jets"] or r["floor_nonfinite_jets"]):
+            assert top is None
+    head, body = _measurements(_parsed(index))
+    for cells, r in zip(body, rows):
+        assert cells[head.index("jets with ε exactly 0")] == str(r["zero_jets"])
+        assert cells[head.index("jets with non-finite output")] == str(r["nonfinite_jets"])
+    legend = logaxes.read_text(out / "error_vs_rapidity.png", "Legend")
+    assert "lower strip: number of jets (of 16) with ε exactly 0" in legend
+    assert "upper strip: number of jets whose output is NaN or inf (of 16)" in legend
+    # the distributions count them too: every entry is in the histogram, on a strip, or on the other strip
+    dist = logaxes.read_text(out / "error_distributions.png", "Marks")
+    assert any(" | nonfinite | float64 | " in m for m in dist) and any(" | zero | float32 | " in m for m in dist)
+
+
+def test_log_axes_show_no_value_that_is_not_there():
+    x = np.array([0.0, -1.0, np.nan, np.inf, -np.inf, np.finfo(float).max, 1e-300, 2.5])
+    assert np.isnan(logaxes.shown(x)[:6]).all() and (logaxes.shown(x)[6:] == x[6:]).all()
+    assert logaxes.zeros(x).tolist() == [True] + [False] * 7
+    assert logaxes.nonfinite(x).tolist() == [False, False, True, True, True, False, False, False]
+    assert logaxes.beyond(x).tolist() == [False] * 5 + [True, False, False]

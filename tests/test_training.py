@@ -148,7 +148,9 @@ def test_momentum_run_end_to_end_and_validated_as_a_vector(tmp_path):
     code = main([*validate_args, "--rapidities", "1,4", "--axes", "x,z", "--out", str(report)])
     card = json.loads((report / "report.json").read_text())
     assert card["verdict"] == "PASS" and code == 0
-    assert card["model_card"]["task"].startswith("momentum") and "test energy_resolution" in card["model_card"]
+    assert (
+        card["model_card"]["task"].startswith("momentum") and "energy_resolution" in card["model_card"]["test metrics"]
+    )
 
 
 @pytest.mark.parametrize("model", ["pfn", "lgn"])

@@ -57,7 +57,7 @@ def nonfinite(x) -> np.ndarray:
 
 
 def set_log_limits(ax, values, axis: str = "y") -> None:
-    """Fix a log axis' limits to span the positive finite `values` with a margin of 0.3 decades, capped at float64's
+    """Fix a log axis' limits to span the positive finite `values` with a margin (≥ 0.3 decades), capped at float64's
     range (matplotlib's own margins overflow for values near 1e308, which the error measures can return)."""
     v = shown(np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in values]) if len(values) else [])
     v = v[np.isfinite(v)]
@@ -65,8 +65,9 @@ def set_log_limits(ax, values, axis: str = "y") -> None:
         (ax.set_ylim if axis == "y" else ax.set_xlim)(0.1, 10)
         return
     big, tiny = np.finfo(float).max, np.finfo(float).tiny
-    lo = max(10 ** (np.log10(v.min()) - 0.3), tiny)
-    top = np.log10(v.max()) + 0.3
+    margin = max(0.3, 0.04 * (np.log10(v.max()) - np.log10(v.min())))  # decades
+    lo = max(10 ** (np.log10(v.min()) - margin), tiny)
+    top = np.log10(v.max()) + margin
     hi = big if top >= np.log10(big) - 1e-9 else 10**top
     (ax.set_ylim if axis == "y" else ax.set_xlim)(lo, hi)
     if hi > 1e300:  # matplotlib's own log locator would place a tick at 10^309 = inf
@@ -95,6 +96,7 @@ class Panel:
     nonfinite: plt.Axes | None = None
     legend: plt.Axes | None = None
     lanes: list[str] = field(default_factory=list)
+    marks: list[tuple[str, str, float, str]] = field(default_factory=list)  # (strip, lane, position, text)
 
     def mark(
         self, strip: str, pos: float, lane: str | None = None, *, color, marker="o", text: str | None = None
@@ -112,6 +114,10 @@ class Panel:
         if text:
             offset = (5, -3) if self.log == "y" else (8, -3)
             ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=6.5, color=color)
+        self.marks.append((strip, lane or "", float(pos), text or ""))
+
+    def title(self) -> str:
+        return self.top().get_title()
 
     def below(self) -> plt.Axes:
         """The lowest axes of the panel (where the data axis' label goes)."""
@@ -308,19 +314,23 @@ def _panel_title(fig, ax) -> str:
     return ""
 
 
-def save(fig, path: Path) -> Path:
-    """Write the figure as PNG (tight bounding box), its legend text in the PNG's `Legend` text chunk; close it."""
-    fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight", metadata={"Legend": "\n".join(legend_lines(fig))})
+def save(fig, path: Path, panels: list[Panel] = ()) -> Path:
+    """Write the figure as PNG (tight bounding box) and close it. The PNG's text chunks hold what a reader sees
+    that a test cannot read off pixels: `Legend`, every legend entry (`legend_lines`), and `Marks`, every strip
+    mark of `panels` as "panel title | strip | lane | position | text"."""
+    marks = [f"{p.title()} | {s} | {lane} | {pos:.6g} | {text}" for p in panels for s, lane, pos, text in p.marks]
+    meta = {"Legend": "\n".join(legend_lines(fig)), "Marks": "\n".join(marks)}
+    fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight", metadata=meta)
     plt.close(fig)
     return path
 
 
-def read_legend(path: Path) -> list[str]:
-    """The legend lines stored in a PNG written by `save`."""
+def read_text(path: Path, key: str) -> list[str]:
+    """The lines of text chunk `key` ("Legend" or "Marks") of a PNG written by `save`."""
     from PIL import Image
 
     with Image.open(path) as im:
-        text = im.text.get("Legend", "")
+        text = im.text.get(key, "")
     return text.splitlines()
 
 
@@ -336,7 +346,7 @@ __all__ = [
     "nonfinite",
     "panels",
     "put_legend",
-    "read_legend",
+    "read_text",
     "save",
     "shown",
     "set_log_limits",

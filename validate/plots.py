@@ -50,7 +50,7 @@ def _count_text(present: list[tuple[str, int]]) -> str:
 def _key_entries(zero: bool, top: set, jets: int) -> list[tuple[dict, str]]:
     entries = [
         ({"color": "k", "marker": "o", "ms": 3, "ls": "-"}, "median ε over the jets"),
-        ({"color": "k", "marker": "v", "ms": 5, "ls": "none"}, "▼ p95 of ε over the jets"),
+        ({"color": "k", "marker": "v", "ms": 5, "ls": "none"}, "p95 of ε over the jets"),
         (
             {"color": "gray", "lw": 8, "alpha": 0.3},
             "precision floor, median–p95: the error an exactly\ninvariant model shows from rounding alone",
@@ -118,7 +118,7 @@ def _error_vs_parameter(rows: list[dict], curves: dict, kind: str, path: Path, x
     panels[0].main.set_ylabel("relative error ε (dimensionless)")
     logaxes.key(fig, _key_entries(need_zero, top, max((r["jets"] for r in sel), default=0)), "glyphs")
     fig.suptitle(title)
-    return logaxes.save(fig, path)
+    return logaxes.save(fig, path, panels)
 
 
 def error_vs_rapidity(rows: list[dict], curves: dict, path: Path) -> Path:
@@ -176,7 +176,7 @@ def error_distributions(samples: dict[str, dict[str, np.ndarray]], path: Path) -
     handles = [Line2D([], [], color=color(d)) for d in dtypes]
     logaxes.legend_right(fig, handles, dtypes, title="dtype")
     fig.suptitle("Per-sample error distributions")
-    return logaxes.save(fig, path)
+    return logaxes.save(fig, path, panels)
 
 
 def attribution(layers: list[dict], threshold: float, transform: str, path: Path) -> Path:
@@ -187,7 +187,7 @@ def attribution(layers: list[dict], threshold: float, transform: str, path: Path
     values = {s: np.array([layer[s] for layer in layers], dtype=float) for s, _, _ in stats}
     need_zero = any(logaxes.zeros(v).any() for v in values.values())
     need_nonfinite = any((logaxes.nonfinite(v) | logaxes.beyond(v)).any() for v in values.values())
-    fig, (p,) = logaxes.panels(
+    fig, panels = logaxes.panels(
         1,
         lanes=[s for s, _, _ in stats],
         zero=need_zero,
@@ -195,6 +195,7 @@ def attribution(layers: list[dict], threshold: float, transform: str, path: Path
         width=max(6.0, 1.2 * len(layers) + 2),
         nonfinite_name=logaxes.BEYOND_NAME,
     )
+    (p,) = panels
     x = np.arange(len(layers))
     for s, c, dx in stats:
         v = shown(values[s])
@@ -213,4 +214,4 @@ def attribution(layers: list[dict], threshold: float, transform: str, path: Path
     p.main.set_ylabel("layer equivariance error (dimensionless)")
     p.top().set_title(f"Per-layer attribution (float64, {transform})")
     logaxes.legend_right(fig, *p.main.get_legend_handles_labels())
-    return logaxes.save(fig, path)
+    return logaxes.save(fig, path, panels)

@@ -265,7 +265,7 @@ def pytest_sessionfinish(session, exitstatus):
     failing = parse_fail_on(config.stash[_FAIL_ON]) if entries else frozenset()
     if (target is None and not failing) or not entries or getattr(config.option, "collectonly", False):
         return
-    from . import report
+    from . import pages, report
     from .verdict import Verdict
 
     done = config.stash[_RESULT]
@@ -290,11 +290,7 @@ def pytest_sessionfinish(session, exitstatus):
             for d in done
         )
         target.mkdir(parents=True, exist_ok=True)
-        (target / "index.html").write_text(
-            f"<!doctype html><meta charset='utf-8'><title>Lorentz reports</title>"
-            f"<h1>Lorentz reports</h1><ul>{links}</ul>",
-            encoding="utf-8",
-        )
+        pages.write(target, "Lorentz reports", [f"<h1>Lorentz reports</h1><ul>{links}</ul>"])
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

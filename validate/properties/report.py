@@ -3,11 +3,9 @@
 `section(results, out_dir)` writes the figures into out_dir (properties_<name>.png) and returns an HTML fragment:
 a summary table, then one sub-section per property with its verdict table and figure.
 
-Wiring into the main report (validate/report.py, not done here): in `run()`,
-`result["_properties"] = run_all(model, p, mask, progress=step)` and `result["properties"] = to_json(...)`; in
-`write()`, append `section(result["_properties"], out)` to the sections, and count BROKEN/NONFINITE of permutation and
-padding towards the exit code if wanted (IR/collinear UNSAFE and parity ODD/NEITHER are properties, not failures).
-Until then `page(results, out_dir)` writes a stand-alone properties.html.
+The validation report (validate/report.py) runs `run_all` on its subset of jets and embeds `section(...)`;
+`page(results, out_dir)` writes a stand-alone properties.html. Both go through validate/pages.py, as every page.
+Figures and glyphs: docs/properties.md.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from .. import pages
 from ..tables import table as _table
 from . import plots
 from .judge import MIN_POWER, TAIL, THRESHOLD
@@ -118,8 +117,34 @@ def section(results: dict[str, PropertyResult], out_dir) -> str:
                 )
             )
         for path in images.get(name, []):
-            parts.append(f"<img src='{html.escape(path.name)}' alt='{html.escape(name)}'>")
+            parts.append(pages.figure(path.name, name, _caption(path.name)))
     return "\n".join(parts)
+
+
+_STRIPS = (
+    " A statistic exactly 0 is marked on the “exactly 0” strip, a non-finite one on the “non-finite” strip, instead "
+    "of being drawn at a made-up value."
+)
+
+
+def _caption(png: str) -> str:
+    """The caption of one property figure: what each glyph is."""
+    if png.endswith("_scan.png"):
+        return (
+            "Per dtype: median change Δ over the jets (line with dots) and its p95 (▼) against the parameter, which "
+            "decreases to the right (the limit); dashed: the dtype's precision floor (median), the output's change "
+            "under a rounding-sized input change. Legend under each panel: the verdict and fitted power of each "
+            "curve." + _STRIPS
+        )
+    if png.endswith("_splits.png"):
+        return (
+            "Exactly collinear splits: median change (line with dots) and p95 (▼) against the energy fraction z of "
+            "the softer daughter, per dtype; dashed: the p95 precision floor." + _STRIPS
+        )
+    return (
+        "One row per check and dtype, labelled with its verdict: ● the p95 over the jets of the change Δ, | the p95 "
+        "of the precision floor; a ● at or left of its | is within rounding." + _STRIPS
+    )
 
 
 def to_json(results: dict[str, PropertyResult]) -> dict:
@@ -128,19 +153,7 @@ def to_json(results: dict[str, PropertyResult]) -> dict:
 
 
 def page(results: dict[str, PropertyResult], out_dir, title: str = "CLARIANT properties") -> Path:
-    """A stand-alone page out_dir/properties.html with the section (until the main report embeds it)."""
+    """A stand-alone page out_dir/properties.html with the section (the validation report embeds the section)."""
     out = Path(out_dir)
     body = section(results, out)
-    style = (
-        "body{font-family:sans-serif;max-width:1200px;margin:1.5em auto;color:#222}img{max-width:100%}"
-        "table{border-collapse:collapse;margin:.5em 0;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
-        "text-align:right}th{background:#f3f3f3}.PASS,.SAFE,.EVEN{color:#176f2c}.NUMERICAL,.ODD,.NEITHER{color:#a36300}"
-        ".BROKEN,.UNSAFE,.NONFINITE{color:#b00020;font-weight:bold}tr.BROKEN td,tr.UNSAFE td{background:#fde7ea}"
-    )
-    path = out / "properties.html"
-    path.write_text(
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>",
-        encoding="utf-8",
-    )
-    return path
+    return pages.write(out, title, [f"<h1>{html.escape(title)}</h1>", body], name="properties.html")
