@@ -7,6 +7,7 @@ import torch
 
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
+from validate import logaxes
 from validate.properties import (
     PropertyVerdict,
     check_collinear,
@@ -40,6 +41,18 @@ def test_section_writes_figures_and_tables(tmp_path):
     json.dumps(to_json(results))  # plain data
     assert page(results, tmp_path).exists()
     assert summary(results).splitlines()[2].startswith("infrared: UNSAFE")
+    # the legends under the scan panels carry each curve's verdict (read back from the PNG)
+    legend = logaxes.read_text(tmp_path / "properties_infrared_scan.png", "Legend")
+    for s in results["infrared"].scans:
+        assert any(line.startswith(f"{s.check} | {s.dtype}: {s.verdict} (fitted power") for line in legend), s.check
+    # counting particles is exactly permutation invariant: every p95 change is exactly 0, marked on the strip (one
+    # mark per row, at the row's place), none drawn on the log axis at a stand-in value
+    rows = results["permutation"].rows
+    assert all(r.change_p95 == 0 for r in rows)
+    marks = logaxes.read_text(tmp_path / "properties_permutation.png", "Marks")
+    assert len([m for m in marks if " | zero | " in m]) == len(rows)
+    assert "left strip: exactly 0" in logaxes.read_text(tmp_path / "properties_permutation.png", "Legend")
+    assert html.count("<figcaption>") == len(pngs)
 
 
 @pytest.fixture(scope="module")

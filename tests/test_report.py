@@ -116,15 +116,9 @@ def test_html_values_equal_the_measured_ones(small_report):
     head, body = _measurements(page)
     assert len(body) == len(data["rows"]) == len(result["rows"])
     for cells, row in zip(body, result["rows"]):
-        for key in (
-            "error_median",
-            "error_p95",
-            "error_max",
-            "floor_median",
-            "floor_p95",
-            "excess_median",
-            "excess_p95",
-        ):
+        stats = [k for k in report.MEASUREMENT_COLUMNS if k.startswith(("error_", "floor_", "excess_"))]
+        assert len(stats) == 7  # median, p95, max of ε; median, p95 of the floor and of the excess
+        for key in stats:
             assert cells[head.index(labels.column(key))] == f"{row[key]:.3g}"
         assert cells[head.index("verdict")] == row["verdict"]
         assert cells[head.index("transformation")] == row["family"]
@@ -437,3 +431,33 @@ def test_log_axes_show_no_value_that_is_not_there():
     assert logaxes.zeros(x).tolist() == [True] + [False] * 7
     assert logaxes.nonfinite(x).tolist() == [False, False, True, True, True, False, False, False]
     assert logaxes.beyond(x).tolist() == [False] * 5 + [True, False, False]
+
+
+def test_one_page_writer_for_every_page(small_report, tmp_path):
+    """The validation report, the properties page and the self-check page come from validate/pages.py: the same
+    head and style, tables with headers in words."""
+    from clariant import selfcheck
+    from validate import pages
+    from validate.properties import run_all
+    from validate.properties.report import page as properties_page
+
+    _, index, _ = small_report
+    rows = selfcheck.measure(rapidities=(0.0, 2.0), max_label=1)
+    check = selfcheck.write_report(rows, tmp_path / "selfcheck", max_label=1)
+    p, mask = random_jets(4, 6, seed=1, min_particles=3)
+    props = properties_page(run_all(lambda p, m: m.to(p.dtype).sum(1, keepdim=True), p, mask), tmp_path / "props")
+    style = re.compile(r"<style>(.*?)</style>", re.S)
+    for path in (index, check, props):
+        text = path.read_text(encoding="utf-8")
+        assert style.search(text).group(1) == pages.STYLE, path
+    table = _parsed(check).tables[0]
+    assert table[0] == [
+        "dtype",
+        "rapidity y",
+        "CG intertwining error",
+        "homomorphism error",
+        "metric error ΛᵀηΛ − η",
+        "unit roundoff u",
+    ]
+    assert [row[0] for row in table[1:]] == [r.dtype for r in rows]
+    assert table[1][2] == f"{rows[0].cg_error:.3g}"

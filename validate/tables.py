@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 
 from .labels import column, field
+from .properties.verdicts import Verdict as PropertyVerdict
+from .verdict import Verdict
 
 
 def fmt(v) -> str:
@@ -20,15 +22,22 @@ def fmt(v) -> str:
     return html.escape(str(v))
 
 
+# the reports' verdict words: a cell holding one is coloured
+_WORDS = {str(v.value) for v in (*Verdict, *PropertyVerdict)}
+
+
+def _cell(v) -> str:
+    text = fmt(v)
+    return f"<td class='{text}'>{text}</td>" if text in _WORDS else f"<td>{text}</td>"
+
+
 def table(rows: list[dict], columns: list, css: str = "") -> str:
     """An HTML table of `rows` (dicts); `columns` lists keys, or (key, header) pairs for a header other than the
-    key's words. A row's "verdict" becomes its CSS class."""
+    key's words. A row's "verdict" becomes its CSS class, and so does a cell's verdict word."""
     cols = [c if isinstance(c, tuple) else (c, column(c)) for c in columns]
     head = "".join(f"<th>{html.escape(h)}</th>" for _, h in cols)
     body = "".join(
-        f"<tr class='{html.escape(str(r.get('verdict', '')))}'>"
-        + "".join(f"<td>{fmt(r.get(k))}</td>" for k, _ in cols)
-        + "</tr>"
+        f"<tr class='{html.escape(str(r.get('verdict', '')))}'>" + "".join(_cell(r.get(k)) for k, _ in cols) + "</tr>"
         for r in rows
     )
     return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
