@@ -135,7 +135,7 @@ def _style_strip(ax, name: str, lanes: list[str], first: bool, log: str) -> None
         ax.set_ylim(-0.6, len(lanes) - 0.4)
         ax.set_yticks(range(len(lanes)), lanes, fontsize=7)
         ax.tick_params(axis="y", labelleft=first)  # strips of one row share their lanes
-        ax.tick_params(axis="x", labelbottom=False)
+        ax.tick_params(axis="x", labelbottom=name == ZERO)  # the lower strip carries the x labels
         if first:
             ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8, labelpad=6)
     else:

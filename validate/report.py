@@ -1,8 +1,11 @@
 """The validation report: run the suite on a model and write `index.html` with PNGs beside it and `report.json`.
 
-Sections: verdicts; error vs rapidity per dtype with the precision floor as a band; error vs rotation angle;
-per-sample distributions; per-layer attribution; Schur checks of every declared equivariant map; model card;
-benchmark table (saved pytest-benchmark runs) and machine info. Everything shown is read from `report.json`'s values.
+Sections: verdicts (per dtype and curve); error vs rapidity per dtype with the precision floor as a band; error vs
+rotation angle; per-sample distributions; per-layer attribution; properties; Schur checks of every declared
+equivariant map; model card; benchmark table (saved pytest-benchmark runs); machine info; all measurements.
+Everything shown is read from `report.json`'s values, every verdict from one `Judgement` (rows, `by_curve`,
+`by_dtype`, the headline). The page goes through validate/pages.py, the figures through validate/plots.py; what
+each glyph means: docs/validation.md ("The report").
 """
 
 from __future__ import annotations
