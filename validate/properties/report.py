@@ -36,7 +36,7 @@ ROW_COLUMNS = [
     "change_median",
     "change_p95",
     "floor_p95",
-    "excess_p95",
+    ("excess_p95", "excess Δ/floor, p95"),
     "scaling",
     "verdict",
     "reason",
