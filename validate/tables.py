@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from .labels import column, field
-from .properties.verdicts import Verdict as PropertyVerdict
+from .properties.verdicts import PropertyVerdict
 from .verdict import Verdict
 
 
