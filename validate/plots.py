@@ -213,5 +213,12 @@ def attribution(layers: list[dict], threshold: float, transform: str, path: Path
     p.below().set_xticks(x, [layer["name"] for layer in layers], rotation=20)
     p.main.set_ylabel("layer equivariance error (dimensionless)")
     p.top().set_title(f"Per-layer attribution (float64, {transform})")
-    logaxes.legend_right(fig, *p.main.get_legend_handles_labels())
+    handles, labels = p.main.get_legend_handles_labels()
+    if need_zero:
+        handles.append(Line2D([], [], color="k", marker="o", mfc="none", ls="none"))
+        labels.append("lower strip: statistic exactly 0")
+    if need_nonfinite:
+        handles += [Line2D([], [], color="k", marker=m, ls="none") for m in ("X", "^")]
+        labels += ["upper strip: statistic not finite", "upper strip: statistic beyond float64"]
+    logaxes.legend_right(fig, handles, labels)
     return logaxes.save(fig, path, panels)
