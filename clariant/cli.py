@@ -178,7 +178,6 @@ _CLASSIFICATION_KEYS = ("accuracy", "auc", "rejection_at_0.3", "rejection_at_0.5
 
 
 def _validate(args) -> int:
-
     import torch
     from tqdm import tqdm
 
