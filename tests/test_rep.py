@@ -188,3 +188,22 @@ def test_a_wrong_basis_is_broken_under_custom_transformations_too():
     _, m = grid(4.0, 2, n_angles=1)
     j = judge(sweep(_total, P, MASK, out_rep=cc.Rep("(1,1)"), dtypes=(torch.float64,), transforms=m))
     assert j.verdict == BROKEN, [r.line() for r in j.rows]
+
+
+def test_the_summary_says_equivariant_for_a_transforming_output():
+    """A covariant output (the jet's four-momentum) is summarised as equivariant, an invariant one as invariant."""
+    from validate.strategies import random_jets
+
+    p, mask = random_jets(4, 6, seed=11)
+
+    def jet_momentum(p, mask):
+        return (p * mask[..., None]).sum(1)
+
+    def jet_mass2(p, mask):
+        q = jet_momentum(p, mask)
+        return q[:, 0] ** 2 - (q[:, 1:] ** 2).sum(-1)
+
+    vec = judge(sweep(jet_momentum, p, mask, out_rep="vector", n_rapidities=2, n_angles=2))
+    inv = judge(sweep(jet_mass2, p, mask, n_rapidities=2, n_angles=2))
+    assert vec.verdict == "PASS" and vec.summary().startswith("equivariant under")
+    assert inv.verdict == "PASS" and inv.summary().startswith("invariant under")

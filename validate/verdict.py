@@ -159,6 +159,7 @@ class Judgement:
     threshold: float
     group: str = "full"
     notes: list[str] = field(default_factory=list)
+    invariant: bool = True  # the output is invariant (scalar); False: it transforms (equivariance is judged)
 
     def worst(self) -> RowVerdict | None:
         bad = [r for r in self.rows if r.verdict == self.verdict and r.verdict != PASS]
@@ -210,10 +211,11 @@ class Judgement:
     def summary(self) -> str:
         """One sentence: "invariant under rotations about z; breaks boosts along x, …" (families of the grid)."""
         fam = self.by_family()
+        holds = "invariant" if self.invariant else "equivariant"
         if set(fam.values()) == {PASS}:
-            return f"invariant under every transformation tested ({len(fam)} families: {', '.join(fam)})"
+            return f"{holds} under every transformation tested ({len(fam)} families: {', '.join(fam)})"
         words = {
-            PASS: "invariant under",
+            PASS: f"{holds} under",
             NUMERICAL: "rounding-limited (NUMERICAL) under",
             BROKEN: "breaks",
             NONFINITE: "non-finite outputs under",
@@ -389,7 +391,8 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
             rows[k] = RowVerdict(**{**vars(r), "verdict": v, "reason": why})
     overall = headline(r.verdict for r in rows) or PASS
     notes = list(result.notes) + [n for m in measured.values() for n in m.notes]
-    return Judgement(overall, rows, result.skipped, threshold, result.group, list(dict.fromkeys(notes)))
+    notes = list(dict.fromkeys(notes))
+    return Judgement(overall, rows, result.skipped, threshold, result.group, notes, result.out_rep.is_invariant)
 
 
 def assert_lorentz_equivariant(
