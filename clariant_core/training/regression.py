@@ -124,15 +124,6 @@ def regression_metrics(pred: np.ndarray, truth: np.ndarray) -> dict:
     return out
 
 
-def regression_card(metrics: dict) -> dict:
-    """The test-split regression metrics of a checkpoint's card as rows "test <metric>" (model, then the naive
-    Σ-constituents baseline on the same jets); empty for a classifier."""
-    card = {}
-    for prefix, m in (("test", metrics), ("naive Σ constituents", metrics.get("naive", {}))):
-        card.update({f"{prefix} {k}": m[k] for k in CARD_KEYS if k in m})
-    return card
-
-
 #: the metrics of a regression card, in the order shown (docs/training.md)
 CARD_KEYS = (
     "mass_bias",
