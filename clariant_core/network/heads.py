@@ -28,6 +28,9 @@ from torch import nn
 
 from clariant_core.group.irreps import vector_intertwiner
 from clariant_core.group.lorentz import inverse_sl2c, minkowski_norm2, to_so13
+from clariant_core.group.rep import SCALAR as SCALAR_REP
+from clariant_core.group.rep import VECTOR as VECTOR_REP
+from clariant_core.group.rep import Rep
 from clariant_core.network.layers import VECTOR
 from clariant_core.numerics import complex_of
 
@@ -40,9 +43,10 @@ class Task(str, Enum):
     MOMENTUM = "momentum"
 
     @property
-    def out_rep(self) -> str:
-        """How the output transforms, as the validation suite names it: "scalar" or "vector"."""
-        return "vector" if self is Task.MOMENTUM else "scalar"
+    def out_rep(self) -> Rep:
+        """How the output transforms: the real four-vector Rep for a momentum, else real invariants (equal to the
+        names "vector" / "scalar" the validation suite also accepts)."""
+        return VECTOR_REP if self is Task.MOMENTUM else SCALAR_REP
 
     @property
     def is_regression(self) -> bool:
