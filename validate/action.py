@@ -38,10 +38,16 @@ def as_transforms(transforms: torch.Tensor, out_rep: cc.Rep) -> tuple[torch.Tens
 
 
 def transformed(m: torch.Tensor | None, lam: torch.Tensor, x64: torch.Tensor) -> torch.Tensor:
-    """Λx `[T, B, N, 4]` float64: from SL(2,C) elements in double-double, rounded once; a real Λ in float64."""
-    if m is not None:
+    """Λx `[T, B, N, 4]` float64: from SL(2,C) elements in double-double, rounded once; a real Λ in float64.
+    Zero rows (padding) stay exactly zero and are not computed."""
+    if m is None:
+        return torch.einsum("tij,bnj->tbni", lam, x64)
+    rows = (x64 != 0).any(-1)
+    if bool(rows.all()):
         return lorentz_apply(m, x64)
-    return torch.einsum("tij,bnj->tbni", lam, x64)
+    out = x64.new_zeros((m.shape[0], *x64.shape))
+    out[:, rows] = lorentz_apply(m, x64[rows])
+    return out
 
 
 def matrices(out_rep: cc.Rep, m: torch.Tensor | None, lam: torch.Tensor) -> torch.Tensor | None:

@@ -4,6 +4,7 @@ device chunk by chunk), evaluation settings and progress."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from clariant_core.numerics import precision
 
 from . import action
 from .evaluation import Evaluator, apply
+from .workers import CPU_PARTICLES_PER_CALL, workers_for
 
 
 @dataclass
@@ -32,6 +34,10 @@ class Context:
     _refs: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        # batches evaluated concurrently on the CPU, each call cache-sized (validate/workers.py); one at a time on a GPU
+        self.workers = workers_for(self.ev.device)
+        self.particles = CPU_PARTICLES_PER_CALL if self.ev.device.type == "cpu" else None
+        self._lock = threading.Lock()
         if self.xs is None:
             self.xs = action.transformed(self.m, self.lam, self.x64)
         self.lam_inv = cc.inverse_lorentz(self.lam)
@@ -42,7 +48,8 @@ class Context:
 
     def tick(self, jets: int) -> None:
         if self.progress is not None:
-            self.progress(jets)
+            with self._lock:  # called from the evaluation workers
+                self.progress(jets)
 
     def evaluate(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """f(x) at precision `dtype` (a torch dtype or a precision mode) for any batch of jets x `[B', N, 4]` float64
@@ -52,7 +59,13 @@ class Context:
             with torch.no_grad():
                 return self.ev(dtype, xc, mc, self.out_rep)
 
-        return apply(fn, x, mask, self.budget, self.trim, tick=self.tick)
+        return self.apply(fn, x, mask, tick=self.tick)
+
+    def apply(self, fn, x: torch.Tensor, mask: torch.Tensor, *extra, tick=None, serial=False) -> torch.Tensor:
+        """`evaluation.apply` with this context's budget, trimming, workers and call size (`serial`: one batch at a
+        time, for work that cannot run concurrently — forward-mode autodiff keeps one global level stack)."""
+        workers = 1 if serial else self.workers
+        return apply(fn, x, mask, self.budget, self.trim, *extra, tick=tick, workers=workers, particles=self.particles)
 
     def reference(self, dtype) -> torch.Tensor:
         """f(x) `[B, ...]` at precision `dtype` on the untransformed jets (cached)."""
@@ -61,18 +74,23 @@ class Context:
             self._refs[key] = self.evaluate(dtype, self.x64, self.mask)
         return self._refs[key]
 
-    def transformed_outputs(self, dtype) -> torch.Tensor:
-        """f(Λx) `[T, B, ...]` at `dtype`; f(x) is evaluated with it (and cached) unless `reference` has it already:
-        fewer, larger model calls."""
-        t, b = self.shape
-        x, mask = self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1)
+    def with_reference(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """f(x') at `dtype` for more jets x' `[B', N, 4]`; f(x) of the jets themselves is evaluated in the same pass
+        (and cached) unless `reference` has it already: fewer, larger model calls."""
         key = precision(dtype).name
         fresh = key not in self._refs
         if fresh:
             x, mask = torch.cat([self.x64, x]), torch.cat([self.mask, mask])
         out = self.evaluate(dtype, x, mask)
         if fresh:
+            b = self.x64.shape[0]
             self._refs[key], out = out[:b], out[b:]
+        return out
+
+    def transformed_outputs(self, dtype) -> torch.Tensor:
+        """f(Λx) `[T, B, ...]` at `dtype` (f(x) alongside: `with_reference`)."""
+        t, b = self.shape
+        out = self.with_reference(dtype, self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1))
         return out.reshape(t, b, *out.shape[1:])
 
     def act(self, z: torch.Tensor, sel=slice(None)) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import threading
 from collections.abc import Callable, Iterator
 
 import torch
@@ -20,6 +21,7 @@ from clariant_core.devices import model_device, resolve_device
 from clariant_core.numerics import precision
 
 from . import representations as reps
+from .workers import run as run_jobs
 
 # Real particles must satisfy E ≥ |p⃗| to within the rounding of a float32-stored four-vector (each component
 # rounded once: |p⃗| can exceed E by ~2u₃₂E for a massless particle); 8u₃₂ leaves room for any stored form.
@@ -191,42 +193,71 @@ class Evaluator:
         return out
 
 
-def groups(mask: torch.Tensor, budget: int, trim: bool) -> Iterator[tuple[torch.Tensor, int]]:
+def groups(
+    mask: torch.Tensor, budget: int, trim: bool, particles: int | None = None
+) -> Iterator[tuple[torch.Tensor, int]]:
     """Index groups for evaluation: jets of equal multiplicity together, trimmed to that multiplicity (exact for any
-    model that accepts a variable particle count), at most `budget` particle pairs per call. Without trimming, or
-    when real particles are not left-aligned, chunks of the full width."""
+    model that accepts a variable particle count), at most `budget` particle pairs (and, if given, `particles`
+    particles) per call. Without trimming, or when real particles are not left-aligned, chunks of the full width."""
     n = mask.sum(1)
     width = mask.shape[1]
+
+    def size(v: int) -> int:
+        v = max(v, 1)
+        return max(1, min(budget // v**2, (particles or budget) // v))
+
     aligned = bool((mask == (torch.arange(width, device=mask.device)[None, :] < n[:, None])).all())
     if not (trim and aligned):
-        size = max(1, budget // max(width, 1) ** 2)
-        for i in range(0, mask.shape[0], size):
-            yield torch.arange(i, min(i + size, mask.shape[0])), width
+        step = size(width)
+        for i in range(0, mask.shape[0], step):
+            yield torch.arange(i, min(i + step, mask.shape[0])), width
         return
     for v in torch.unique(n).tolist():
         idx = torch.nonzero(n == v)[:, 0]
-        size = max(1, budget // max(v, 1) ** 2)
-        for i in range(0, len(idx), size):
-            yield idx[i : i + size], max(v, 1)
+        step = size(v)
+        for i in range(0, len(idx), step):
+            yield idx[i : i + step], max(v, 1)
 
 
 def apply(
-    fn: Callable, x: torch.Tensor, mask: torch.Tensor, budget: int, trim: bool, *extra, tick=None
+    fn: Callable,
+    x: torch.Tensor,
+    mask: torch.Tensor,
+    budget: int,
+    trim: bool,
+    *extra,
+    tick=None,
+    workers: int = 1,
+    particles: int | None = None,
 ) -> torch.Tensor:
     """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128 on
-    the CPU (wherever fn computed them). `tick(jets)` is called after each chunk (progress)."""
+    the CPU (wherever fn computed them). `workers` > 1: that many groups at a time (validate/workers.py; the
+    largest first). `tick(jets)` is called after each chunk (progress)."""
+    chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)
+    lock = threading.Lock()
+
+    def job(idx, w):
+        def call():
+            try:
+                r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
+            except (RuntimeError, ModelFailed) as e:
+                if trim and w < x.shape[1] and "size" in str(e).lower():
+                    raise ModelCallError(
+                        f"the model failed on jets trimmed to {w} particles ({str(e).splitlines()[0][:120]}): "
+                        "if it needs a fixed particle count, pass trim_padding=False"
+                    ) from e
+                raise
+            r = r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
+            if tick is not None:
+                with lock:
+                    tick(len(idx))
+            return r
+
+        return call
+
+    results = run_jobs([job(idx, w) for idx, w in chunks], workers)
     out = None
-    for idx, w in groups(mask, budget, trim):
-        try:
-            r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
-        except (RuntimeError, ModelFailed) as e:
-            if trim and w < x.shape[1] and "size" in str(e).lower():
-                raise ModelCallError(
-                    f"the model failed on jets trimmed to {w} particles ({str(e).splitlines()[0][:120]}): "
-                    "if it needs a fixed particle count, pass trim_padding=False"
-                ) from e
-            raise
-        r = r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
+    for (idx, _), r in zip(chunks, results):
         if out is None:
             out = torch.empty((x.shape[0], *r.shape[1:]), dtype=r.dtype, device=r.device)
         elif r.shape[1:] != out.shape[1:]:
@@ -235,8 +266,6 @@ def apply(
                 f"{tuple(r.shape[1:])}): pass trim_padding=False, or return per-jet outputs"
             )
         out[idx] = r
-        if tick is not None:
-            tick(len(idx))
     return out
 
 

@@ -37,7 +37,6 @@ import clariant_core as cc
 
 from . import action
 from .context import Context
-from .evaluation import apply
 
 REVERSE_MODE_MAX_OUTPUTS = 16
 FLOOR_STEP_NUMBERS = 1 << 22  # the reverse-mode floor's temporaries hold at most ~this many numbers per step
@@ -118,7 +117,7 @@ def _reverse(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
         jv = torch.einsum("bnkd,bnjk->bjd", jac, pc)  # [b, K, D]
         return torch.cat([(torch.cat(acc) / 3).T, jv.flatten(1)], 1)
 
-    both = apply(fn, ctx.x64, ctx.mask, ctx.budget, ctx.trim, ctx.xs.permute(1, 2, 0, 3), probes.permute(1, 2, 0, 3))
+    both = ctx.apply(fn, ctx.x64, ctx.mask, ctx.xs.permute(1, 2, 0, 3), probes.permute(1, 2, 0, 3))
     return both[:, :t].T, both[:, t:].unflatten(1, (k_probes, -1))
 
 
@@ -140,7 +139,7 @@ def _forward(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
     k = probes.shape[0]
     reps_ = t + k
-    jv = apply(jvp, ctx.x64.repeat(reps_, 1, 1), ctx.mask.repeat(reps_, 1), ctx.budget, ctx.trim, v)
+    jv = ctx.apply(jvp, ctx.x64.repeat(reps_, 1, 1), ctx.mask.repeat(reps_, 1), v, serial=True)
     main = jv[: t * b].reshape(t, b, *jv.shape[1:])
     sq = action.norm(ctx.act(main)).square()
     return sq, _real_flat(jv[t * b :]).reshape(k, b, -1).transpose(0, 1)
@@ -152,6 +151,11 @@ def build(ctx: Context) -> FloorModel:
     x, mask = ctx.x64, ctx.mask
     g = torch.Generator().manual_seed(ctx.seed + 7919)
     probes = (torch.rand((PROBE_DRAWS, *x.shape), generator=g, dtype=torch.float64) * 2 - 1) * _PROBE_U * x
+    noise_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _NOISE_U * x
+    # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u), with
+    # f(x) itself in the same pass (fewer, larger model calls)
+    shifted = torch.cat([x + d for d in (*probes, noise_in)])
+    outs = _real_flat(ctx.with_reference(torch.float64, shifted, mask.repeat(len(probes) + 1, 1))).unflatten(0, (-1, b))
     ref = ctx.reference(torch.float64)
     components = ref[0].numel() * (2 if ref.is_complex() else 1)
     linear, jv, method = None, None, ""
@@ -166,12 +170,7 @@ def build(ctx: Context) -> FloorModel:
     except Exception as e:  # noqa: BLE001 — no usable gradient (no_grad, numpy, integer ops…): finite perturbations
         reason = f"no usable gradient ({type(e).__name__}: {str(e).splitlines()[0][:100]})"
         return FloorModel(None, torch.zeros(b, dtype=torch.bool), "finite perturbations", reason)
-    # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u)
     flat = _real_flat(ref)
-    noise_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _NOISE_U * x
-    # the probes and the noise perturbation in one evaluation (fewer, larger model calls)
-    shifted = torch.cat([x + d for d in (*probes, noise_in)])
-    outs = _real_flat(ctx.evaluate(torch.float64, shifted, mask.repeat(len(probes) + 1, 1))).unflatten(0, (-1, b))
     moved = (outs[:-1] - flat).transpose(0, 1)  # [B, K, D]
     noise = torch.linalg.vector_norm(outs[-1] - flat, dim=-1)
     lin_norm = torch.linalg.vector_norm(jv, dim=-1)  # [B, K]

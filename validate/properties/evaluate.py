@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._deps import unit_roundoff
+from clariant_core.devices import model_device
+
+from ._deps import CPU_PARTICLES_PER_CALL, run_jobs, unit_roundoff, workers_for
 
 F64 = torch.float64
 _TINY = torch.finfo(F64).tiny
@@ -40,6 +42,12 @@ class Model:
             raise TypeError(f"model must be callable, got {type(model).__name__}")
         self.model, self.takes_mask, self.per_particle, self.budget = model, takes_mask, per_particle, budget
         self._copies: dict[torch.dtype, object] = {}
+        try:
+            device = model_device(model) or torch.device("cpu")  # properties run where the model lives
+        except ValueError:  # spread over devices, or on meta: the model's own calls will say what is wrong
+            device = torch.device("meta")
+        self.workers = workers_for(device)
+        self.particles = CPU_PARTICLES_PER_CALL if device.type == "cpu" else None
 
     def at(self, dtype: torch.dtype):
         if not isinstance(self.model, torch.nn.Module):
@@ -65,31 +73,42 @@ class Model:
             raise ValueError(f"outputs must be [B, ...] with B = {b}, got {tuple(out.shape)}")
         return out.reshape(b, -1)
 
-    def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """f at `dtype` on float64 inputs `p [B, N, 4]` (rounded once to dtype), in chunks of ≤ budget pairs."""
-        f = self.at(dtype)
-        b, n = p.shape[:2]
-        size = max(1, self.budget // max(n, 1) ** 2)
-        outs = []
+    def _once(self, f, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = p.to(dtype)
         with torch.no_grad():
-            for i in range(0, b, size):
-                x, m = p[i : i + size].to(dtype), mask[i : i + size]
-                out = f(x, m) if self.takes_mask else f(x)
-                outs.append(self._flat(out, x.shape[0], n))
-        return torch.cat(outs)
+            out = f(x, mask) if self.takes_mask else f(x)
+        return self._flat(out, x.shape[0], x.shape[1])
+
+    def _chunks(self, rows: int, width: int) -> list[slice]:
+        """Batches of ≤ budget pairs (and, on the CPU, of a cache-sized particle count: validate/workers.py)."""
+        width = max(width, 1)
+        size = max(1, min(self.budget // width**2, (self.particles or self.budget) // width))
+        return [slice(i, min(i + size, rows)) for i in range(0, rows, size)]
+
+    def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """f at `dtype` on float64 inputs `p [B, N, 4]` (rounded once to dtype), in bounded batches."""
+        f = self.at(dtype)
+        jobs = [lambda s=s: self._once(f, dtype, p[s], mask[s]) for s in self._chunks(p.shape[0], p.shape[1])]
+        return torch.cat(run_jobs(jobs, self.workers))
 
     def grouped(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, extra: int = 0) -> torch.Tensor:
         """f with trailing padding cut: jets grouped by their span (last real row + 1), each group evaluated at
         width span + `extra` (capped at N) — the appended rows a check adds stay, the rest of the padding goes.
-        Nothing is reordered, so per-particle outputs keep their rows (rows beyond the width are zero)."""
+        Nothing is reordered, so per-particle outputs keep their rows (rows beyond the width are zero). The
+        batches run `workers` at a time, the largest first."""
         b, n = mask.shape
+        f = self.at(dtype)
         pos = torch.arange(1, n + 1).expand(b, n)
         span = torch.where(mask, pos, torch.zeros_like(pos)).amax(1)
-        out = None
+        batches = []
         for v in torch.unique(span).tolist():
             idx = torch.nonzero(span == v)[:, 0]
             w = min(max(int(v), 1) + extra, n)
-            r = self(dtype, p[idx, :w], mask[idx, :w])
+            batches += [(idx[s], w) for s in self._chunks(len(idx), w)]
+        batches.sort(key=lambda g: -len(g[0]) * g[1] ** 2)
+        jobs = [lambda idx=idx, w=w: self._once(f, dtype, p[idx, :w], mask[idx, :w]) for idx, w in batches]
+        out = None
+        for (idx, w), r in zip(batches, run_jobs(jobs, self.workers)):
             if out is None:
                 shape = (b, n, r.shape[-1]) if self.per_particle else (b, r.shape[-1])
                 out = torch.zeros(shape, dtype=F64)
