@@ -218,16 +218,26 @@ def _validate(args) -> int:
     batch = jets.read(0, n, dtype=torch.float64)
     width = int(batch.mask.sum(1).max())
     p, mask = batch.p[:, :width].contiguous(), batch.mask[:, :width].contiguous()
-    # one bar over the sweep's jet evaluations (its total is known once the floor has decided its method), then
-    # the later stages
-    bar = tqdm(total=1, desc="validating", unit="jet")
+    # two bars: the sweep, in particles evaluated (its total known up front, refined once the floor has decided
+    # its method; the rate-based ETA is honest because the unit tracks the cost), then the later stages one by one
+    bars = {"sweep": tqdm(total=1, desc="Lorentz sweep", unit="particle", unit_scale=True)}
+    from validate.properties import PROPERTIES
+
+    stages = len(PROPERTIES) + hasattr(model, "activation_irreps") + hasattr(model, "equivariant_linear_maps") + 1
 
     def progress(done, total):
+        bar = bars["sweep"]
         bar.total = total
         bar.update(done - bar.n)  # tqdm redraws at most every mininterval
 
     def step(name):
-        bar.set_postfix_str(name)
+        if name == "judged":
+            bars["sweep"].close()
+            bars["checks"] = tqdm(total=stages, desc="other checks", unit="stage")
+            bars["checks"].set_postfix_str(f"{PROPERTIES[0]}…")
+            return
+        bars["checks"].update(1)
+        bars["checks"].set_postfix_str(name)
 
     result = report.run(
         model,
@@ -259,9 +269,10 @@ def _validate(args) -> int:
     naive = {k: v for k, v in metrics.get("naive", {}).items() if k in CARD_KEYS}
     if naive:  # a regression's baseline on the same jets
         card["naive Σ constituents"] = naive
-    step("writing the report")
+    bars["checks"].set_postfix_str("writing the report")
     index = report.write(result, args.out, model_card=card)
-    bar.close()
+    step("report written")
+    bars["checks"].close()
     print(
         f"verdict {result['verdict']} ({', '.join(f'{k}: {v}' for k, v in result['by_dtype'].items())}): "
         f"{result['summary']}"

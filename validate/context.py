@@ -46,10 +46,10 @@ class Context:
     def shape(self) -> tuple[int, int]:
         return self.lam.shape[0], self.x64.shape[0]
 
-    def tick(self, jets: int) -> None:
+    def tick(self, particles: int) -> None:
         if self.progress is not None:
             with self._lock:  # called from the evaluation workers
-                self.progress(jets)
+                self.progress(particles)
 
     def evaluate(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """f(x) at precision `dtype` (a torch dtype or a precision mode) for any batch of jets x `[B', N, 4]` float64

@@ -193,6 +193,19 @@ class Evaluator:
         return out
 
 
+def _aligned(mask: torch.Tensor, n: torch.Tensor) -> bool:
+    """Real particles first in every jet (then trimming a jet to its multiplicity keeps exactly its particles)."""
+    return bool((mask == (torch.arange(mask.shape[1], device=mask.device)[None, :] < n[:, None])).all())
+
+
+def evaluated_widths(mask: torch.Tensor, trim: bool) -> torch.Tensor:
+    """The particle count each jet is evaluated at `[B]`: its multiplicity (≥ 1) when trimmed, else the width."""
+    n = mask.sum(1)
+    if trim and _aligned(mask, n):
+        return n.clamp_min(1)
+    return torch.full_like(n, mask.shape[1])
+
+
 def groups(
     mask: torch.Tensor, budget: int, trim: bool, particles: int | None = None
 ) -> Iterator[tuple[torch.Tensor, int]]:
@@ -206,8 +219,7 @@ def groups(
         v = max(v, 1)
         return max(1, min(budget // v**2, (particles or budget) // v))
 
-    aligned = bool((mask == (torch.arange(width, device=mask.device)[None, :] < n[:, None])).all())
-    if not (trim and aligned):
+    if not (trim and _aligned(mask, n)):
         step = size(width)
         for i in range(0, mask.shape[0], step):
             yield torch.arange(i, min(i + step, mask.shape[0])), width
@@ -232,7 +244,7 @@ def apply(
 ) -> torch.Tensor:
     """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128 on
     the CPU (wherever fn computed them). `workers` > 1: that many groups at a time (validate/workers.py; the
-    largest first). `tick(jets)` is called after each chunk (progress)."""
+    largest first). `tick(particles)` is called after each chunk with the particles it evaluated (progress)."""
     chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)
     lock = threading.Lock()
 
@@ -250,7 +262,7 @@ def apply(
             r = r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
             if tick is not None:
                 with lock:
-                    tick(len(idx))
+                    tick(len(idx) * w)
             return r
 
         return call

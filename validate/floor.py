@@ -106,7 +106,7 @@ def _reverse(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
                 g = torch.autograd.grad(out[:, k].sum(), z, retain_graph=k + 1 < out.shape[1], allow_unused=True)[0]
                 rows.append(torch.zeros_like(z) if g is None else g)
         jac = torch.stack(rows, -1).detach()  # [b, w, 4, D]
-        ctx.tick(2 * xc.shape[0])
+        ctx.tick(2 * xc.shape[0] * xc.shape[1])  # forward and backward
         direct = jac * xc[..., None]
         per = max(1, FLOOR_STEP_NUMBERS // max(jac.numel(), 1))
         acc = []
@@ -134,7 +134,7 @@ def _forward(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     def jvp(xc, mc, vc):
         with torch.no_grad():
             out = torch.func.jvp(lambda z: ctx.ev(torch.float64, z, mc, ctx.out_rep), (xc,), (vc,))[1]
-        ctx.tick(xc.shape[0])
+        ctx.tick(xc.shape[0] * xc.shape[1])
         return out
 
     k = probes.shape[0]

@@ -22,7 +22,7 @@ from clariant_core.numerics import DEFAULT_SWEEP, PRECISIONS, Precision, precisi
 from . import action
 from . import floor as floors
 from .context import Context
-from .evaluation import Evaluator, ModelFailed, check_jets, plain_tensor_attributes
+from .evaluation import Evaluator, ModelFailed, check_jets, evaluated_widths, plain_tensor_attributes
 from .groups import GridPoint, grid, in_group, sample
 from .statistics import p95, summary
 
@@ -99,10 +99,12 @@ class Measurement:
         return out
 
 
-def _measure_dtype(ctx: Context, fm: floors.FloorModel | None, dtype, points, companion=False) -> Measurement:
+def _measure_dtype(
+    ctx: Context, fm: floors.FloorModel | None, dtype, points, companion=False, skipped: str | None = None
+) -> Measurement:
     prec = precision(dtype)
     name = prec.name
-    why = ctx.ev.unavailable(prec)
+    why = skipped or ctx.ev.unavailable(prec)
     if why is not None:
         return Measurement(prec, points, None, skipped=why)
     try:
@@ -111,9 +113,7 @@ def _measure_dtype(ctx: Context, fm: floors.FloorModel | None, dtype, points, co
     except ModelFailed as e:
         if name in ("float32", "float64"):
             raise
-        return Measurement(
-            prec, points, None, skipped=f"{type(e.error).__name__}: {str(e.error).splitlines()[0][:160]}"
-        )
+        return Measurement(prec, points, None, skipped=_failure(e))
     meas = Measurement(prec, points, None, output_dtype=ctx.ev.output_dtypes.get(name), companion=companion)
     big = torch.finfo(prec.compute_dtype).max
     meas.inputs_overflow = (ctx.xs.abs() > big).flatten(1).any(1)
@@ -289,15 +289,29 @@ def sweep(
     extra = _companion(dtypes) if with_floor else None
     run = (*dtypes, extra) if extra is not None else dtypes
     t, b = lam.shape[0], x64.shape[0]
-    # work in jet evaluations: (T + 1)·B per dtype, the floor ≈ (2·outputs + PROBE_DRAWS + 2)·B
-    total = [len(run) * (t + 1) * b + (20 + floors.PROBE_DRAWS + 2) * b * int(with_floor)]
-    done = [0]
+    # the precisions the model cannot run at, found with one jet now, so that the progress total is right at once
+    skips = {prec.name: why for prec in run if (why := _cannot_run(ev, prec, x64, mask, out_rep, trim_padding))}
+    # progress in particles evaluated (a model's cost grows with the particles it sees): per jet and pass, the width
+    # it is evaluated at; per dtype (T + 1) passes, the floor ≈ FLOOR_PASSES passes (+ finite perturbations, once
+    # the floor knows which jets need them)
+    width = evaluated_widths(mask, trim_padding).to(torch.float64)
+    runnable = sum(p.name not in skips for p in run)
+    done, total = [0.0], [0.0]
 
-    def tick(jets):
-        done[0] += jets
+    def plan(start: int, dtypes_left: int, rough_width: float) -> float:
+        """The work still to do from chunk `start` (its floor done, `dtypes_left` of its dtypes to measure)."""
+        this = float(width[start : start + JET_CHUNK].sum()) + floors.FINITE_DRAWS * rough_width
+        here = dtypes_left * (t + 1) * this
+        later = float(width[start + JET_CHUNK :].sum()) * (runnable * (t + 1) + FLOOR_PASSES * int(with_floor))
+        return here + later
+
+    def tick(work):
+        done[0] += work
         total[0] = max(total[0], done[0])
         if progress is not None:
-            progress(done[0], total[0])
+            progress(int(done[0]), int(total[0]))
+
+    total[0] = float(width[:JET_CHUNK].sum()) * FLOOR_PASSES * int(with_floor) + plan(0, runnable, 0.0)
 
     result = Sweep(points, m, out_rep=out_rep, group=group, jets=b, device=str(ev.device))
     if ev.copied:
@@ -313,14 +327,16 @@ def sweep(
         stop = min(b, start + JET_CHUNK)
         ctx = Context(ev, x64[start:stop], mask[start:stop], m, lam, out_rep, budget, trim_padding, seed, tick)
         fm = floors.build(ctx) if with_floor else None
-        rough = 0 if fm is None else int((~fm.smooth).sum())
-        total[0] += len(run) * floors.FINITE_DRAWS * (t + 1) * rough
-        chunk = {}
-        for k, dtype in enumerate(run):
-            meas = _measure_dtype(ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes)
+        rough_width = 0.0 if fm is None else float(width[start:stop][~fm.smooth].sum())
+        total[0] = done[0] + plan(start, runnable, rough_width)
+        chunk, left = {}, runnable
+        for dtype in run:
+            meas = _measure_dtype(
+                ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes, skipped=skips.get(dtype.name)
+            )
             chunk[meas.name] = meas
-            left = (len(run) - k - 1) * (t + 1) * (stop - start + floors.FINITE_DRAWS * rough)
-            total[0] = done[0] + left + (b - stop) * (len(run) * (t + 1) + 24 * int(with_floor))  # what is left
+            left -= meas.name not in skips
+            total[0] = done[0] + plan(start, left, rough_width)  # what is left
             tick(0)
         if out_rep == cc.SCALAR and start == 0:
             hint = _vector_hint(ctx)
@@ -332,6 +348,25 @@ def sweep(
     return result
 
 
+def _cannot_run(ev: Evaluator, prec: Precision, x64, mask, out_rep, trim: bool) -> str | None:
+    """Why the model cannot run at a precision other than float32/float64 (one jet tried), or None. float32 and
+    float64 are not tried: a failure there is the model's error and is raised where it happens."""
+    why = ev.unavailable(prec)
+    if why is not None or prec.name in ("float32", "float64"):
+        return why
+    w = int(evaluated_widths(mask[:1], trim)[0])
+    try:
+        ev(prec, x64[:1, :w], mask[:1, :w], out_rep)
+    except ModelFailed as e:
+        return _failure(e)
+    return None
+
+
+def _failure(e: ModelFailed) -> str:
+    return f"{type(e.error).__name__}: {str(e.error).splitlines()[0][:160]}"
+
+
+FLOOR_PASSES = floors.PROBE_DRAWS + 2 + 2  # f(x), the probes, the noise probe; forward + backward of the Jacobian
 JET_CHUNK = 256  # jets measured together (peak memory ~1.5 GB for the LGN); larger batches go in chunks
 
 

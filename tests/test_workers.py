@@ -1,0 +1,102 @@
+"""Concurrent evaluation (validate/workers.py): the pool changes the wall time only — every number the suite reports
+is the same with one worker as with several, in order, and errors still surface with their message."""
+
+import threading
+
+import pytest
+import torch
+from torch import nn
+
+from validate import judge, sweep, workers
+from validate.properties import run_all
+from validate.strategies import random_jets
+
+
+class PairSum(nn.Module):
+    """Σ_ij tanh((p_i − p_j)² / s) over real pairs, plus a frame-dependent leak (a pairwise model in the usual style,
+    written here independently of the suite)."""
+
+    def __init__(self, leak: float = 0.0):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(50.0))
+        self.leak = leak
+
+    def forward(self, p, mask):
+        d = p[:, :, None, :] - p[:, None, :, :]
+        m2 = d[..., 0] ** 2 - (d[..., 1:] ** 2).sum(-1)
+        pair = (mask[:, :, None] & mask[:, None, :]).to(p.dtype)
+        out = (torch.tanh(m2 / self.scale) * pair).sum((1, 2))
+        return torch.stack([out, out + self.leak * (p[..., 1] * mask).sum(1)], -1)
+
+
+def _jets():
+    return random_jets(24, 12, seed=3, min_particles=1)
+
+
+def _sweep(model, monkeypatch, n):
+    monkeypatch.setenv(workers.ENV, str(n))
+    p, mask = _jets()
+    return sweep(model, p, mask, n_rapidities=3, n_angles=2, groups=("beam",), n_random=2)
+
+
+@pytest.mark.parametrize("leak", [0.0, 1e-4])
+def test_sweep_is_the_same_with_one_worker_or_several(leak, monkeypatch):
+    model = PairSum(leak).double()
+    one, two = _sweep(model, monkeypatch, 1), _sweep(model, monkeypatch, 2)
+    for name, m in one.measurements.items():
+        other = two.measurements[name]
+        assert (m.errors is None) == (other.errors is None)
+        if m.errors is not None:
+            assert torch.equal(m.errors, other.errors), name
+            assert torch.equal(m.floor, other.floor), name
+    assert judge(one).verdict == judge(two).verdict
+    assert str(judge(one).verdict) == ("PASS" if leak == 0 else "BROKEN")
+
+
+def test_properties_are_the_same_with_one_worker_or_several(monkeypatch):
+    p, mask = _jets()
+    model = PairSum().double()
+    results = []
+    for n in (1, 2):
+        monkeypatch.setenv(workers.ENV, str(n))
+        results.append(run_all(model, p, mask, properties=("permutation", "padding", "parity")))
+    for name, r in results[0].items():
+        other = results[1][name]
+        assert r.verdict == other.verdict, name
+        assert [vars(row) for row in r.rows] == [vars(row) for row in other.rows], name
+
+
+def test_run_keeps_order_and_raises_the_earliest_error():
+    seen = []
+
+    def job(i):
+        def call():
+            seen.append(threading.current_thread().name)
+            if i in (3, 5):
+                raise ValueError(f"job {i} failed")
+            return i * i
+
+        return call
+
+    assert workers.run([job(i) for i in (0, 1, 2, 4)], 2) == [0, 1, 4, 16]
+    assert any(name.startswith("clariant-eval") for name in seen)  # the pool really ran some of them
+    with pytest.raises(ValueError, match="job 3 failed"):
+        workers.run([job(i) for i in range(7)], 2)
+
+
+def test_worker_count_from_the_environment(monkeypatch):
+    monkeypatch.setenv(workers.ENV, "3")
+    assert workers.workers_for("cpu") == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(workers.ENV, bad)
+        with pytest.raises(ValueError, match=workers.ENV):
+            workers.workers_for("cpu")
+    monkeypatch.delenv(workers.ENV)
+    assert 1 <= workers.workers_for("cpu") <= workers.MAX_WORKERS
+    assert workers.workers_for("cuda") == 1  # a GPU runs the batches itself
+
+
+def test_intra_op_threads_are_restored(monkeypatch):
+    before = torch.get_num_threads()
+    workers.run([lambda: torch.get_num_threads()] * 4, 2)
+    assert torch.get_num_threads() == before
