@@ -239,8 +239,26 @@ def test_the_lgn_uses_the_policy_and_the_explicit_option_still_works():
         assert model._grad_chunks(p) == [slice(0, 3), slice(3, 6)]
 
 
+def test_the_free_cuda_memory_is_read_once_per_device(monkeypatch):
+    """The query synchronises the device: a training loop must not make it every step. (No GPU here: the query is
+    replaced by a counter; on a GPU the next test reads the real one.)"""
+    calls = []
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda index: calls.append(index) or (8 << 30, 16 << 30))
+    memory.forget_cuda_free()
+    try:
+        for _ in range(5):
+            assert memory.budget_bytes(torch.device("cuda", 1)) == int(memory.CUDA_FREE_FRACTION * (8 << 30))
+        assert calls == [1]
+        memory.forget_cuda_free()
+        memory.budget_bytes(torch.device("cuda", 1))
+        assert calls == [1, 1]
+    finally:
+        memory.forget_cuda_free()
+
+
 @needs_cuda
 def test_on_cuda_the_policy_reads_the_free_memory():
+    memory.forget_cuda_free()
     free, _ = torch.cuda.mem_get_info(0)
     cfg = cc.LGNConfig()
     assert memory.budget_bytes(torch.device("cuda", 0)) == int(memory.CUDA_FREE_FRACTION * free)

@@ -14,7 +14,8 @@ the batch, 2-core AMD EPYC): 42 numbers per pair in float64 (B = 8 → 64), 50 i
 Decision (`chunk_pairs`): with a budget of M bytes, a step of P = B·N² pairs runs unchunked when P fits in the
 largest power of two ≤ M / bytes_per_pair; otherwise its CG levels run over chunks of that many pairs, recomputed in
 backward. The budget: a stated one (`Budget(bytes)`), else on CUDA half the device's free memory
-(`torch.cuda.mem_get_info`), else on the CPU `CPU_BUDGET` = 256 MiB — which gives 2¹⁹ pairs in float64 (the chunk
+(`torch.cuda.mem_get_info`, read once per device and process: the query synchronises the device, and memory the
+caching allocator holds stays usable by later steps), else on the CPU `CPU_BUDGET` = 256 MiB — which gives 2¹⁹ pairs in float64 (the chunk
 the LGN always used on the CPU: a float64 step at B = 64, N = 200 peaks at ~0.67 GB instead of ~1.1 GB) and 2²⁰ in
 float32.
 """
@@ -51,15 +52,26 @@ def bytes_per_pair(config, dtype: torch.dtype) -> int:
     return numbers_per_pair(config.num_basis, config.channels[:-1]) * torch.finfo(dtype).bits // 8
 
 
+_CUDA_FREE: dict[int, int] = {}  # free bytes per CUDA device index, read at the first step that needs it
+
+
 def budget_bytes(device: torch.device, budget: Budget | None = None) -> int:
-    """The budget that applies on `device`: the stated one, else half the free CUDA memory, else CPU_BUDGET."""
+    """The budget that applies on `device`: the stated one, else half the free CUDA memory (read once per device:
+    `forget_cuda_free` reads it again), else CPU_BUDGET."""
     if budget is not None:
         return budget.bytes
     device = torch.device(device)
     if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(CUDA_FREE_FRACTION * free)
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        if index not in _CUDA_FREE:
+            _CUDA_FREE[index] = torch.cuda.mem_get_info(index)[0]
+        return int(CUDA_FREE_FRACTION * _CUDA_FREE[index])
     return CPU_BUDGET
+
+
+def forget_cuda_free() -> None:
+    """Read the devices' free memory again at the next step (after freeing another model, say)."""
+    _CUDA_FREE.clear()
 
 
 def chunk_pairs(setting, p: torch.Tensor, config) -> int | None:
@@ -76,4 +88,4 @@ def chunk_pairs(setting, p: torch.Tensor, config) -> int | None:
     return None if b * n * n <= chunk else chunk
 
 
-__all__ = ["CPU_BUDGET", "Budget", "budget_bytes", "bytes_per_pair", "chunk_pairs", "numbers_per_pair"]
+__all__ = ["CPU_BUDGET", "Budget", "budget_bytes", "bytes_per_pair", "chunk_pairs", "forget_cuda_free", "numbers_per_pair"]
