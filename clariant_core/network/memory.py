@@ -15,9 +15,9 @@ Decision (`chunk_pairs`): with a budget of M bytes, a step of P = B·N² pairs r
 largest power of two ≤ M / bytes_per_pair; otherwise its CG levels run over chunks of that many pairs, recomputed in
 backward. The budget: a stated one (`Budget(bytes)`), else on CUDA half the device's free memory
 (`torch.cuda.mem_get_info`, read once per device and process: the query synchronises the device, and memory the
-caching allocator holds stays usable by later steps), else on the CPU `CPU_BUDGET` = 256 MiB — which gives 2¹⁹ pairs in float64 (the chunk
-the LGN always used on the CPU: a float64 step at B = 64, N = 200 peaks at ~0.67 GB instead of ~1.1 GB) and 2²⁰ in
-float32.
+caching allocator holds stays usable by later steps), else on the CPU `CPU_BUDGET` = 256 MiB — which gives 2¹⁹
+pairs in float64 (the chunk the LGN always used on the CPU: a float64 step at B = 64, N = 200 peaks at ~0.67 GB
+instead of ~1.1 GB) and 2²⁰ in float32.
 """
 
 from __future__ import annotations
@@ -88,4 +88,12 @@ def chunk_pairs(setting, p: torch.Tensor, config) -> int | None:
     return None if b * n * n <= chunk else chunk
 
 
-__all__ = ["CPU_BUDGET", "Budget", "budget_bytes", "bytes_per_pair", "chunk_pairs", "forget_cuda_free", "numbers_per_pair"]
+__all__ = [
+    "CPU_BUDGET",
+    "Budget",
+    "budget_bytes",
+    "bytes_per_pair",
+    "chunk_pairs",
+    "forget_cuda_free",
+    "numbers_per_pair",
+]
