@@ -207,7 +207,7 @@ class CGLevel(nn.Module):
         run = self._run
         if self.compiled:
             if self._compiled_run is None or self._compiled_run[0] != id(self):
-                self._compiled_run = (id(self), torch.compile(self._run))
+                self._compiled_run = (id(self), torch.compile(self._run, dynamic=False))
             run = self._compiled_run[1]
         out = run(
             [to_planes(x[c]) for c in self.irreps_in.irreps],
