@@ -95,7 +95,8 @@ class InputLayer(nn.Module):
     def forward(self, scalars: torch.Tensor, q: torch.Tensor) -> dict[Irrep, torch.Tensor]:
         """scalars: real `[B, N, S]`; q = T p: complex `[B, N, 1, 4]`."""
         ones = scalars.new_ones(scalars.shape[:-1] + (1,))
-        s = self.scalar(torch.cat([ones, scalars], -1))
+        # in the model's dtype: under autocast the linear map returns bfloat16/float16, which has no complex type
+        s = self.scalar(torch.cat([ones, scalars], -1)).to(scalars.dtype)
         return {SCALAR: torch.complex(s, torch.zeros_like(s))[..., None], VECTOR: self.vector({VECTOR: q})[VECTOR]}
 
 

@@ -59,8 +59,18 @@ def check_underflow(p: torch.Tensor, mask: torch.Tensor, momentum_scale: float) 
 
 
 def overflow_error(p: torch.Tensor, mask: torch.Tensor, momentum_scale: float) -> ScaleError:
-    """The error to raise when the model's output is not finite for finite momenta `p`."""
+    """The error to raise when the model's output is not finite for finite momenta `p` (under autocast: the
+    autocast dtype's range, not the momenta's unit)."""
     _, e_max = _extremes(p, mask)
+    kind = p.device.type
+    if torch.is_autocast_enabled(kind):
+        low = torch.get_autocast_dtype(kind)
+        name = str(low).replace("torch.", "")
+        return ScaleError(
+            f"the model's output overflowed under autocast to {name} for momenta up to {e_max:.3g}: products inside "
+            f"its layers exceed {name}'s largest number ({torch.finfo(low).max:.3g}) — autocast to bfloat16 keeps "
+            "float32's range"
+        )
     return ScaleError(
         f"the model's output overflowed {p.dtype} for these momenta (|p| up to {e_max:.3g}, momentum_scale "
         f"{momentum_scale:g}): {_unit_hint(e_max)}"
