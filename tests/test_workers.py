@@ -100,3 +100,51 @@ def test_intra_op_threads_are_restored(monkeypatch):
     before = torch.get_num_threads()
     workers.run([lambda: torch.get_num_threads()] * 4, 2)
     assert torch.get_num_threads() == before
+
+
+class Counting(PairSum):
+    """Counts its calls on `self` and keeps the last input: state written during forward, so not safe to call from
+    two threads at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls, self.seen = 0, []
+
+    def forward(self, p, mask):
+        self.calls += 1
+        self.seen.append(p.shape[0])
+        return super().forward(p, mask)
+
+
+def test_a_model_that_writes_its_state_runs_one_call_at_a_time(monkeypatch):
+    monkeypatch.setenv(workers.ENV, "2")
+    p, mask = _jets()
+    model = Counting().double()
+    with pytest.warns(RuntimeWarning, match="changes its own attributes"):
+        pooled = sweep(model, p, mask, n_rapidities=2, n_angles=1)
+    assert model.calls > 0  # the float64 model is the user's module itself (no copy): it counted its calls
+    monkeypatch.setenv(workers.ENV, "1")
+    serial = sweep(Counting().double(), p, mask, n_rapidities=2, n_angles=1)
+    for name, m in serial.measurements.items():
+        if m.errors is not None:
+            assert torch.equal(m.errors, pooled.measurements[name].errors), name
+    assert judge(pooled).verdict == "PASS"
+
+
+def test_a_model_with_forward_hooks_is_never_called_concurrently(monkeypatch):
+    monkeypatch.setenv(workers.ENV, "2")
+    p, mask = _jets()
+    model = PairSum().double()
+    threads = set()
+    model.register_forward_hook(lambda mod, args, out: threads.add(threading.current_thread().name))
+    sweep(model, p, mask, n_rapidities=2, n_angles=1)
+    assert threads == {threading.main_thread().name}
+
+
+def test_a_stateless_model_is_not_flagged():
+    model = PairSum().double()
+    before = workers.model_state(model)
+    p, mask = _jets()
+    model(p, mask)
+    assert workers.model_state(model) == before
+    assert workers.model_state(Counting().double()) != workers.model_state(Counting().double())  # ids differ

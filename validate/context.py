@@ -15,7 +15,7 @@ from clariant_core.numerics import precision
 
 from . import action
 from .evaluation import Evaluator, apply
-from .workers import CPU_PARTICLES_PER_CALL, workers_for
+from .workers import CPU_PARTICLES_PER_CALL, has_hooks, workers_for
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Context:
 
     def __post_init__(self):
         # batches evaluated concurrently on the CPU, each call cache-sized (validate/workers.py); one at a time on a GPU
-        self.workers = workers_for(self.ev.device)
+        self.workers = 1 if has_hooks(self.ev.model) else workers_for(self.ev.device)
         self.particles = CPU_PARTICLES_PER_CALL if self.ev.device.type == "cpu" else None
         self._lock = threading.Lock()
         if self.xs is None:
@@ -65,7 +65,18 @@ class Context:
         """`evaluation.apply` with this context's budget, trimming, workers and call size (`serial`: one batch at a
         time, for work that cannot run concurrently — forward-mode autodiff keeps one global level stack)."""
         workers = 1 if serial else self.workers
-        return apply(fn, x, mask, self.budget, self.trim, *extra, tick=tick, workers=workers, particles=self.particles)
+        return apply(
+            fn,
+            x,
+            mask,
+            self.budget,
+            self.trim,
+            *extra,
+            tick=tick,
+            workers=workers,
+            particles=self.particles,
+            state=self.ev.state,
+        )
 
     def reference(self, dtype) -> torch.Tensor:
         """f(x) `[B, ...]` at precision `dtype` on the untransformed jets (cached)."""

@@ -21,6 +21,7 @@ from clariant_core.devices import model_device, resolve_device
 from clariant_core.numerics import precision
 
 from . import representations as reps
+from .workers import model_state
 from .workers import run as run_jobs
 
 # Real particles must satisfy E ≥ |p⃗| to within the rounding of a float32-stored four-vector (each component
@@ -152,6 +153,10 @@ class Evaluator:
             self._copies[dtype] = net
         return self._copies[dtype]
 
+    def state(self) -> tuple:
+        """A fingerprint of the model's own state and of its dtype copies (validate/workers.py, `model_state`)."""
+        return tuple(model_state(m) for m in (self.model, *self._copies.values()))
+
     def unavailable(self, dtype) -> str | None:
         """Why the precision cannot run on this evaluator's device (None: it can)."""
         return precision(dtype).unavailable(self.device)
@@ -241,10 +246,12 @@ def apply(
     tick=None,
     workers: int = 1,
     particles: int | None = None,
+    state=None,
 ) -> torch.Tensor:
     """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128 on
     the CPU (wherever fn computed them). `workers` > 1: that many groups at a time (validate/workers.py; the
-    largest first). `tick(particles)` is called after each chunk with the particles it evaluated (progress)."""
+    largest first; `state`: the model's fingerprint, checked around the second call). `tick(particles)` is called
+    after each chunk with the particles it evaluated (progress)."""
     chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)
     lock = threading.Lock()
 
@@ -267,7 +274,7 @@ def apply(
 
         return call
 
-    results = run_jobs([job(idx, w) for idx, w in chunks], workers)
+    results = run_jobs([job(idx, w) for idx, w in chunks], workers, state)
     out = None
     for (idx, _), r in zip(chunks, results):
         if out is None:

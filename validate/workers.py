@@ -8,14 +8,18 @@ to a pool of threads, each with an equal share of torch's intra-op threads; resu
 batches, so nothing but the wall time depends on the pool.
 
 The model must then tolerate concurrent calls — true of any module whose forward only reads its state (the usual
-case). A model that writes state during its forward (a counter, a cache on `self`, hooks collecting activations)
-must be run with one worker: `CLARIANT_EVAL_WORKERS=1`. On a GPU the device runs the batches; one worker.
+case). The pool checks what it can: a module with forward hooks runs one call at a time, and so does one whose
+attributes change during a call (a counter, a list it appends to, a tensor it keeps on `self`: compared before and
+after the second call, which runs alone like the first — the first may set up caches). What it cannot see — state
+outside the module, a plain function writing globals — needs `CLARIANT_EVAL_WORKERS=1`. On a GPU the device runs the
+batches; one worker.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -64,14 +68,57 @@ def _intra_op_share(workers: int):
         torch.set_num_threads(before)
 
 
-def run(jobs: Sequence[Callable[[], T]], workers: int) -> list[T]:
-    """Call every job, `workers` at a time, and return their results in the jobs' order. The first job runs alone
-    (a model's lazy set-up — dtype copies, caches — happens once, before any concurrency). An exception in a job
-    is raised here (the earliest job's, in order). Called from inside a job, runs serially."""
+def model_state(obj) -> tuple:
+    """What a call could change in a module's own state: per submodule, each attribute's identity (and a
+    container's length), the identities of its parameters and buffers, and whether it has forward hooks."""
+    if not isinstance(obj, torch.nn.Module):
+        return ()
+    out = []
+    for name, mod in obj.named_modules():
+        attrs = tuple(
+            (k, id(v), len(v) if isinstance(v, (list, dict, set, tuple)) else -1)
+            for k, v in vars(mod).items()
+            if k not in ("_parameters", "_buffers", "_modules")
+        )
+        tensors = tuple((k, id(v)) for k, v in (*mod._parameters.items(), *mod._buffers.items()))
+        out.append((name, attrs, tensors))
+    return tuple(out)
+
+
+def has_hooks(obj) -> bool:
+    """Forward hooks on the module or any submodule, or global ones: they usually collect state, so one call at a
+    time."""
+    from torch.nn.modules import module as nn_module
+
+    if getattr(nn_module, "_global_forward_hooks", None) or getattr(nn_module, "_global_forward_pre_hooks", None):
+        return True
+    if not isinstance(obj, torch.nn.Module):
+        return False
+    return any(m._forward_hooks or m._forward_pre_hooks for m in obj.modules())
+
+
+def run(jobs: Sequence[Callable[[], T]], workers: int, state: Callable[[], object] | None = None) -> list[T]:
+    """Call every job, `workers` at a time, and return their results in the jobs' order. The first two jobs run
+    alone: a model's lazy set-up (dtype copies, caches) happens in the first, and `state()` — a fingerprint of what
+    the jobs could change, e.g. `model_state` of the model — is compared around the second; if it changed, the rest
+    run one at a time too, with a warning. An exception in a job is raised here (the earliest job's, in order).
+    Called from inside a job, runs serially."""
     jobs = list(jobs)
     if workers <= 1 or len(jobs) <= 1 or getattr(_inside, "active", False):
         return [job() for job in jobs]
-    first = jobs[0]()
+    first = [jobs[0]()]
+    if state is not None:
+        before = state()
+        first.append(jobs[1]())
+        if state() != before:
+            warnings.warn(
+                "the model changes its own attributes while it runs: evaluated one call at a time "
+                f"(set {ENV}=1 to say so up front)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return first + [job() for job in jobs[2:]]
+    rest = jobs[len(first) :]
 
     def call(job):
         _inside.active = True
@@ -81,8 +128,8 @@ def run(jobs: Sequence[Callable[[], T]], workers: int) -> list[T]:
             _inside.active = False
 
     with _intra_op_share(workers), ThreadPoolExecutor(workers, thread_name_prefix="clariant-eval") as pool:
-        futures = [pool.submit(call, job) for job in jobs[1:]]
-        return [first] + [f.result() for f in futures]
+        futures = [pool.submit(call, job) for job in rest]
+        return first + [f.result() for f in futures]
 
 
-__all__ = ["CPU_PARTICLES_PER_CALL", "ENV", "MAX_WORKERS", "run", "workers_for"]
+__all__ = ["CPU_PARTICLES_PER_CALL", "ENV", "MAX_WORKERS", "has_hooks", "model_state", "run", "workers_for"]

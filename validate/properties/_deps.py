@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
-from ..workers import CPU_PARTICLES_PER_CALL, workers_for
+from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, model_state, workers_for
 from ..workers import run as run_jobs
 
-__all__ = ["CPU_PARTICLES_PER_CALL", "dtype_name", "p95", "random_jets", "run_jobs", "unit_roundoff", "workers_for"]
+__all__ = [
+    "CPU_PARTICLES_PER_CALL",
+    "dtype_name",
+    "has_hooks",
+    "model_state",
+    "p95",
+    "random_jets",
+    "run_jobs",
+    "unit_roundoff",
+    "workers_for",
+]

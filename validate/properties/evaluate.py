@@ -20,7 +20,7 @@ import torch
 
 from clariant_core.devices import model_device
 
-from ._deps import CPU_PARTICLES_PER_CALL, run_jobs, unit_roundoff, workers_for
+from ._deps import CPU_PARTICLES_PER_CALL, has_hooks, model_state, run_jobs, unit_roundoff, workers_for
 
 F64 = torch.float64
 _TINY = torch.finfo(F64).tiny
@@ -46,7 +46,7 @@ class Model:
             device = model_device(model) or torch.device("cpu")  # properties run where the model lives
         except ValueError:  # spread over devices, or on meta: the model's own calls will say what is wrong
             device = torch.device("meta")
-        self.workers = workers_for(device)
+        self.workers = 1 if has_hooks(model) else workers_for(device)
         self.particles = CPU_PARTICLES_PER_CALL if device.type == "cpu" else None
 
     def at(self, dtype: torch.dtype):
@@ -73,6 +73,10 @@ class Model:
             raise ValueError(f"outputs must be [B, ...] with B = {b}, got {tuple(out.shape)}")
         return out.reshape(b, -1)
 
+    def state(self) -> tuple:
+        """A fingerprint of the model's own state and its dtype copies (concurrent calls: validate/workers.py)."""
+        return tuple(model_state(m) for m in (self.model, *self._copies.values()))
+
     def _once(self, f, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = p.to(dtype)
         with torch.no_grad():
@@ -89,7 +93,7 @@ class Model:
         """f at `dtype` on float64 inputs `p [B, N, 4]` (rounded once to dtype), in bounded batches."""
         f = self.at(dtype)
         jobs = [lambda s=s: self._once(f, dtype, p[s], mask[s]) for s in self._chunks(p.shape[0], p.shape[1])]
-        return torch.cat(run_jobs(jobs, self.workers))
+        return torch.cat(run_jobs(jobs, self.workers, self.state))
 
     def grouped(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, extra: int = 0) -> torch.Tensor:
         """f with trailing padding cut: jets grouped by their span (last real row + 1), each group evaluated at
@@ -108,7 +112,7 @@ class Model:
         batches.sort(key=lambda g: -len(g[0]) * g[1] ** 2)
         jobs = [lambda idx=idx, w=w: self._once(f, dtype, p[idx, :w], mask[idx, :w]) for idx, w in batches]
         out = None
-        for (idx, w), r in zip(batches, run_jobs(jobs, self.workers)):
+        for (idx, w), r in zip(batches, run_jobs(jobs, self.workers, self.state)):
             if out is None:
                 shape = (b, n, r.shape[-1]) if self.per_particle else (b, r.shape[-1])
                 out = torch.zeros(shape, dtype=F64)
