@@ -1,4 +1,4 @@
-"""Independent batches of jets evaluated concurrently on the CPU's cores (docs/validation.md, "Speed").
+"""Independent batches of jets evaluated concurrently on the CPU's cores (docs/validation.md, "Cost and memory").
 
 The suite calls a model on many small batches (one per jet multiplicity, per precision, per transformation set).
 Such calls are chains of small tensor operations that one process cannot spread well over its cores: on the 2-core
@@ -70,7 +70,7 @@ def _intra_op_share(workers: int):
 
 def model_state(obj) -> tuple:
     """What a call could change in a module's own state: per submodule, each attribute's identity (and a
-    container's length), the identities of its parameters and buffers, and whether it has forward hooks."""
+    container's length) and the identities of its parameters and buffers (a plain function: nothing)."""
     if not isinstance(obj, torch.nn.Module):
         return ()
     out = []
