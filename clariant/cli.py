@@ -221,9 +221,7 @@ def _validate(args) -> int:
     # two bars: the sweep, in particles evaluated (its total known up front, refined once the floor has decided
     # its method; the rate-based ETA is honest because the unit tracks the cost), then the later stages one by one
     bars = {"sweep": tqdm(total=1, desc="Lorentz sweep", unit="particle", unit_scale=True)}
-    from validate.properties import PROPERTIES
-
-    stages = len(PROPERTIES) + hasattr(model, "activation_irreps") + hasattr(model, "equivariant_linear_maps") + 1
+    stages = [*report.later_stages(model), "report"]
 
     def progress(done, total):
         bar = bars["sweep"]
@@ -233,8 +231,8 @@ def _validate(args) -> int:
     def step(name):
         if name == "judged":
             bars["sweep"].close()
-            bars["checks"] = tqdm(total=stages, desc="other checks", unit="stage")
-            bars["checks"].set_postfix_str(f"{PROPERTIES[0]}…")
+            bars["checks"] = tqdm(total=len(stages), desc="other checks", unit="stage")
+            bars["checks"].set_postfix_str(f"{stages[0]}…")
             return
         bars["checks"].update(1)
         bars["checks"].set_postfix_str(name)

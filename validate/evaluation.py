@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import threading
 from collections.abc import Callable, Iterator
 
 import torch
@@ -21,7 +20,7 @@ from clariant_core.devices import model_device, resolve_device
 from clariant_core.numerics import precision
 
 from . import representations as reps
-from .workers import model_state
+from .workers import jets_per_call, model_state
 from .workers import run as run_jobs
 
 # Real particles must satisfy E ≥ |p⃗| to within the rounding of a float32-stored four-vector (each component
@@ -219,19 +218,14 @@ def groups(
     particles) per call. Without trimming, or when real particles are not left-aligned, chunks of the full width."""
     n = mask.sum(1)
     width = mask.shape[1]
-
-    def size(v: int) -> int:
-        v = max(v, 1)
-        return max(1, min(budget // v**2, (particles or budget) // v))
-
     if not (trim and _aligned(mask, n)):
-        step = size(width)
+        step = jets_per_call(width, budget, particles)
         for i in range(0, mask.shape[0], step):
             yield torch.arange(i, min(i + step, mask.shape[0])), width
         return
     for v in torch.unique(n).tolist():
         idx = torch.nonzero(n == v)[:, 0]
-        step = size(v)
+        step = jets_per_call(v, budget, particles)
         for i in range(0, len(idx), step):
             yield idx[i : i + step], max(v, 1)
 
@@ -251,9 +245,8 @@ def apply(
     """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128 on
     the CPU (wherever fn computed them). `workers` > 1: that many groups at a time (validate/workers.py; the
     largest first; `state`: the model's fingerprint, checked around the second call). `tick(particles)` is called
-    after each chunk with the particles it evaluated (progress)."""
+    after each chunk with the particles it evaluated (progress), from the workers: it must be thread-safe."""
     chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)
-    lock = threading.Lock()
 
     def job(idx, w):
         def call():
@@ -268,8 +261,7 @@ def apply(
                 raise
             r = r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
             if tick is not None:
-                with lock:
-                    tick(len(idx) * w)
+                tick(len(idx) * w)
             return r
 
         return call

@@ -134,7 +134,8 @@ def run(
         pj, mj = p[:SUBSET_JETS], mask[:SUBSET_JETS]
         result["_properties"] = run_all(model, pj, mj, progress=lambda name: step(f"checked {name}"))
         result["properties"] = properties_report.to_json(result["_properties"])
-    if hasattr(model, "activation_irreps"):
+    stages = later_stages(model, properties)
+    if "attribution" in stages:
         a = attribute(model, p[:SUBSET_JETS], mask[:SUBSET_JETS])
         result["attribution"] = {
             "layers": [vars(x) for x in a.layers],
@@ -143,11 +144,24 @@ def run(
             "first_broken": a.first_broken,
         }
         step("attributed")
-    if hasattr(model, "equivariant_linear_maps"):
+    if "Schur checks" in stages:
         result["schur"] = [dict(vars(r), ok=r.ok) for r in check_model(model)]
         step("Schur-checked")
     result["seconds"] = time.time() - t0
     return result
+
+
+def later_stages(model, properties: bool = True) -> list[str]:
+    """What `run` does after the sweep, in order, each ending with one `step` call: the property checks, per-layer
+    attribution (models that declare `activation_irreps`), Schur checks (models that declare
+    `equivariant_linear_maps`)."""
+    from .properties import PROPERTIES
+
+    return [
+        *(PROPERTIES if properties else ()),
+        *(["attribution"] if hasattr(model, "activation_irreps") else []),
+        *(["Schur checks"] if hasattr(model, "equivariant_linear_maps") else []),
+    ]
 
 
 def _counts(s) -> list[dict]:

@@ -41,6 +41,13 @@ CPU_PARTICLES_PER_CALL = 3072
 _inside = threading.local()
 
 
+def jets_per_call(width: int, budget: int, particles: int | None = None) -> int:
+    """How many jets of `width` particles one model call takes: at most `budget` particle pairs and, if given,
+    `particles` particles (`CPU_PARTICLES_PER_CALL` on the CPU); at least one."""
+    width = max(width, 1)
+    return max(1, min(budget // width**2, (particles or budget) // width))
+
+
 def workers_for(device: torch.device | str | None) -> int:
     """How many batches run at once: `CLARIANT_EVAL_WORKERS` if set, else 1 on a GPU and min(cores, 4) on the CPU."""
     env = os.environ.get(ENV, "").strip()
@@ -132,4 +139,13 @@ def run(jobs: Sequence[Callable[[], T]], workers: int, state: Callable[[], objec
         return first + [f.result() for f in futures]
 
 
-__all__ = ["CPU_PARTICLES_PER_CALL", "ENV", "MAX_WORKERS", "has_hooks", "model_state", "run", "workers_for"]
+__all__ = [
+    "CPU_PARTICLES_PER_CALL",
+    "ENV",
+    "MAX_WORKERS",
+    "has_hooks",
+    "jets_per_call",
+    "model_state",
+    "run",
+    "workers_for",
+]

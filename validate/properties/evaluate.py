@@ -20,7 +20,7 @@ import torch
 
 from clariant_core.devices import model_device
 
-from ._deps import CPU_PARTICLES_PER_CALL, has_hooks, model_state, run_jobs, unit_roundoff, workers_for
+from ._deps import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, model_state, run_jobs, unit_roundoff, workers_for
 
 F64 = torch.float64
 _TINY = torch.finfo(F64).tiny
@@ -84,9 +84,8 @@ class Model:
         return self._flat(out, x.shape[0], x.shape[1])
 
     def _chunks(self, rows: int, width: int) -> list[slice]:
-        """Batches of ≤ budget pairs (and, on the CPU, of a cache-sized particle count: validate/workers.py)."""
-        width = max(width, 1)
-        size = max(1, min(self.budget // width**2, (self.particles or self.budget) // width))
+        """Bounded batches of `rows` jets of `width` particles (validate/workers.py, `jets_per_call`)."""
+        size = jets_per_call(width, self.budget, self.particles)
         return [slice(i, min(i + size, rows)) for i in range(0, rows, size)]
 
     def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
