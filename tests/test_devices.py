@@ -14,7 +14,8 @@ from clariant_core.devices import available, model_device, resolve_device
 from clariant_core.network import memory
 from clariant_core.numerics import PRECISIONS, TF32_UNIT_ROUNDOFF, TRAIN_DTYPES, precision
 from clariant_core.training import load_checkpoint
-from validate import assert_lorentz_invariant, judge, measure, sweep
+from validate import assert_lorentz_invariant, attribute, judge, measure, sweep
+from validate.properties import run_all
 from validate.strategies import random_jets
 
 CUDA = torch.cuda.is_available()
@@ -113,6 +114,42 @@ def test_cuda_agrees_with_the_cpu_and_evaluates_a_copy():
     on_gpu = model.to("cuda")
     assert sweep(on_gpu, P, MASK, dtypes=("float64",), **SMALL).device == "cuda:0"
     assert model_device(on_gpu) == torch.device("cuda", 0)
+
+
+def test_properties_and_attribution_on_an_explicit_cpu_give_the_default_results_exactly():
+    model = cc.LGN(cc.LGNConfig(channels=(2, 2, 2))).double()
+    a = run_all(model, P, MASK, properties=("permutation", "infrared"), scan_jets=None)
+    b = run_all(model, P, MASK, properties=("permutation", "infrared"), scan_jets=None, device="cpu")
+    for name in a:
+        assert [str(vars(r)) for r in a[name].rows] == [str(vars(r)) for r in b[name].rows]  # NaN-safe, exact
+        assert a[name].verdict == b[name].verdict
+    x, y = attribute(model, P, MASK), attribute(model, P, MASK, device="cpu")
+    assert [str(vars(r)) for r in x.layers] == [str(vars(r)) for r in y.layers]
+
+
+@no_cuda
+def test_an_absent_cuda_device_in_properties_and_attribution_is_a_clear_error():
+    with pytest.raises(ValueError, match="'cuda' is not available: this machine has the CPU only"):
+        run_all(JetMass(), P, MASK, properties=("permutation",), device="cuda")
+    with pytest.raises(ValueError, match="'cuda' is not available: this machine has the CPU only"):
+        attribute(cc.LGN().double(), P, MASK, device="cuda")
+
+
+@needs_cuda
+def test_properties_and_attribution_follow_the_device_and_agree_with_the_cpu():
+    model = cc.LGN(cc.LGNConfig(channels=(2, 2, 2))).double()
+    cpu = run_all(model, P, MASK, properties=("permutation", "parity"), scan_jets=None)
+    for gpu in (
+        run_all(model, P, MASK, properties=("permutation", "parity"), scan_jets=None, device="cuda"),  # a copy
+        run_all(model.to("cuda"), P, MASK, properties=("permutation", "parity"), scan_jets=None),  # where it lives
+    ):
+        assert {k: r.verdict for k, r in gpu.items()} == {k: r.verdict for k, r in cpu.items()}
+    model = model.cpu()
+    a, b = attribute(model, P, MASK), attribute(model, P, MASK, device="cuda")
+    assert model_device(model) == torch.device("cpu")  # the user's module stays where it is
+    assert [r.name for r in a.layers] == [r.name for r in b.layers]
+    u = cc.unit_roundoff(torch.float64)
+    assert all(r.p95 <= b.threshold and abs(r.p95 - s.p95) <= 1e6 * u for r, s in zip(b.layers, a.layers))
 
 
 # --- precision modes ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 
 import clariant_core as cc
+from clariant_core.devices import model_device, resolve_device
 
 from . import representations as reps
 from .exact import lorentz_apply
@@ -128,7 +129,7 @@ def _select(layer: _Layer, out, batch: int) -> torch.Tensor:
     a = reps.flatten(out, layer.rep)
     if not isinstance(a, torch.Tensor):
         raise ValueError(f"layer {layer.name!r}: the activation is a {type(a).__name__}, not a tensor")
-    return a.detach().clone()
+    return a.detach().to("cpu", copy=True)
 
 
 def _layout(layer: _Layer, a: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,13 +188,16 @@ def _run(net, layers: list[_Layer], x: torch.Tensor, mask: torch.Tensor, convert
     return {name: r[0] for name, r in records.items()}
 
 
-def attribute(model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.float64, threshold=None) -> Attribution:
+def attribute(
+    model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.float64, threshold=None, device=None
+) -> Attribution:
     """Equivariance error of every declared layer under one SL(2,C) element m (default: `default_element()`).
 
-    p: [B, N, 4] four-momenta, mask: [B, N] bool (real particles). The model runs in `dtype`: a module already in it
-    is hooked itself (hooks of its own fire as usual); otherwise a converted copy (`copy.deepcopy(model).to(dtype)`)
-    is hooked by submodule name. A layer counts as breaking when its p95 error exceeds `threshold` (default √u of
-    the dtype × cosh²(y), far above rounding, far below a symmetry bug)."""
+    p: [B, N, 4] four-momenta, mask: [B, N] bool (real particles). The model runs in `dtype` on `device` (default:
+    where it lives; inputs are sent there, activations come back to the CPU): a module already in that dtype on that
+    device is hooked itself (hooks of its own fire as usual); otherwise a converted copy
+    (`copy.deepcopy(model).to(device, dtype)`) is hooked by submodule name. A layer counts as breaking when its p95
+    error exceeds `threshold` (default √u of the dtype × cosh²(y), far above rounding, far below a symmetry bug)."""
     if not hasattr(model, "activation_irreps"):
         raise ValueError("per-layer attribution needs model.activation_irreps() → {submodule name: representation}")
     if not isinstance(model, torch.nn.Module):
@@ -201,22 +205,26 @@ def attribute(model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.floa
     m = default_element() if m is None else cc.check_sl2c(m.to(torch.complex128), "m")
     y = float(torch.acosh(cc.to_so13(m)[0, 0].clamp_min(1.0)))
     threshold = math.sqrt(torch.finfo(dtype).eps) * math.cosh(y) ** 2 if threshold is None else threshold
+    home = model_device(model) or torch.device("cpu")
+    device = home if device is None else resolve_device(device)
     net, converted = model, ""
-    if _needs_conversion(model, dtype):
-        net = copy.deepcopy(model).to(dtype)
+    if _needs_conversion(model, dtype) or device != home:
+        net = copy.deepcopy(model).to(device, dtype)
         converted = (
-            f" (attribute() ran a {dtype_name(dtype)} copy of the model, copy.deepcopy(model).to({dtype}), hooked by "
+            f" (attribute() ran a {dtype_name(dtype)} copy of the model on {device}, "
+            f"copy.deepcopy(model).to({device}, {dtype}), hooked by "
             "submodule name: a forward that calls modules held outside the model's own tree bypasses the copy — "
             f"convert the model yourself, or pass the model's dtype as dtype=)"
         )
     layers = _declared(net)
     x = p.to(torch.float64)
     xl = lorentz_apply(m[None], x)[0]  # rounded once from the exact action of M
-    a0s = _run(net, layers, x.to(dtype), mask, converted)
-    a1s = _run(net, layers, xl.to(dtype), mask, converted)
+    on = mask.to(device)
+    a0s = _run(net, layers, x.to(device, dtype), on, converted)
+    a1s = _run(net, layers, xl.to(device, dtype), on, converted)
     if hasattr(net, "activation_frame"):
-        l0 = net.activation_frame(x, mask).to(torch.complex128)
-        l1 = net.activation_frame(xl, mask).to(torch.complex128)
+        l0 = net.activation_frame(x.to(device), on).to("cpu", torch.complex128)
+        l1 = net.activation_frame(xl.to(device), on).to("cpu", torch.complex128)
         m_act = l1 @ m @ cc.inverse_sl2c(l0)
         # a product of large factors: its determinant is 1 only to u·‖L₁‖²‖M‖²‖L₀‖²; project back onto SL(2,C)
         det = m_act[:, 0, 0] * m_act[:, 1, 1] - m_act[:, 0, 1] * m_act[:, 1, 0]

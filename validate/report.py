@@ -75,10 +75,13 @@ def run(
     rapidities=None,
     step=None,
     properties: bool = True,
+    device=None,
     **sweep_kw,
 ) -> dict:
     """Measure, judge, attribute and Schur-check; returns plain data (JSON-serialisable) plus per-sample arrays.
-    `progress(done, total)` follows the sweep's jet evaluations; `step(name)` marks the later stages."""
+    `progress(done, total)` follows the sweep's jet evaluations; `step(name)` marks the later stages. `device`: where
+    the model is evaluated by every stage — the sweep, the property checks and the attribution (default: where it
+    lives; a module living elsewhere runs as a copy there, never moved)."""
     step = step or (lambda name: None)
     if rapidities is not None:
         max_rapidity = max(rapidities)
@@ -96,6 +99,7 @@ def run(
         n_random=n_random,
         rapidities=rapidities,
         progress=progress,
+        device=device,
         **sweep_kw,
     )
     j = judge(s, threshold)
@@ -132,11 +136,11 @@ def run(
         from .properties import run_all
 
         pj, mj = p[:SUBSET_JETS], mask[:SUBSET_JETS]
-        result["_properties"] = run_all(model, pj, mj, progress=lambda name: step(f"checked {name}"))
+        result["_properties"] = run_all(model, pj, mj, progress=lambda name: step(f"checked {name}"), device=device)
         result["properties"] = properties_report.to_json(result["_properties"])
     stages = later_stages(model, properties)
     if "attribution" in stages:
-        a = attribute(model, p[:SUBSET_JETS], mask[:SUBSET_JETS])
+        a = attribute(model, p[:SUBSET_JETS], mask[:SUBSET_JETS], device=device)
         result["attribution"] = {
             "layers": [vars(x) for x in a.layers],
             "threshold": a.threshold,

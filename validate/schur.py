@@ -134,7 +134,8 @@ def check_map(name, w, irreps_in, irreps_out, free_parameters: int | None = None
 
 def check_model(model) -> list[SchurResult]:
     """Schur checks on every map of `model.equivariant_linear_maps()` → (name, W, irreps_in, irreps_out). The free
-    parameter count is taken from the submodule of that name (its `num_free_parameters`, else its weights), if any."""
+    parameter count is taken from the submodule of that name (its `num_free_parameters`, else its weights), if any.
+    The checks run on the CPU in complex128, wherever the model lives."""
     if not hasattr(model, "equivariant_linear_maps"):
         raise ValueError("Schur checks need model.equivariant_linear_maps() → (name, W, irreps_in, irreps_out)")
     out = []
@@ -146,5 +147,5 @@ def check_model(model) -> list[SchurResult]:
                 free = getattr(mod, "num_free_parameters", None)
             except AttributeError:
                 pass
-            out.append(check_map(name, w.detach().to(torch.complex128), irreps_in, irreps_out, free))
+            out.append(check_map(name, w.detach().to("cpu", torch.complex128), irreps_in, irreps_out, free))
     return out

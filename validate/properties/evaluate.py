@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from clariant_core.devices import model_device
+from clariant_core.devices import model_device, resolve_device
 
 from ._deps import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, model_state, run_jobs, unit_roundoff, workers_for
 
@@ -35,7 +35,15 @@ class Model:
     dtype. Outputs come back as float64 `[B, D]` (`[B, N, D]` for per-particle outputs), complex as (re, im).
     """
 
-    def __init__(self, model, *, takes_mask: bool = True, per_particle: bool = False, budget: int = PAIR_BUDGET):
+    def __init__(
+        self,
+        model,
+        *,
+        takes_mask: bool = True,
+        per_particle: bool = False,
+        budget: int = PAIR_BUDGET,
+        device: torch.device | str | None = None,
+    ):
         if isinstance(model, Model):
             raise TypeError("already a Model")
         if not callable(model):
@@ -43,19 +51,22 @@ class Model:
         self.model, self.takes_mask, self.per_particle, self.budget = model, takes_mask, per_particle, budget
         self._copies: dict[torch.dtype, object] = {}
         try:
-            device = model_device(model) or torch.device("cpu")  # properties run where the model lives
+            self.home = model_device(model)  # where a module lives (None: a plain function)
         except ValueError:  # spread over devices, or on meta: the model's own calls will say what is wrong
-            device = torch.device("meta")
-        self.workers = 1 if has_hooks(model) else workers_for(device)
-        self.particles = CPU_PARTICLES_PER_CALL if device.type == "cpu" else None
+            self.home = torch.device("meta")
+        # where the model is evaluated: the given device (a module living elsewhere runs as a copy there), else
+        # where it lives; inputs go there and outputs come back to the CPU (a module on meta gets its inputs as given)
+        self.device = resolve_device(device) if device is not None else (self.home or torch.device("cpu"))
+        self.workers = 1 if has_hooks(model) else workers_for(self.device)
+        self.particles = CPU_PARTICLES_PER_CALL if self.device.type == "cpu" else None
 
     def at(self, dtype: torch.dtype):
         if not isinstance(self.model, torch.nn.Module):
             return self.model
         if dtype not in self._copies:
             params = list(self.model.parameters())
-            same = not params or params[0].dtype == dtype
-            m = self.model if same and not self.model.training else copy.deepcopy(self.model).to(dtype)
+            same = (not params or params[0].dtype == dtype) and self.home in (None, self.device, torch.device("meta"))
+            m = self.model if same and not self.model.training else copy.deepcopy(self.model).to(self.device, dtype)
             self._copies[dtype] = m.eval()
         return self._copies[dtype]
 
@@ -64,7 +75,7 @@ class Model:
             raise TypeError(f"the model returned {type(out).__name__}, not a tensor")
         if out.is_complex():
             out = torch.view_as_real(out.resolve_conj())
-        out = out.to(F64)
+        out = out.to(device="cpu", dtype=F64)
         if self.per_particle:
             if out.ndim < 2 or tuple(out.shape[:2]) != (b, n):
                 raise ValueError(f"per-particle outputs must be [B, N, ...] = [{b}, {n}, ...], got {tuple(out.shape)}")
@@ -79,6 +90,8 @@ class Model:
 
     def _once(self, f, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = p.to(dtype)
+        if self.device.type != "meta":
+            x, mask = x.to(self.device), mask.to(self.device)
         with torch.no_grad():
             out = f(x, mask) if self.takes_mask else f(x)
         return self._flat(out, x.shape[0], x.shape[1])
@@ -165,7 +178,18 @@ class Context:
 
     @classmethod
     def make(
-        cls, model, p, mask, *, takes_mask=True, per_particle=False, draws=2, seed=0, budget=PAIR_BUDGET, trim=True
+        cls,
+        model,
+        p,
+        mask,
+        *,
+        takes_mask=True,
+        per_particle=False,
+        draws=2,
+        seed=0,
+        budget=PAIR_BUDGET,
+        trim=True,
+        device=None,
     ):
         if isinstance(model, Context):
             return model
@@ -175,7 +199,7 @@ class Context:
         m = (
             model
             if isinstance(model, Model)
-            else Model(model, takes_mask=takes_mask, per_particle=per_particle, budget=budget)
+            else Model(model, takes_mask=takes_mask, per_particle=per_particle, budget=budget, device=device)
         )
         return cls(m, p.to(F64), mask, draws, seed, trim)
 

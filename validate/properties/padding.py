@@ -36,7 +36,8 @@ def check_padding(
     check is "trimmed to the span" instead); "append k rows" for each k in `extra`; "garbage in k masked rows"
     (k = max(extra), finite junk of the jet's energy scale, mask False; only for models that take a mask);
     "k padding rows first" (before the real rows); "padded to W" (W = train_width, when wider than the jets; on the
-    first `width_jets` jets, None: all — each costs ∝ W²). context_kw: takes_mask, per_particle, draws, budget, trim."""
+    first `width_jets` jets, None: all — each costs ∝ W²).
+    context_kw: takes_mask, per_particle, draws, budget, trim, device."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
     b, n = ctx.mask.shape
     k_max = max(extra, default=1)

@@ -20,7 +20,7 @@ def check_permutation(
     """Measure and judge `model(p, mask)` under reorderings of the real particles.
 
     p: `[B, N, 4]` float (taken as exact, float64), mask `[B, N]` bool. dtypes: default (float64, float32).
-    context_kw: takes_mask, per_particle, draws (floor draws), budget. Per-particle outputs `[B, N, ...]` are
+    context_kw: takes_mask, per_particle, draws (floor draws), budget, device. Per-particle outputs `[B, N, ...]` are
     compared row by row after undoing the permutation. Returns a PropertyResult (rows per kind × dtype)."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
     cases = []

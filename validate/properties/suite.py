@@ -29,6 +29,7 @@ def run_all(
     draws: int = 2,
     trim: bool = True,
     progress=None,
+    device=None,
 ) -> dict[str, PropertyResult]:
     """Measure and judge every property in `properties` → {name: PropertyResult}, in that order.
 
@@ -36,11 +37,13 @@ def run_all(
     padding and parity use every jet; the infrared and collinear scans (≈ 20 evaluations per dtype each) the
     first `scan_jets` (None: all) — medians over 64 jets are stable to a few per cent, and the scans then cost
     about as much as the other checks together. train_width: the padded width the user trains with (200 for the
-    public top-tagging files). Per-particle outputs get permutation, padding and parity only."""
+    public top-tagging files). Per-particle outputs get permutation, padding and parity only. `device`: where the
+    model is evaluated (default: where it lives; a module living elsewhere runs as a copy there, never moved); inputs
+    are sent there, outputs come back to the CPU."""
     unknown = set(properties) - set(PROPERTIES)
     if unknown:
         raise ValueError(f"unknown properties {sorted(unknown)}; choose from {PROPERTIES}")
-    kw = dict(takes_mask=takes_mask, per_particle=per_particle, draws=draws, seed=seed, trim=trim)
+    kw = dict(takes_mask=takes_mask, per_particle=per_particle, draws=draws, seed=seed, trim=trim, device=device)
     ctx = Context.make(model, p, mask, **kw)
     scan_ctx = ctx
     if scan_jets is not None and scan_jets < p.shape[0]:
