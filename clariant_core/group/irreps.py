@@ -18,7 +18,7 @@ import torch
 from clariant_core.group.lorentz import check_sl2c, pauli
 from clariant_core.numerics import complex_of
 
-__all__ = ["Irrep", "Irreps", "spin_matrices", "vector_intertwiner", "wigner_d"]
+__all__ = ["SCALAR_IRREP", "VECTOR_IRREP", "Irrep", "Irreps", "spin_matrices", "vector_intertwiner", "wigner_d"]
 
 _IRREP_RE = re.compile(r"^\(\s*(-?\d+)\s*,\s*(-?\d+)\s*\)$")
 
@@ -223,6 +223,12 @@ def wigner_d(k: int, m: torch.Tensor) -> torch.Tensor:
         * powers[..., 3, exps[:, 3]]
     )  # [..., T]
     return torch.einsum("...t,tij->...ij", mono, coeff.to(device=m.device, dtype=m.dtype))
+
+
+#: the trivial irrep (invariants) and the one four-vectors live in (via `vector_intertwiner`); the representations
+#: of a model's *output*, with their real forms, are `clariant_core.group.rep.SCALAR` / `VECTOR`
+SCALAR_IRREP = Irrep(0, 0)
+VECTOR_IRREP = Irrep(1, 1)
 
 
 def vector_intertwiner(dtype: torch.dtype = torch.complex128, device=None) -> torch.Tensor:

@@ -26,12 +26,9 @@ from enum import Enum
 import torch
 from torch import nn
 
-from clariant_core.group.irreps import vector_intertwiner
+from clariant_core.group.irreps import VECTOR_IRREP, vector_intertwiner
 from clariant_core.group.lorentz import inverse_sl2c, minkowski_norm2, to_so13
-from clariant_core.group.rep import SCALAR as SCALAR_REP
-from clariant_core.group.rep import VECTOR as VECTOR_REP
-from clariant_core.group.rep import Rep
-from clariant_core.network.layers import VECTOR
+from clariant_core.group.rep import SCALAR, VECTOR, Rep
 from clariant_core.numerics import complex_of
 
 
@@ -46,7 +43,7 @@ class Task(str, Enum):
     def out_rep(self) -> Rep:
         """How the output transforms: the real four-vector Rep for a momentum, else real invariants (equal to the
         names "vector" / "scalar" the validation suite also accepts)."""
-        return VECTOR_REP if self is Task.MOMENTUM else SCALAR_REP
+        return VECTOR if self is Task.MOMENTUM else SCALAR
 
     @property
     def is_regression(self) -> bool:
@@ -89,7 +86,7 @@ class VectorHead(nn.Module):
         self.weights = nn.Parameter(torch.randn(tau, 2) / math.sqrt(2 * tau))  # complex w_c as (re, im)
 
     def forward(self, gates: torch.Tensor, x: dict, mask: torch.Tensor) -> torch.Tensor:
-        v = (x[VECTOR] * mask[:, :, None, None].to(gates.dtype)).sum(1)  # [B, τ, 4]
+        v = (x[VECTOR_IRREP] * mask[:, :, None, None].to(gates.dtype)).sum(1)  # [B, τ, 4]
         w = torch.view_as_complex(self.weights) * gates.to(v.dtype)  # [B, τ]
         comb = (w[..., None] * v).sum(-2)  # [B, 4] on (1,1)
         t = vector_intertwiner(v.dtype, v.device)

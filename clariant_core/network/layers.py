@@ -14,12 +14,9 @@ import torch
 from torch import nn
 
 from clariant_core.group.clebsch_gordan import CGProduct
-from clariant_core.group.irreps import Irrep, Irreps, vector_intertwiner
+from clariant_core.group.irreps import SCALAR_IRREP, VECTOR_IRREP, Irrep, Irreps, vector_intertwiner
 from clariant_core.network.planes import cg_product, from_planes, linear, multiplier, to_planes
 from clariant_core.numerics import complex_of
-
-SCALAR = Irrep(0, 0)
-VECTOR = Irrep(1, 1)
 
 
 def _complex_param(shape, std: float) -> nn.Parameter:
@@ -44,7 +41,11 @@ class EquivariantLinear(nn.Module):
             if ir not in tau_in:
                 raise ValueError(f"output irrep {ir} is not among the inputs {self.irreps_in}: W would have to be 0")
             self.weights[str(ir)] = _complex_param((t_out, tau_in[ir]), 1 / math.sqrt(tau_in[ir]))
-        self.bias = _complex_param((self.irreps_out.count(SCALAR),), 0.0) if SCALAR in self.irreps_out.irreps else None
+        self.bias = (
+            _complex_param((self.irreps_out.count(SCALAR_IRREP),), 0.0)
+            if SCALAR_IRREP in self.irreps_out.irreps
+            else None
+        )
 
     def weight(self, ir: Irrep) -> torch.Tensor:
         """W for one irrep, complex `[τ_out, τ_in]`."""
@@ -55,7 +56,7 @@ class EquivariantLinear(nn.Module):
         for _, ir in self.irreps_out:
             out[ir] = self.weight(ir) @ x[ir]
         if self.bias is not None:
-            out[SCALAR] = out[SCALAR] + torch.view_as_complex(self.bias)[:, None]
+            out[SCALAR_IRREP] = out[SCALAR_IRREP] + torch.view_as_complex(self.bias)[:, None]
         return out
 
     def forward_planes(self, x: dict[Irrep, torch.Tensor]) -> dict[Irrep, torch.Tensor]:
@@ -63,7 +64,7 @@ class EquivariantLinear(nn.Module):
         `{Irrep: [d, 2, τ_out, B, N]}`."""
         out = {ir: linear(self.weights[str(ir)], x[ir]) for _, ir in self.irreps_out}
         if self.bias is not None:
-            out[SCALAR] = out[SCALAR] + self.bias.T[:, :, None, None]  # (re, im) planes [2, τ, 1, 1]
+            out[SCALAR_IRREP] = out[SCALAR_IRREP] + self.bias.T[:, :, None, None]  # (re, im) planes [2, τ, 1, 1]
         return out
 
     def matrix(self) -> torch.Tensor:
@@ -89,15 +90,18 @@ class InputLayer(nn.Module):
     def __init__(self, num_scalars: int, tau: int):
         super().__init__()
         self.scalar = nn.Linear(num_scalars + 1, tau)
-        self.vector = EquivariantLinear(Irreps([(1, VECTOR)]), Irreps([(tau, VECTOR)]))
-        self.irreps_out = Irreps([(tau, SCALAR), (tau, VECTOR)])
+        self.vector = EquivariantLinear(Irreps([(1, VECTOR_IRREP)]), Irreps([(tau, VECTOR_IRREP)]))
+        self.irreps_out = Irreps([(tau, SCALAR_IRREP), (tau, VECTOR_IRREP)])
 
     def forward(self, scalars: torch.Tensor, q: torch.Tensor) -> dict[Irrep, torch.Tensor]:
         """scalars: real `[B, N, S]`; q = T p: complex `[B, N, 1, 4]`."""
         ones = scalars.new_ones(scalars.shape[:-1] + (1,))
         # in the model's dtype: under autocast the linear map returns bfloat16/float16, which has no complex type
         s = self.scalar(torch.cat([ones, scalars], -1)).to(scalars.dtype)
-        return {SCALAR: torch.complex(s, torch.zeros_like(s))[..., None], VECTOR: self.vector({VECTOR: q})[VECTOR]}
+        return {
+            SCALAR_IRREP: torch.complex(s, torch.zeros_like(s))[..., None],
+            VECTOR_IRREP: self.vector({VECTOR_IRREP: q})[VECTOR_IRREP],
+        }
 
 
 class PairBasis(nn.Module):
@@ -143,7 +147,7 @@ class CGLevel(nn.Module):
         self, irreps_in, tau_out: int, max_label: int, num_basis: int, mlp_hidden: int, scalars_only: bool = False
     ):
         super().__init__()
-        outputs = [SCALAR] if scalars_only else None
+        outputs = [SCALAR_IRREP] if scalars_only else None
         self.irreps_in = Irreps(irreps_in).simplify()
         taus = {t for t, _ in self.irreps_in}
         if len(taus) != 1:
@@ -152,7 +156,9 @@ class CGLevel(nn.Module):
         self.square = CGProduct(
             self.irreps_in, self.irreps_in, max_label, channels="elementwise", symmetric=True, outputs=outputs
         )
-        self.message = CGProduct(Irreps([(1, VECTOR)]), self.irreps_in, max_label, channels="full", outputs=outputs)
+        self.message = CGProduct(
+            Irreps([(1, VECTOR_IRREP)]), self.irreps_in, max_label, channels="full", outputs=outputs
+        )
         cat: dict[Irrep, int] = {ir: t for t, ir in self.irreps_in.filter(max_label, keep=outputs)}
         for t, ir in (*self.square.irreps_out, *self.message.irreps_out):
             cat[ir] = cat.get(ir, 0) + t
@@ -197,7 +203,7 @@ class CGLevel(nn.Module):
             for c, z in self.message.split(i, cg_product(mq, a_agg, c2) - g_agg, 0):
                 pieces[c].append(z)
         out = self.linear.forward_planes({c: torch.cat(v, 2) if len(v) > 1 else v[0] for c, v in pieces.items()})
-        out[SCALAR] = self.mlp(out[SCALAR])
+        out[SCALAR_IRREP] = self.mlp(out[SCALAR_IRREP])
         m = mask.to(basis.dtype)
         return [out[c] * m for _, c in self.irreps_out]
 

@@ -10,10 +10,10 @@ import torch.utils.checkpoint
 from torch import nn
 
 from clariant_core.group.frames import jet_frame_sl2c, to_jet_rest_frame
-from clariant_core.group.irreps import Irreps
+from clariant_core.group.irreps import SCALAR_IRREP, Irreps
 from clariant_core.group.lorentz import minkowski_dot
 from clariant_core.network import heads
-from clariant_core.network.layers import SCALAR, CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
+from clariant_core.network.layers import CGLevel, EquivariantLinear, InputLayer, PairBasis, vector_features
 from clariant_core.network.memory import Budget, chunk_pairs
 from clariant_core.network.scale import check_underflow, overflow_error
 from clariant_core.numerics import SUPPORTED_REAL, check_finite, complex_of, is_transformed
@@ -284,7 +284,7 @@ class LGN(nn.Module):
     @staticmethod
     def _readout(x: dict, mask: torch.Tensor) -> torch.Tensor:
         """Σ_i over real particles of the (0,0) channels → real `[B, 2τ]`."""
-        s = (x[SCALAR][..., 0] * mask[..., None].to(x[SCALAR].real.dtype)).sum(1)
+        s = (x[SCALAR_IRREP][..., 0] * mask[..., None].to(x[SCALAR_IRREP].real.dtype)).sum(1)
         return torch.view_as_real(s).flatten(-2)
 
 
