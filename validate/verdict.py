@@ -14,7 +14,9 @@ Verdicts, in order of severity (`Verdict`):
   precision, the error ratio is at least √(u_lo/u_hi), the geometric midpoint of "rounding" (u_lo/u_hi) and "bug" (1).
 - BROKEN — excess error that does not shrink with the unit roundoff (or, with no second precision, a median excess
   beyond `TAIL`·threshold, which rounding never explains); a saturated low-precision row takes its family's verdict at
-  smaller rapidities or angles.
+  smaller rapidities or angles. A row within the PASS bounds but above its floor (median excess > 1) is BROKEN too
+  when a finer precision measured the same transformation and the error does not shrink there: in bfloat16/float16
+  the PASS allowance is an O(0.1–1) error, large enough to hide an order-one bug.
 - NONFINITE — the model's outputs are NaN or inf where no narrower dtype explains it (float64 too): a finding.
 """
 
@@ -282,6 +284,25 @@ def _within_rule(meas, i, jets, threshold) -> tuple[Verdict, str] | None:
     return PASS, "within the precision floor"
 
 
+def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] | None:
+    """A row within the PASS bounds but above its floor (median excess > 1), whose error does not shrink at a finer
+    precision measured on the same transformation: (reason, scaling, expected), else None. The PASS bounds allow a
+    correct model's own rounding 10²–10⁴ over the floor; in bfloat16 or float16 that is an O(0.1–1) error, which
+    would hide an order-one symmetry bug — the finer precision tells them apart."""
+    other = _comparison(meas, measured)
+    if other is None or other.unit >= meas.unit or not bool(torch.isfinite(other.errors[i]).all()):
+        return None
+    both = jets & _resolvable(other, i)
+    if not both.any():
+        return None
+    expected = meas.unit / other.unit
+    scaling = p95(meas.errors[i][both]) / max(p95(other.errors[i][both]), 1e-300)
+    if scaling >= math.sqrt(expected):
+        return None
+    why = f"within the floor's allowance for rounding, but the error does not shrink in {other.name}"
+    return why, scaling, expected
+
+
 def _resolvable(meas, i) -> torch.Tensor:
     """Jets whose floor is below SATURATED: where this precision can resolve the function at all."""
     return meas.floor[i] < SATURATED
@@ -299,6 +320,10 @@ def _judge_row(meas, i, measured, threshold):
         return UNRESOLVED, f"saturated: the precision floor is ≥ {SATURATED} for {k} of {n} jets", None, None
     aside = f" ({k} of {n} jets set aside: floor ≥ {SATURATED}, unresolvable in {meas.name})" if k else ""
     got = _within_rule(meas, i, jets, threshold)
+    if got and got[0] is PASS and median(meas.excess[i][jets]) > 1:
+        broken = _unscaled_above_floor(meas, i, jets, measured)
+        if broken:
+            return BROKEN, broken[0] + aside, *broken[1:]
     if got:
         return got[0], got[1] + aside, None, None
     err = p95(meas.errors[i][jets])

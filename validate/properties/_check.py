@@ -13,25 +13,48 @@ from .result import PropertyResult, Row
 from .verdicts import PropertyVerdict, worst
 
 
-def start(model, p, mask, dtypes, kw) -> tuple[Context, list[torch.dtype], dict[str, str], float]:
+class Dtypes(tuple):
+    """The dtypes a check reports (iterating gives them), plus `companion`: when only one of float32/float64 is
+    among them, the other one, measured to judge the must-vanish rows (rounding shrinks with u, a bug does not) but
+    never reported — as the Lorentz sweep's companion precision. None when both are there or it cannot run."""
+
+    companion: torch.dtype | None = None
+
+    @property
+    def judged(self) -> tuple[torch.dtype, ...]:
+        return (*self, self.companion) if self.companion is not None else tuple(self)
+
+
+def start(model, p, mask, dtypes, kw) -> tuple[Context, Dtypes, dict[str, str], float]:
     ctx = Context.make(model, p, mask, **kw)
     dts, skipped = usable(ctx, DEFAULT_DTYPES if dtypes is None else dtypes)
-    return ctx, dts, skipped, time.time()
+    out = Dtypes(dts)
+    if not {torch.float32, torch.float64} <= set(dts):
+        other = torch.float32 if torch.float64 in dts else torch.float64
+        try:
+            ctx.reference(other)
+            out.companion = other
+        except (RuntimeError, NotImplementedError, TypeError, ValueError):
+            pass  # no second precision: the single-precision rule judges (validate/properties/judge.py)
+    return ctx, out, skipped, time.time()
 
 
 def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign: float = 1.0, jets=None) -> list[Row]:
     """Judge one must-vanish check: `outputs(dtype)` gives the perturbed outputs at that dtype (of the reference
-    jets `jets`, all if None)."""
+    jets `jets`, all if None), for every dtype of `dts.judged`; the rows of the reported ones are returned."""
     sel = slice(None) if jets is None else jets
-    changes = {dtype_name(dt): ctx.change(dt, sign * outputs(dt), rows, jets) for dt in dts}
-    floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in dts}
-    return judge_rows(prop, check, changes, floors)
+    judged = dts.judged if isinstance(dts, Dtypes) else tuple(dts)
+    changes = {dtype_name(dt): ctx.change(dt, sign * outputs(dt), rows, jets) for dt in judged}
+    floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in judged}
+    reported = {dtype_name(dt) for dt in dts}
+    return [r for r in judge_rows(prop, check, changes, floors) if r.dtype in reported]
 
 
 def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float = 1.0) -> list[Row]:
     """Judge several must-vanish checks evaluated in one batched pass per dtype: cases [(check, p', mask', rows)]
     (rows: see Context.change; None for the identity). Rows ordered by case, then dtype."""
-    outs = {dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra) for dt in dts}
+    judged = dts.judged if isinstance(dts, Dtypes) else tuple(dts)
+    outs = {dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra) for dt in judged}
     rows = []
     for k, (check, _, _, where) in enumerate(cases):
         rows += rows_for(ctx, dts, prop, check, lambda dt, k=k: outs[dt][k], where, sign)

@@ -241,7 +241,10 @@ class Context:
         out, *outs = self.eval_many(dtype, [(self.p, self.mask), *moved])
         norms = jet_norm(out, self.mask)
         finite = torch.isfinite(out.reshape(out.shape[0], -1)).all(1)
-        typical = norms[finite].median() if finite.any() else torch.tensor(1.0, dtype=F64)
+        # the typical size of an output: over jets with a non-zero one (a relu cut may be exactly 0 for most jets);
+        # 1 in the output's units when every output is exactly 0 (docs/properties.md)
+        sized = finite & (norms > 0)
+        typical = norms[sized].median() if sized.any() else torch.tensor(1.0, dtype=F64)
         scale = torch.maximum(torch.nan_to_num(norms, nan=0.0), typical).clamp_min(_TINY)
         acc = torch.zeros(self.p.shape[0], dtype=F64)
         for m in outs:

@@ -9,15 +9,20 @@ Must-vanish row (a change an exactly symmetric model shows from rounding alone):
   Lorentz verdict: a correct model's own rounding adds 10–10² over the input-rounding floor for typical jets and up
   to 10³–10⁴ for ill-conditioned ones, a symmetry bug moves every jet 10⁶–10¹⁴ above it;
 - otherwise compared with another precision: rounding shrinks with u, so a ratio of p95 changes ≥ √(u_lo/u_hi)
-  (the geometric midpoint between rounding and no scaling at all) is NUMERICAL, less is BROKEN; without a second
-  precision, NUMERICAL (rounding and a bug cannot be told apart there).
+  (the geometric midpoint between rounding and no scaling at all) is NUMERICAL, less is BROKEN. The checks measure
+  float32 and float64 (when only one is asked for, the other as an unreported companion, _check.Dtypes); where no
+  second precision runs, a median excess > TAIL·THRESHOLD (10⁴, beyond anything rounding explains) is BROKEN,
+  less NUMERICAL.
 Scan (Δ(t) as t = ε or θ → 0):
 - a value is resolved when its median change is ≥ RESOLVE (10) × the median floor (rounding ≤ 10 % of the change,
   which biases a fitted log-slope by < 0.05 per decade);
 - SAFE if the change reaches the floor before the smallest t, or still falls there like t^s with s ≥ MIN_POWER;
 - UNSAFE if it is resolved at the smallest t and its tail power (last ≥ 1 decade) is < MIN_POWER: a plateau.
-MIN_POWER = 0.5: an IR- or collinear-safe observable changes analytically in the soft momentum (power ≥ 1), or like
+MIN_POWER = 0.25: an IR- or collinear-safe observable changes analytically in the soft momentum (power ≥ 1), or like
 √ of an invariant quadratic in it (jet mass of a massless jet: power 1/2); an unsafe one does not vanish (power 0).
+The cut sits midway between the slowest safe power and a plateau: a tail power fitted over about a decade scatters
+by ±0.05–0.1 (rounding, jet-to-jet spread of the median), so a cut at 1/2 itself would call a clean √ε change
+UNSAFE about half the time.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ THRESHOLD = 1e2
 TAIL = 1e2
 SATURATED = 0.1
 RESOLVE = 10.0
-MIN_POWER = 0.5
+MIN_POWER = 0.25
 
 
 def _dtype(name: str) -> torch.dtype:
@@ -76,7 +81,9 @@ def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: 
             v, why = PropertyVerdict.PASS, "within the precision floor"
         else:
             others = [o for o in changes if o != name and bool(torch.isfinite(changes[o]).all())]
-            if not others:
+            if not others and em > TAIL * THRESHOLD:
+                v, why = PropertyVerdict.BROKEN, "median change beyond anything rounding explains (no second precision)"
+            elif not others:
                 v, why = PropertyVerdict.NUMERICAL, "beyond the floor; no second precision to tell rounding from a bug"
             else:
                 other = min(others, key=lambda o: abs(math.log(unit_roundoff(_dtype(o)) / unit_roundoff(_dtype(name)))))

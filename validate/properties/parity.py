@@ -23,7 +23,7 @@ def check_parity(model, p, mask, *, dtypes=None, **context_kw) -> PropertyResult
     classification at the highest precision measured."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
     pp = parity(ctx.p)
-    outs = {dt: ctx.eval(dt, pp, ctx.mask) for dt in dts}
+    outs = {dt: ctx.eval(dt, pp, ctx.mask) for dt in dts.judged}
     even = rows_for(ctx, dts, NAME, EVEN_CHECK, outs.__getitem__)
     odd = rows_for(ctx, dts, NAME, ODD_CHECK, outs.__getitem__, sign=-1.0)
     per_dtype = {}

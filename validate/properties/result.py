@@ -70,7 +70,7 @@ class Scan:
     tail_power: float | None
     plateau: float
     nonfinite: int = 0
-    min_power: float = 0.5
+    min_power: float = 0.25
 
     def line(self) -> str:
         lo, hi = min(self.values), max(self.values)
