@@ -86,7 +86,8 @@ def check_jets(p, mask) -> tuple[torch.Tensor, torch.Tensor]:
     return x.masked_fill(~mask[..., None], 0.0), mask
 
 
-def _takes_two(model) -> bool | None:
+def takes_two(model) -> bool | None:
+    """Whether `model` accepts two positional arguments (p, mask); None when its signature cannot be read."""
     fn = model.forward if isinstance(model, torch.nn.Module) else model
     try:
         params = inspect.signature(fn).parameters.values()
@@ -121,7 +122,7 @@ class Evaluator:
     def __init__(self, model, takes_mask: bool = True, device: torch.device | str | None = None):
         if not callable(model):
             raise ValueError(f"model must be callable f(p, mask), got {type(model).__name__}")
-        if takes_mask and _takes_two(model) is False:
+        if takes_mask and takes_two(model) is False:
             raise ModelCallError(
                 "the model takes one positional argument but the suite calls model(p, mask): pass takes_mask=False"
             )
@@ -137,18 +138,17 @@ class Evaluator:
         return self.home is not None and self.home != self.device
 
     def at(self, dtype):
-        """The model converted to the precision's storage dtype on the evaluation device (the module itself when it
-        already is; otherwise a copy, made once)."""
+        """The model converted to the precision's storage dtype on the evaluation device, in eval mode (the module
+        itself when it already is all three; otherwise a copy, made once)."""
         dtype = precision(dtype).dtype
         if not isinstance(self.model, torch.nn.Module):
             return self.model
         if dtype not in self._copies:
             floats = [t for t in [*self.model.parameters(), *self.model.buffers()] if t.is_floating_point()]
-            if all(t.dtype == dtype for t in floats) and not self.copied:
+            if all(t.dtype == dtype for t in floats) and not self.copied and not self.model.training:
                 net = self.model
-            else:
-                net = copy.deepcopy(self.model).to(device=self.device, dtype=dtype)
-            net.eval()
+            else:  # never converted, moved or switched to eval mode: the caller's module stays as it was
+                net = copy.deepcopy(self.model).to(device=self.device, dtype=dtype).eval()
             self._copies[dtype] = net
         return self._copies[dtype]
 

@@ -145,13 +145,24 @@ class GridPoint:
         return f"random elements of {GROUP_NAMES.get(self.kind, self.kind)}"
 
 
+#: the grid's rotation angles are offset by this irrational fraction of a step (the golden ratio's): no angle is a
+#: rational multiple of π, so a model with only a discrete rotation symmetry (invariant under π, π/2, 2π/3 —
+#: a quadrupole term p_x p_y) fails at every angle instead of passing at θ = π
+ANGLE_OFFSET = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+def rotation_angles(n: int) -> list[float]:
+    """n angles in (0, π): θ_k = π (k − 1 + ANGLE_OFFSET) / n, k = 1 … n."""
+    return [math.pi * (k + ANGLE_OFFSET) / n for k in range(n)]
+
+
 def grid(
     max_rapidity: float = 6.0, n_rapidities: int = 10, axes=("x", "y", "z"), n_angles: int = 8, rapidities=None
 ) -> tuple[list[GridPoint], torch.Tensor]:
     """The fixed deterministic grid of reproducible reports: boosts along each axis at n_rapidities evenly spaced
     rapidities in (0, max_rapidity] (or at the given `rapidities`), and rotations about an oblique axis at n_angles
-    angles in (0, π] and about z at max(1, n_angles // 2) angles (the beam subgroup's rotations). Returns (points,
-    SL(2,C) `[T, 2, 2]`)."""
+    angles in (0, π) (`rotation_angles`: never a rational multiple of π) and about z at max(1, n_angles // 2)
+    angles (the beam subgroup's rotations). Returns (points, SL(2,C) `[T, 2, 2]`)."""
     if rapidities is not None:
         ys = [float(y) for y in rapidities]
         if not ys or not all(math.isfinite(y) and y > 0 for y in ys):
@@ -169,11 +180,11 @@ def grid(
         points += [GridPoint("boost", a, y) for y in ys]
         mats.append(boost_sl2c(a, ys))
     if n_angles:
-        angles = [math.pi * (i + 1) / n_angles for i in range(n_angles)]
+        angles = rotation_angles(n_angles)
         oblique = (1.0, 2.0, 2.0)
         points += [GridPoint("rotation", "(1,2,2)/3", th) for th in angles]
         mats.append(rotation_sl2c(oblique, angles))
-        around_z = [math.pi * (i + 1) / max(1, n_angles // 2) for i in range(max(1, n_angles // 2))]
+        around_z = rotation_angles(max(1, n_angles // 2))
         points += [GridPoint("rotation", "z", th) for th in around_z]
         mats.append(rotation_sl2c("z", around_z))
     m = torch.cat(mats)

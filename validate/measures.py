@@ -316,6 +316,11 @@ def sweep(
     result = Sweep(points, m, out_rep=out_rep, group=group, jets=b, device=str(ev.device))
     if ev.copied:
         result.notes.append(f"the model lives on {ev.home}; a copy of it was evaluated on {ev.device}")
+    if isinstance(model, torch.nn.Module) and model.training:
+        result.notes.append(
+            "the model is in training mode (dropout, batch-norm statistics): an eval-mode copy was measured and the "
+            "model left as it was — call model.eval() to validate it as it is deployed"
+        )
     attrs = plain_tensor_attributes(model)
     if attrs:
         result.notes.append(

@@ -258,9 +258,15 @@ def _nonfinite_rule(meas, i, measured) -> tuple[Verdict, str] | None:
     if meas.inputs_overflow is not None and bool(meas.inputs_overflow[i]):
         return UNRESOLVED, f"the transformed inputs exceed {meas.name}'s range ({k} of {n} outputs non-finite)"
     wide = measured.get("float64")
-    if wide is not None and wide is not meas and bool(torch.isfinite(wide.errors[i][bad]).all()):
-        return UNRESOLVED, f"overflow: {k} of {n} outputs non-finite in {meas.name}, finite in float64"
-    return NONFINITE, f"{k} of {n} outputs are NaN or inf" + ("" if meas.name == "float64" else " (in float64 too)")
+    if wide is None or wide is meas:
+        return NONFINITE, f"{k} of {n} outputs are NaN or inf"
+    both = int((~torch.isfinite(wide.errors[i][bad])).sum())
+    if both == 0:
+        return UNRESOLVED, (
+            f"{k} of {n} outputs non-finite in {meas.name}, finite in float64: this precision's range or rounding "
+            "(an overflow, √ of a mass² rounded below 0), not the model's function"
+        )
+    return NONFINITE, f"{k} of {n} outputs are NaN or inf, {both} of them in float64 too"
 
 
 def _floor_rule(meas, i) -> tuple[Verdict, str] | None:
@@ -464,6 +470,13 @@ def assert_lorentz_equivariant(
 
 
 def assert_lorentz_invariant(model, p, mask, **kw) -> Judgement:
-    """assert_lorentz_equivariant with invariant ("scalar") outputs; same keywords."""
+    """assert_lorentz_equivariant with invariant ("scalar") outputs; same keywords (for covariant outputs, call
+    assert_lorentz_equivariant with their `out_rep`)."""
     __tracebackhide__ = True
+    if "out_rep" in kw:
+        if cc.Rep.parse(kw.pop("out_rep")) != cc.SCALAR:
+            raise ValueError(
+                "assert_lorentz_invariant checks invariant outputs; for a covariant output (a four-vector, Irreps) "
+                "call assert_lorentz_equivariant(model, p, mask, out_rep=…)"
+            )
     return assert_lorentz_equivariant(model, p, mask, cc.SCALAR, **kw)

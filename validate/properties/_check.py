@@ -71,7 +71,8 @@ def by_dtype(items) -> dict[str, PropertyVerdict]:
 def finish(name, rows, scans, skipped, t0, verdict=None, note="", per_dtype=None) -> PropertyResult:
     items = [*rows, *scans]
     per_dtype = per_dtype if per_dtype is not None else by_dtype(items)
-    v = verdict if verdict is not None else worst(r.verdict for r in items)
+    # a check that measured nothing (no jet could take its perturbation) is UNRESOLVED, never PASS
+    v = verdict if verdict is not None else worst(r.verdict for r in items) if items else PropertyVerdict.UNRESOLVED
     return PropertyResult(name, v, list(rows), list(scans), per_dtype, skipped, time.time() - t0, note)
 
 
@@ -79,5 +80,5 @@ def fail_unless(result: PropertyResult, ok: set, what: str) -> PropertyResult:
     """Raise AssertionError (one line) unless the property's verdict is in `ok`."""
     __tracebackhide__ = True
     if result.verdict not in ok:
-        raise AssertionError(f"{what} {result.verdict}: {result.worst_line()}")
+        raise AssertionError(f"{what} {result.verdict}: {result.worst_line() or result.note}")
     return result

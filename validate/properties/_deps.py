@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..evaluation import takes_two
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
 from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, model_state, workers_for
@@ -16,6 +17,7 @@ __all__ = [
     "p95",
     "random_jets",
     "run_jobs",
+    "takes_two",
     "unit_roundoff",
     "workers_for",
 ]

@@ -20,7 +20,16 @@ import torch
 
 from clariant_core.devices import model_device, resolve_device
 
-from ._deps import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, model_state, run_jobs, unit_roundoff, workers_for
+from ._deps import (
+    CPU_PARTICLES_PER_CALL,
+    has_hooks,
+    jets_per_call,
+    model_state,
+    run_jobs,
+    takes_two,
+    unit_roundoff,
+    workers_for,
+)
 
 F64 = torch.float64
 _TINY = torch.finfo(F64).tiny
@@ -48,6 +57,10 @@ class Model:
             raise TypeError("already a Model")
         if not callable(model):
             raise TypeError(f"model must be callable, got {type(model).__name__}")
+        if takes_mask and takes_two(model) is False:
+            raise ValueError(
+                "the model takes one positional argument but the checks call model(p, mask): pass takes_mask=False"
+            )
         self.model, self.takes_mask, self.per_particle, self.budget = model, takes_mask, per_particle, budget
         self._copies: dict[torch.dtype, object] = {}
         try:
@@ -81,7 +94,10 @@ class Model:
                 raise ValueError(f"per-particle outputs must be [B, N, ...] = [{b}, {n}, ...], got {tuple(out.shape)}")
             return out.reshape(b, n, -1)
         if out.ndim == 0 or out.shape[0] != b:
-            raise ValueError(f"outputs must be [B, ...] with B = {b}, got {tuple(out.shape)}")
+            raise ValueError(
+                f"the model returned shape {tuple(out.shape)} for a call with {b} jets: outputs must have one row per "
+                "jet, the batch axis first ([B, ...])"
+            )
         return out.reshape(b, -1)
 
     def state(self) -> tuple:
@@ -130,6 +146,12 @@ class Model:
                 out = torch.zeros(shape, dtype=F64)
             if self.per_particle:
                 out[idx, :w] = r
+            elif r.shape[-1] != out.shape[-1]:
+                raise ValueError(
+                    f"the model's output size changes with the number of particles ({out.shape[-1]} numbers per jet "
+                    f"at one width, {r.shape[-1]} at width {w}): per-particle outputs [B, N, ...]? pass "
+                    "per_particle=True"
+                )
             else:
                 out[idx] = r
         return out
@@ -190,7 +212,12 @@ class Context:
         budget=PAIR_BUDGET,
         trim=True,
         device=None,
+        trim_padding=None,
     ):
+        """The context of one model on one set of jets; `trim_padding` is the Lorentz suite's name for `trim` (either
+        may be given: False for a fixed-width model)."""
+        if trim_padding is not None:
+            trim = trim_padding
         if isinstance(model, Context):
             return model
         check_jets(p, mask)
@@ -215,7 +242,7 @@ class Context:
         are zero-padded at the end to a common one, beyond the rows any group keeps. Without trimming, one pass
         per variant (a fixed-width model must see each at its own width)."""
         if not self.trim:
-            return [self.model(dtype, p, m) for p, m in variants]
+            return [self.model(dtype, *self.fixed_width(p, m)) for p, m in variants]
         w = max(p.shape[1] for p, _ in variants)
         ps = [torch.cat([p, p.new_zeros(p.shape[0], w - p.shape[1], 4)], 1) for p, _ in variants]
         ms = [torch.cat([m, m.new_zeros(m.shape[0], w - m.shape[1])], 1) for _, m in variants]
@@ -224,6 +251,21 @@ class Context:
         if self.model.per_particle:
             parts = [o[:, : p.shape[1]] for o, (p, _) in zip(parts, variants)]
         return list(parts)
+
+    def fixed_width(self, p: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A perturbed version cut back to the jets' width N for a fixed-width model (trim=False): rows a check
+        added beyond N must be padding in every jet (the added particle went into a free padding row)."""
+        n = self.p.shape[1]
+        if p.shape[1] <= n:
+            return p, mask
+        full = mask[:, n:].any(1)
+        if full.any():
+            raise ValueError(
+                f"a fixed-width model (trim=False) sees {n} rows, and this check adds a particle: jet "
+                f"{int(torch.nonzero(full)[0])} (and {int(full.sum()) - 1} more) has no free padding row — give the "
+                "jets at least one padding row, or leave this check out"
+            )
+        return p[:, :n], mask[:, :n]
 
     def reference(self, dtype: torch.dtype) -> Reference:
         if dtype not in self._refs:
@@ -274,8 +316,13 @@ class Context:
 def check_jets(p: torch.Tensor, mask: torch.Tensor) -> None:
     """Raise ValueError unless p is a finite real `[B, N, 4]` tensor and mask a bool `[B, N]` with ≥ 1 real row per
     jet."""
-    if not isinstance(p, torch.Tensor) or p.ndim != 3 or p.shape[-1] != 4 or p.is_complex():
-        raise ValueError(f"p must be a real [B, N, 4] tensor, got {getattr(p, 'shape', type(p).__name__)}")
+    if not isinstance(p, torch.Tensor):
+        shape = f" of shape {tuple(p.shape)}" if hasattr(p, "shape") else ""
+        raise ValueError(f"p must be a torch.Tensor [B, N, 4], got a {type(p).__name__}{shape}: torch.as_tensor(p)")
+    if p.ndim != 3 or p.shape[-1] != 4 or p.is_complex():
+        raise ValueError(f"p must be a real [B, N, 4] tensor, got {p.dtype} {tuple(p.shape)}")
+    if p.shape[0] == 0:
+        raise ValueError("no jets to check: p has B = 0")
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != p.shape[:2]:
         raise ValueError(f"mask must be a bool tensor of shape {tuple(p.shape[:2])}")
     bad = ~torch.isfinite(p).all(-1)
@@ -291,6 +338,18 @@ def check_jets(p: torch.Tensor, mask: torch.Tensor) -> None:
 DEFAULT_DTYPES = (torch.float64, torch.float32)
 
 
+def as_dtype(dt) -> torch.dtype:
+    """A storage dtype given as a torch dtype or by name ("float64", "float32", "bfloat16", "float16")."""
+    if isinstance(dt, torch.dtype):
+        return dt
+    if isinstance(dt, str) and dt in STORAGE_DTYPES:
+        return STORAGE_DTYPES[dt]
+    raise ValueError(f"dtypes are torch dtypes or one of {', '.join(STORAGE_DTYPES)}, got {dt!r}")
+
+
+STORAGE_DTYPES = {name: getattr(torch, name) for name in ("float64", "float32", "bfloat16", "float16")}
+
+
 def usable(ctx: Context, dtypes) -> tuple[list[torch.dtype], dict[str, str]]:
     """The dtypes the model runs at (references computed) and the reason for each one it cannot run at. float32
     and float64 must run; a failure there is raised."""
@@ -298,6 +357,7 @@ def usable(ctx: Context, dtypes) -> tuple[list[torch.dtype], dict[str, str]]:
 
     ok, skipped = [], {}
     for dt in dtypes:
+        dt = as_dtype(dt)
         try:
             ctx.reference(dt)
             ok.append(dt)

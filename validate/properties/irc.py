@@ -13,6 +13,7 @@ import torch
 
 from ._check import fail_unless, finish, rows_many, start
 from ._deps import dtype_name, unit_roundoff
+from .evaluate import Context
 from .judge import judge_scan
 from .perturb import collinear_split, decades, soft_emission
 from .result import PropertyResult
@@ -37,6 +38,24 @@ def _jet_level(ctx):
         raise ValueError("infrared and collinear safety are defined for jet-level outputs, not per-particle ones")
 
 
+def _with_room(ctx):
+    """(context, note) for checks that add a particle: a fixed-width model (trim=False) takes only the jets with a
+    free padding row (the particle goes there); None when no jet has one."""
+    if ctx.trim:
+        return ctx, ""
+    room = ~ctx.mask.all(1)
+    if not room.any():
+        return None, f"a fixed-width model (trim=False) and no jet with a free padding row of {ctx.mask.shape[1]}"
+    if room.all():
+        return ctx, ""
+    sub = Context.make(ctx.model, ctx.p[room], ctx.mask[room], draws=ctx.draws, seed=ctx.seed, trim=False)
+    left = int((~room).sum())
+    return (
+        sub,
+        f"a fixed-width model (trim=False): {left} jet{'s' if left != 1 else ''} without a free padding row left out",
+    )
+
+
 def _scan(ctx, dt, prop, check, parameter, values, perturbed):
     outs = ctx.eval_many(dt, [perturbed(v) for v in values])  # every value in one batched pass
     changes = torch.stack([ctx.change(dt, o) for o in outs])
@@ -51,6 +70,9 @@ def check_infrared(
     fractions: descending ε values (default: default_grid(dtype) per dtype). Returns a PropertyResult of scans."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
     _jet_level(ctx)
+    ctx, note = _with_room(ctx)
+    if ctx is None:
+        return finish(IR, [], [], skipped, t0, note=note)
     scans = []
     for direction in directions:
         if direction not in DIRECTIONS:
@@ -68,7 +90,7 @@ def check_infrared(
                     lambda e, c=direction == "collinear": soft_emission(ctx.p, ctx.mask, e, collinear=c, seed=seed),
                 )
             )
-    return finish(IR, [], scans, skipped, t0)
+    return finish(IR, [], scans, skipped, t0, note=note)
 
 
 def check_collinear(
@@ -79,6 +101,9 @@ def check_collinear(
     half-decades of default_grid). Returns a PropertyResult of rows and scans."""
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
     _jet_level(ctx)
+    ctx, note = _with_room(ctx)
+    if ctx is None:
+        return finish(COLLINEAR, [], [], skipped, t0, note=note)
     cases = [(f"exact split z={zz:g}", *collinear_split(ctx.p, ctx.mask, zz), None) for zz in splits]
     rows = [type(r)(**{**r.to_dict(), "verdict": as_safety(r.verdict)}) for r in rows_many(ctx, dts, COLLINEAR, cases)]
     scans = [
@@ -93,7 +118,7 @@ def check_collinear(
         )
         for dt in dts
     ]
-    return finish(COLLINEAR, rows, scans, skipped, t0, verdict=_safety([*rows, *scans]))
+    return finish(COLLINEAR, rows, scans, skipped, t0, verdict=_safety([*rows, *scans]), note=note)
 
 
 def _safety(items) -> PropertyVerdict:

@@ -46,10 +46,10 @@ def check_padding(
     def add(check, outputs, where=None, jets=None):
         rows.extend(rows_for(ctx, dts, NAME, check, outputs, where, jets=jets))
 
-    if ctx.trim:
-        add(f"as given (width {n})", lambda dt: ctx.model(dt, ctx.p, ctx.mask))
-    else:
-        add("trimmed to the span", lambda dt: ctx.model.grouped(dt, ctx.p, ctx.mask))
+    if not ctx.trim:  # a fixed-width model: only the checks that keep the N rows
+        fixed = _fixed_width_rows(ctx, dts, k_max, seed)
+        return finish(NAME, fixed, [], skipped, t0, note=_FIXED_NOTE + ("" if fixed else _NO_ROOM))
+    add(f"as given (width {n})", lambda dt: ctx.model(dt, ctx.p, ctx.mask))
     note = ""
     cases = {}  # rows kept after each jet's span → [(check, p', mask', rows)], one batched pass each
     for k in extra:
@@ -71,6 +71,30 @@ def check_padding(
         p4, m4 = pad_to(ctx.p[j], ctx.mask[j], train_width)
         add(f"padded to {train_width}", lambda dt: ctx.model(dt, p4, m4), jets=j)
     return finish(NAME, rows, [], skipped, t0, note=note)
+
+
+_FIXED_NOTE = (
+    "a fixed-width model (trim=False): the checks that change the width (appended rows, another padded width) do "
+    "not apply; garbage and leading padding go into the jets' own padding rows"
+)
+
+
+_NO_ROOM = "; these jets have no padding row to check"
+
+
+def _fixed_width_rows(ctx, dts, k_max: int, seed: int) -> list:
+    """The padding checks a fixed-width model can take at its N rows: garbage in the masked rows it has, and up to
+    `k_max` padding rows moved before the real ones (as many as every jet has free)."""
+    b, n = ctx.mask.shape
+    cases = []
+    if ctx.model.takes_mask and not bool(ctx.mask.all()):
+        cases.append(("garbage in the masked rows", *fill_masked(ctx.p, ctx.mask, seed), None))
+    k = min(k_max, int((~ctx.mask).sum(1).min()))
+    p3, m3 = padding_first(ctx.p, ctx.mask, k)
+    if k > 0 and not bool(m3[:, n:].any()):  # every jet's last k rows are padding: nothing real is cut
+        where = torch.arange(n).expand(b, n) + k
+        cases.append((f"{k} padding rows first", p3[:, :n], m3[:, :n], where.clamp_max(n - 1)))
+    return rows_many(ctx, dts, NAME, cases) if cases else []
 
 
 def assert_padding_invariant(model, p, mask, *, allow_numerical: bool = False, **kw) -> PropertyResult:

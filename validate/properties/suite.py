@@ -30,6 +30,7 @@ def run_all(
     trim: bool = True,
     progress=None,
     device=None,
+    trim_padding: bool | None = None,
 ) -> dict[str, PropertyResult]:
     """Measure and judge every property in `properties` → {name: PropertyResult}, in that order.
 
@@ -43,6 +44,7 @@ def run_all(
     unknown = set(properties) - set(PROPERTIES)
     if unknown:
         raise ValueError(f"unknown properties {sorted(unknown)}; choose from {PROPERTIES}")
+    trim = trim if trim_padding is None else trim_padding  # the Lorentz suite's name for it
     kw = dict(takes_mask=takes_mask, per_particle=per_particle, draws=draws, seed=seed, trim=trim, device=device)
     ctx = Context.make(model, p, mask, **kw)
     scan_ctx = ctx
