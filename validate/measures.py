@@ -51,6 +51,7 @@ class Measurement:
     inputs_overflow: torch.Tensor | None = None  # [T] bool: Λx is not representable in this dtype
     companion: bool = False  # measured only as the comparison precision for the verdict
     notes: list[str] = field(default_factory=list)
+    computed_in: torch.dtype | None = None  # detected: the model computed in this coarser dtype (x.float() inside)
 
     def __post_init__(self):
         self.precision = precision(self.precision)
@@ -343,12 +344,19 @@ def sweep(
             left -= meas.name not in skips
             total[0] = done[0] + plan(start, left, rough_width)  # what is left
             tick(0)
+        _detect_float32_inside(ctx, chunk)
         if out_rep == cc.SCALAR and start == 0:
             hint = _vector_hint(ctx)
             if hint:
                 result.notes.append(hint)
         parts.append(chunk)
     result.measurements = {name: _concat([c[name] for c in parts]) for name in parts[0]}
+    if any(meas.computed_in is not None for meas in result.measurements.values()):
+        result.notes.append(
+            "the model computes in float32 inside (its float64 outputs equal its float32 outputs bit for bit — an "
+            "x.float() in forward?): float64 cannot be measured and its rows are UNRESOLVED; compute in the input's "
+            "dtype to measure float64"
+        )
     result.seconds = time.time() - t0
     return result
 
@@ -395,7 +403,24 @@ def _concat(ms: list[Measurement]) -> Measurement:
         inputs_overflow=torch.stack([x.inputs_overflow for x in ms]).any(0),
         companion=first.companion,
         notes=list(dict.fromkeys(n for x in ms for n in x.notes)),
+        computed_in=next((x.computed_in for x in ms if x.computed_in is not None), None),
     )
+
+
+def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement]) -> None:
+    """Flag the float64 measurement of a model that computes in float32 inside (`x = x.float()` in forward): its
+    float64 outputs on the jets equal its float32 outputs bit for bit, while a true float64 model's differ at ~u₃₂
+    for almost every jet. Guards against false flags: the outputs must use more bits than bfloat16 holds (class
+    labels, counts and constants are exact in every dtype) and the float64 errors must not all be 0."""
+    m64, m32 = chunk.get("float64"), chunk.get("float32")
+    if m64 is None or m32 is None or m64.errors is None or m32.errors is None:
+        return
+    r64, r32 = ctx.reference("float64"), ctx.reference("float32")
+    ok = torch.isfinite(r64).all() and torch.isfinite(r32).all()
+    detailed = bool((r64 != r64.to(torch.bfloat16).to(torch.float64)).any())
+    moving = bool((m64.errors[torch.isfinite(m64.errors)] > 0).any())
+    if ok and detailed and moving and torch.equal(r64, r32):
+        m64.computed_in = torch.float32
 
 
 def _vector_hint(ctx: Context) -> str | None:

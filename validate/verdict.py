@@ -8,7 +8,8 @@ Verdicts, in order of severity (`Verdict`):
   symmetry bug moves every jet, 10⁶–10¹⁴ above its floor.
 - UNRESOLVED — this dtype cannot resolve the function here: outputs overflow where float64's do not, the floor itself
   is saturated (≥ `SATURATED`), the model's output dtype is coarser than the one requested (its rounding hides
-  anything below it), or the floor cannot be computed. Never PASS; it does not enter the headline while any row is
+  anything below it), the model computes in float32 inside (float64 rows; measures._detect_float32_inside), or the
+  floor cannot be computed. Never PASS; it does not enter the headline while any row is
   resolved.
 - NUMERICAL — excess error that shrinks with the unit roundoff: compared with the same transformation at another
   precision, the error ratio is at least √(u_lo/u_hi), the geometric midpoint of "rounding" (u_lo/u_hi) and "bug" (1).
@@ -235,9 +236,13 @@ class Judgement:
         return "; ".join(parts)
 
 
+def dtype_word(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
 def _comparison(meas: Measurement, measured: dict[str, Measurement]) -> Measurement | None:
     """The precision to compare with: the finest other one if this is not the finest, else the next coarser."""
-    others = [m for m in measured.values() if m is not meas and m.unit != meas.unit]
+    others = [m for m in measured.values() if m is not meas and m.unit != meas.unit and m.computed_in is None]
     if not others:
         return None
     finer = [m for m in others if m.unit < meas.unit]
@@ -320,6 +325,12 @@ def _judge_row(meas, i, measured, threshold):
         got = rule()
         if got:
             return (*got, None, None)
+    if meas.computed_in is not None:
+        why = (
+            f"the model computes in {dtype_word(meas.computed_in)} inside: its {meas.name} outputs equal its "
+            f"{dtype_word(meas.computed_in)} ones bit for bit, so {meas.name} cannot be measured"
+        )
+        return UNRESOLVED, why, None, None
     jets = _resolvable(meas, i)
     n, k = jets.numel(), int((~jets).sum())
     if 2 * k > n:
