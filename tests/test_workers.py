@@ -119,12 +119,12 @@ class Counting(PairSum):
 def test_a_model_that_writes_its_state_runs_one_call_at_a_time(monkeypatch):
     monkeypatch.setenv(workers.ENV, "2")
     p, mask = _jets()
-    model = Counting().double()
+    model = Counting().double().eval()
     with pytest.warns(RuntimeWarning, match="changes its own attributes"):
         pooled = sweep(model, p, mask, n_rapidities=2, n_angles=1)
-    assert model.calls > 0  # the float64 model is the user's module itself (no copy): it counted its calls
+    assert model.calls > 0  # the float64 eval-mode model is the user's module itself (no copy): it counted its calls
     monkeypatch.setenv(workers.ENV, "1")
-    serial = sweep(Counting().double(), p, mask, n_rapidities=2, n_angles=1)
+    serial = sweep(Counting().double().eval(), p, mask, n_rapidities=2, n_angles=1)
     for name, m in serial.measurements.items():
         if m.errors is not None:
             assert torch.equal(m.errors, pooled.measurements[name].errors), name
