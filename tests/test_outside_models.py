@@ -205,3 +205,22 @@ def test_a_fixed_width_model_gets_every_property_that_keeps_its_width():
 def test_property_checks_say_what_to_do(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def mass_with_a_special_case(p, mask):
+    """√(P² + 1) — but a one-particle jet returns its energy (a code-path bug in one jet of the batch)."""
+    m = mask.to(p.dtype)
+    total = (p * m[..., None]).sum(1)
+    mass = torch.sqrt(minkowski(total, total).clamp_min(0) + 1.0)
+    return torch.where(mask.sum(1) == 1, total[:, 0], mass)[:, None]
+
+
+def test_one_bad_jet_the_p95_rule_lets_through_is_named_in_a_note():
+    p, mask = random_jets(16, 20, seed=0)
+    lone = torch.nonzero(mask.sum(1) == 1)[:, 0].tolist()
+    assert len(lone) == 1  # one jet of 16: below the p95 rule's reach
+    j = judge(sweep(mass_with_a_special_case, p, mask, dtypes=(torch.float64, torch.float32), **SMALL))
+    assert j.verdict == PASS
+    assert any("1 of 16 jets exceed" in n and f"jet {lone[0]}" in n for n in j.notes), j.notes
+    clean = judge(sweep(lambda p, m: mass_with_a_special_case(p, m & (m.sum(1, keepdim=True) > 1)), p, mask, **SMALL))
+    assert not any("exceed" in n for n in clean.notes)
