@@ -417,7 +417,8 @@ def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement]) -> None:
         return
     r64, r32 = ctx.reference("float64"), ctx.reference("float32")
     ok = torch.isfinite(r64).all() and torch.isfinite(r32).all()
-    detailed = bool((r64 != r64.to(torch.bfloat16).to(torch.float64)).any())
+    real = torch.view_as_real(r64) if r64.is_complex() else r64
+    detailed = bool((real != real.to(torch.bfloat16).to(real.dtype)).any())
     moving = bool((m64.errors[torch.isfinite(m64.errors)] > 0).any())
     if ok and detailed and moving and torch.equal(r64, r32):
         m64.computed_in = torch.float32
