@@ -20,6 +20,11 @@ class Dtypes(tuple):
 
     companion: torch.dtype | None = None
 
+    @classmethod
+    def of(cls, dts) -> Dtypes:
+        """`dts` itself, or a plain list of dtypes as Dtypes without a companion."""
+        return dts if isinstance(dts, Dtypes) else cls(dts)
+
     @property
     def judged(self) -> tuple[torch.dtype, ...]:
         return (*self, self.companion) if self.companion is not None else tuple(self)
@@ -43,7 +48,7 @@ def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign:
     """Judge one must-vanish check: `outputs(dtype)` gives the perturbed outputs at that dtype (of the reference
     jets `jets`, all if None), for every dtype of `dts.judged`; the rows of the reported ones are returned."""
     sel = slice(None) if jets is None else jets
-    judged = dts.judged if isinstance(dts, Dtypes) else tuple(dts)
+    judged = Dtypes.of(dts).judged
     changes = {dtype_name(dt): ctx.change(dt, sign * outputs(dt), rows, jets) for dt in judged}
     floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in judged}
     reported = {dtype_name(dt) for dt in dts}
@@ -53,7 +58,7 @@ def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign:
 def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float = 1.0) -> list[Row]:
     """Judge several must-vanish checks evaluated in one batched pass per dtype: cases [(check, p', mask', rows)]
     (rows: see Context.change; None for the identity). Rows ordered by case, then dtype."""
-    judged = dts.judged if isinstance(dts, Dtypes) else tuple(dts)
+    judged = Dtypes.of(dts).judged
     outs = {dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra) for dt in judged}
     rows = []
     for k, (check, _, _, where) in enumerate(cases):

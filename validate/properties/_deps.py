@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from ..evaluation import takes_two
+from ..evaluation import Evaluator
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
-from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, model_state, workers_for
+from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, workers_for
 from ..workers import run as run_jobs
 
 __all__ = [
+    "Evaluator",
     "CPU_PARTICLES_PER_CALL",
     "dtype_name",
     "has_hooks",
     "jets_per_call",
-    "model_state",
     "p95",
     "random_jets",
     "run_jobs",
-    "takes_two",
     "unit_roundoff",
     "workers_for",
 ]

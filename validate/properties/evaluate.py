@@ -12,24 +12,12 @@ rounding noise — plus the output's final rounding u.
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 
 import torch
 
-from clariant_core.devices import model_device, resolve_device
-
-from ._deps import (
-    CPU_PARTICLES_PER_CALL,
-    has_hooks,
-    jets_per_call,
-    model_state,
-    run_jobs,
-    takes_two,
-    unit_roundoff,
-    workers_for,
-)
+from ._deps import CPU_PARTICLES_PER_CALL, Evaluator, has_hooks, jets_per_call, run_jobs, unit_roundoff, workers_for
 
 F64 = torch.float64
 _TINY = torch.finfo(F64).tiny
@@ -55,33 +43,17 @@ class Model:
     ):
         if isinstance(model, Model):
             raise TypeError("already a Model")
-        if not callable(model):
-            raise TypeError(f"model must be callable, got {type(model).__name__}")
-        if takes_mask and takes_two(model) is False:
-            raise ValueError(
-                "the model takes one positional argument but the checks call model(p, mask): pass takes_mask=False"
-            )
+        # the Lorentz suite's evaluator holds the model at each dtype: where it lives, or a copy on the given device
+        # (never moved, converted or switched to eval mode), and it refuses a one-argument model without
+        # takes_mask=False; the checks call the model themselves (no precision modes, per-particle outputs)
+        self.ev = Evaluator(model, takes_mask, device)
         self.model, self.takes_mask, self.per_particle, self.budget = model, takes_mask, per_particle, budget
-        self._copies: dict[torch.dtype, object] = {}
-        try:
-            self.home = model_device(model)  # where a module lives (None: a plain function)
-        except ValueError:  # spread over devices, or on meta: the model's own calls will say what is wrong
-            self.home = torch.device("meta")
-        # where the model is evaluated: the given device (a module living elsewhere runs as a copy there), else
-        # where it lives; inputs go there and outputs come back to the CPU (a module on meta gets its inputs as given)
-        self.device = resolve_device(device) if device is not None else (self.home or torch.device("cpu"))
+        self.device = self.ev.device  # inputs go there; outputs come back to the CPU
         self.workers = 1 if has_hooks(model) else workers_for(self.device)
         self.particles = CPU_PARTICLES_PER_CALL if self.device.type == "cpu" else None
 
     def at(self, dtype: torch.dtype):
-        if not isinstance(self.model, torch.nn.Module):
-            return self.model
-        if dtype not in self._copies:
-            params = list(self.model.parameters())
-            same = (not params or params[0].dtype == dtype) and self.home in (None, self.device, torch.device("meta"))
-            m = self.model if same and not self.model.training else copy.deepcopy(self.model).to(self.device, dtype)
-            self._copies[dtype] = m.eval()
-        return self._copies[dtype]
+        return self.ev.at(dtype)
 
     def _flat(self, out: torch.Tensor, b: int, n: int) -> torch.Tensor:
         if not isinstance(out, torch.Tensor):
@@ -102,12 +74,10 @@ class Model:
 
     def state(self) -> tuple:
         """A fingerprint of the model's own state and its dtype copies (concurrent calls: validate/workers.py)."""
-        return tuple(model_state(m) for m in (self.model, *self._copies.values()))
+        return self.ev.state()
 
     def _once(self, f, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = p.to(dtype)
-        if self.device.type != "meta":
-            x, mask = x.to(self.device), mask.to(self.device)
+        x, mask = p.to(self.device, dtype), mask.to(self.device)
         with torch.no_grad():
             out = f(x, mask) if self.takes_mask else f(x)
         return self._flat(out, x.shape[0], x.shape[1])
