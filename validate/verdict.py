@@ -32,7 +32,7 @@ import torch
 import clariant_core as cc
 
 from .groups import GROUP_NAMES, GROUPS, check_group, groups_of
-from .measures import Measurement, Sweep, sweep
+from .measures import Measurement, Sweep, dtype_name, sweep
 from .statistics import median, p95
 
 DEFAULT_THRESHOLD = 1e2
@@ -242,10 +242,6 @@ class Judgement:
         return "; ".join(parts)
 
 
-def dtype_word(dtype: torch.dtype) -> str:
-    return str(dtype).replace("torch.", "")
-
-
 def _comparison(meas: Measurement, measured: dict[str, Measurement]) -> Measurement | None:
     """The precision to compare with: the finest other one if this is not the finest, else the next coarser."""
     others = [m for m in measured.values() if m is not meas and m.unit != meas.unit and m.computed_in is None]
@@ -295,7 +291,7 @@ def _within_rule(meas, i, jets, threshold) -> tuple[Verdict, str] | None:
         return None
     if meas.coarse_output:
         return UNRESOLVED, (
-            f"output rounding: the model returns {str(meas.output_dtype).replace('torch.', '')}, which cannot "
+            f"output rounding: the model returns {dtype_name(meas.output_dtype)}, which cannot "
             f"resolve errors below ~{meas.unit:.1g} (within that floor)"
         )
     if p95(meas.excess[i][jets]) <= 1:
@@ -307,6 +303,18 @@ def _within_rule(meas, i, jets, threshold) -> tuple[Verdict, str] | None:
     )
 
 
+def _scaling(meas, other, i, jets):
+    """(lo, hi, jets compared, scaling, expected) of row i against another precision: the p95 error of the coarser
+    over the finer one, on the jets the coarser can resolve (all `jets` if none), and the unit-roundoff ratio that
+    rounding alone would give."""
+    lo, hi = (meas, other) if meas.unit > other.unit else (other, meas)
+    both = jets & _resolvable(lo, i)
+    if not both.any():
+        both = jets
+    scaling = p95(lo.errors[i][both]) / max(p95(hi.errors[i][both]), 1e-300)
+    return lo, hi, both, scaling, lo.unit / hi.unit
+
+
 def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] | None:
     """A row within the PASS bounds but above its floor (median excess > 1), whose error does not shrink at a finer
     precision measured on the same transformation: (reason, scaling, expected), else None. The PASS bounds allow a
@@ -315,11 +323,7 @@ def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] |
     other = _comparison(meas, measured)
     if other is None or other.unit >= meas.unit or not bool(torch.isfinite(other.errors[i]).all()):
         return None
-    both = jets & _resolvable(other, i)
-    if not both.any():
-        return None
-    expected = meas.unit / other.unit
-    scaling = p95(meas.errors[i][both]) / max(p95(other.errors[i][both]), 1e-300)
+    _, _, _, scaling, expected = _scaling(meas, other, i, jets)
     if scaling >= math.sqrt(expected):
         return None
     why = f"within the floor's allowance for rounding, but the error does not shrink in {other.name}"
@@ -339,8 +343,8 @@ def _judge_row(meas, i, measured, threshold):
             return (*got, None, None)
     if meas.computed_in is not None:
         why = (
-            f"the model computes in {dtype_word(meas.computed_in)} inside: its {meas.name} outputs equal its "
-            f"{dtype_word(meas.computed_in)} ones bit for bit, so {meas.name} cannot be measured"
+            f"the model computes in {dtype_name(meas.computed_in)} inside: its {meas.name} outputs equal its "
+            f"{dtype_name(meas.computed_in)} ones bit for bit, so {meas.name} cannot be measured"
         )
         return UNRESOLVED, why, None, None
     jets = _resolvable(meas, i)
@@ -367,13 +371,8 @@ def _judge_row(meas, i, measured, threshold):
             None,
             None,
         )
-    lo, hi = (meas, other) if meas.unit > other.unit else (other, meas)
-    both = jets & _resolvable(lo, i)
-    if not both.any():
-        both = jets
-    e_lo, e_hi = p95(lo.errors[i][both]), p95(hi.errors[i][both])
-    expected = lo.unit / hi.unit
-    scaling = e_lo / max(e_hi, 1e-300)
+    lo, hi, both, scaling, expected = _scaling(meas, other, i, jets)
+    e_lo = p95(lo.errors[i][both])
     if scaling >= math.sqrt(expected):
         if err >= SATURATED and meas is lo and _within(hi.excess[i][both], threshold):
             why = f"saturated beyond the first-order floor; {hi.name} within its floor"

@@ -44,12 +44,14 @@ def run_all(
     unknown = set(properties) - set(PROPERTIES)
     if unknown:
         raise ValueError(f"unknown properties {sorted(unknown)}; choose from {PROPERTIES}")
-    trim = trim if trim_padding is None else trim_padding  # the Lorentz suite's name for it
     kw = dict(takes_mask=takes_mask, per_particle=per_particle, draws=draws, seed=seed, trim=trim, device=device)
+    kw["trim_padding"] = trim_padding  # the Lorentz suite's name for trim (Context.make resolves it)
     ctx = Context.make(model, p, mask, **kw)
     scan_ctx = ctx
     if scan_jets is not None and scan_jets < p.shape[0]:
-        scan_ctx = Context.make(ctx.model, ctx.p[:scan_jets], ctx.mask[:scan_jets], draws=draws, seed=seed, trim=trim)
+        scan_ctx = Context.make(
+            ctx.model, ctx.p[:scan_jets], ctx.mask[:scan_jets], draws=draws, seed=seed, trim=ctx.trim
+        )
     step = progress or (lambda name: None)
     out: dict[str, PropertyResult] = {}
     for name in properties:
