@@ -224,3 +224,31 @@ def test_one_bad_jet_the_p95_rule_lets_through_is_named_in_a_note():
     assert any("1 of 16 jets exceed" in n and f"jet {lone[0]}" in n for n in j.notes), j.notes
     clean = judge(sweep(lambda p, m: mass_with_a_special_case(p, m & (m.sum(1, keepdim=True) > 1)), p, mask, **SMALL))
     assert not any("exceed" in n for n in clean.notes)
+
+
+class DropoutVectors(nn.Module):
+    """Dropout on the constituents' four-vectors (declared covariant for attribution: in training mode it zeroes
+    components at random, which no Lorentz transformation commutes with), then the jet mass², then dropout again."""
+
+    def __init__(self):
+        super().__init__()
+        self.vectors = nn.Dropout(0.5)
+        self.drop = nn.Dropout(0.5)
+
+    def activation_irreps(self):
+        return {"vectors": "vector"}
+
+    def forward(self, p, mask):
+        v = self.vectors(p * mask[..., None].to(p.dtype))
+        total = v.sum(1)
+        return self.drop(minkowski(total, total)[:, None])
+
+
+def test_attribution_runs_a_training_mode_model_in_eval_mode_and_gives_it_back():
+    from validate import attribute
+
+    model = DropoutVectors().double()
+    model.drop.eval()  # a mixed state of the user's own: kept exactly
+    a = attribute(model, P, MASK)
+    assert a.first_broken is None, a.layers  # measured as deployed: dropout off
+    assert model.training and model.vectors.training and not model.drop.training

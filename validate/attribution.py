@@ -195,9 +195,10 @@ def attribute(
 
     p: [B, N, 4] four-momenta, mask: [B, N] bool (real particles). The model runs in `dtype` on `device` (default:
     where it lives; inputs are sent there, activations come back to the CPU): a module already in that dtype on that
-    device is hooked itself (hooks of its own fire as usual); otherwise a converted copy
-    (`copy.deepcopy(model).to(device, dtype)`) is hooked by submodule name. A layer counts as breaking when its p95
-    error exceeds `threshold` (default √u of the dtype × cosh²(y), far above rounding, far below a symmetry bug)."""
+    device is hooked itself (hooks of its own fire as usual), run in eval mode and given back in the mode it came
+    in; otherwise an eval-mode copy (`copy.deepcopy(model).to(device, dtype)`) is hooked by submodule name. A layer
+    counts as breaking when its p95 error exceeds `threshold` (default √u of the dtype × cosh²(y), far above
+    rounding, far below a symmetry bug)."""
     if not hasattr(model, "activation_irreps"):
         raise ValueError("per-layer attribution needs model.activation_irreps() → {submodule name: representation}")
     if not isinstance(model, torch.nn.Module):
@@ -209,9 +210,9 @@ def attribute(
     device = home if device is None else resolve_device(device)
     net, converted = model, ""
     if _needs_conversion(model, dtype) or device != home:
-        net = copy.deepcopy(model).to(device, dtype)
+        net = copy.deepcopy(model).to(device, dtype).eval()  # the caller's module stays as it was
         converted = (
-            f" (attribute() ran a {dtype_name(dtype)} copy of the model on {device}, "
+            f" (attribute() ran an eval-mode {dtype_name(dtype)} copy of the model on {device}, "
             f"copy.deepcopy(model).to({device}, {dtype}), hooked by "
             "submodule name: a forward that calls modules held outside the model's own tree bypasses the copy — "
             f"convert the model yourself, or pass the model's dtype as dtype=)"
@@ -220,8 +221,14 @@ def attribute(
     x = p.to(torch.float64)
     xl = lorentz_apply(m[None], x)[0]  # rounded once from the exact action of M
     on = mask.to(device)
-    a0s = _run(net, layers, x.to(device, dtype), on, converted)
-    a1s = _run(net, layers, xl.to(device, dtype), on, converted)
+    modes = [(mod, mod.training) for mod in net.modules()]
+    net.eval()  # dropout and batch-norm updates off, as the model is deployed; each submodule's mode restored below
+    try:
+        a0s = _run(net, layers, x.to(device, dtype), on, converted)
+        a1s = _run(net, layers, xl.to(device, dtype), on, converted)
+    finally:
+        for mod, mode in modes:
+            mod.training = mode
     if hasattr(net, "activation_frame"):
         l0 = net.activation_frame(x.to(device), on).to("cpu", torch.complex128)
         l1 = net.activation_frame(xl.to(device), on).to("cpu", torch.complex128)
