@@ -194,8 +194,9 @@ def test_a_fixed_width_model_gets_every_property_that_keeps_its_width():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: run_all(pair_model, P[:0], MASK[:0]), "no jets to check"),
-        (lambda: run_all(pair_model, P.numpy(), MASK), "torch.Tensor"),
+        (lambda: run_all(pair_model, P[:0], MASK[:0]), "no jets to measure"),
+        (lambda: run_all(pair_model, P.numpy(), MASK), "torch tensor"),
+        (lambda: run_all(pair_model, P[..., [1, 2, 3, 0]], MASK), "is the energy stored last"),
         (lambda: run_all(lambda p: p.sum((1, 2)), P, MASK), "takes_mask=False"),
         (lambda: run_all(lambda p, m: p[..., 0], P, MASK, properties=("permutation",)), "per_particle=True"),
         (lambda: run_all(lambda p, m: p.sum(), P, MASK, properties=("parity",)), "one row per jet"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..evaluation import Evaluator
+from ..evaluation import check_jets as check_lorentz_inputs
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
 from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, workers_for
@@ -10,6 +11,7 @@ from ..workers import run as run_jobs
 
 __all__ = [
     "Evaluator",
+    "check_lorentz_inputs",
     "CPU_PARTICLES_PER_CALL",
     "dtype_name",
     "has_hooks",

@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ._deps import CPU_PARTICLES_PER_CALL, Evaluator, has_hooks, jets_per_call, run_jobs, unit_roundoff, workers_for
+from ._deps import (
+    CPU_PARTICLES_PER_CALL,
+    Evaluator,
+    check_lorentz_inputs,
+    has_hooks,
+    jets_per_call,
+    run_jobs,
+    unit_roundoff,
+    workers_for,
+)
 
 F64 = torch.float64
 _TINY = torch.finfo(F64).tiny
@@ -284,24 +293,14 @@ class Context:
 
 
 def check_jets(p: torch.Tensor, mask: torch.Tensor) -> None:
-    """Raise ValueError unless p is a finite real `[B, N, 4]` tensor and mask a bool `[B, N]` with ≥ 1 real row per
-    jet."""
-    if not isinstance(p, torch.Tensor):
-        shape = f" of shape {tuple(p.shape)}" if hasattr(p, "shape") else ""
-        raise ValueError(f"p must be a torch.Tensor [B, N, 4], got a {type(p).__name__}{shape}: torch.as_tensor(p)")
-    if p.ndim != 3 or p.shape[-1] != 4 or p.is_complex():
-        raise ValueError(f"p must be a real [B, N, 4] tensor, got {p.dtype} {tuple(p.shape)}")
-    if p.shape[0] == 0:
-        raise ValueError("no jets to check: p has B = 0")
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.shape != p.shape[:2]:
-        raise ValueError(f"mask must be a bool tensor of shape {tuple(p.shape[:2])}")
+    """Raise ValueError unless the jets pass the Lorentz suite's input checks (`validate.evaluation.check_jets`:
+    shapes, B > 0, no empty jet, finite real particles, E ≥ |p⃗|) and the masked rows are finite too — the padding
+    checks feed the jets as given."""
+    check_lorentz_inputs(p, mask)
     bad = ~torch.isfinite(p).all(-1)
     if bad.any():
         b, i = (int(v) for v in torch.nonzero(bad)[0])
-        raise ValueError(f"momenta are not finite at jet {b}, particle {i}")
-    empty = ~mask.any(1)
-    if empty.any():
-        raise ValueError(f"jet {int(torch.nonzero(empty)[0])} has no particles (mask all False)")
+        raise ValueError(f"momenta are not finite at jet {b}, particle {i} (a masked row: padding must be finite too)")
 
 
 #: the precisions every check measures by default: two, so precision scaling can tell rounding from a bug
