@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from clariant_core.numerics import DEFAULT_SWEEP
+
 from ._deps import (
     CPU_PARTICLES_PER_CALL,
     Evaluator,
@@ -316,7 +318,7 @@ def as_dtype(dt) -> torch.dtype:
     raise ValueError(f"dtypes are torch dtypes or one of {', '.join(STORAGE_DTYPES)}, got {dt!r}")
 
 
-STORAGE_DTYPES = {name: getattr(torch, name) for name in ("float64", "float32", "bfloat16", "float16")}
+STORAGE_DTYPES = {prec.name: prec.dtype for prec in DEFAULT_SWEEP}  # the storage dtypes, by name
 
 
 def usable(ctx: Context, dtypes) -> tuple[list[torch.dtype], dict[str, str]]:
