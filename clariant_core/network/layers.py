@@ -113,9 +113,9 @@ class PairBasis(nn.Module):
         self.register_buffer("inv_scales", 1 / scales)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: real `[B, N, N]` → `[B, num_basis, N, N]` (basis index before the pairs: a level's f = W φ is then one
-        GEMM over long rows)."""
-        return 1 / (1 + (x[:, None] * self.inv_scales.to(x.dtype)[:, None, None]) ** 2)
+        """x: real `[B, N, N]` → `[num_basis, B, N, N]` (basis index first: a level's f = W φ is then one GEMM over
+        long rows, and comes out `[τ, B, N, N]`, the layout its aggregation multiplies by)."""
+        return 1 / (1 + (x[None] * self.inv_scales.to(x.dtype)[:, None, None, None]) ** 2)
 
 
 class ScalarMLP(nn.Module):
@@ -171,15 +171,17 @@ class CGLevel(nn.Module):
         self._compiled_run = None  # (owner id, compiled callable): a deep copy compiles its own
 
     def _aggregate(self, basis: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Σ_j f_c(p_ij²) mask_j · part[…, c, b, j] for each planes part `[D_k, 2, τ, B, N]`, in one real matmul.
-        (The memory of f `[B, τ, N, N]` in training is bounded by LGN.grad_chunk_pairs, which runs large batches in
+        """Σ_j f_c(p_ij²) mask_j · part[…, c, b, j] for each planes part `[D_k, 2, τ, B, N]`, in one real batched
+        matmul that reads and writes the planes layout in place: per (channel, jet) the rows (D, plane) are one
+        matrix with a long stride, which BLAS takes as it is (no transposed copy of the parts or of the result).
+        (The memory of f `[τ, B, N, N]` in training is bounded by LGN.grad_chunk_pairs, which runs large batches in
         recomputed chunks.)"""
         sizes = [t.shape[0] for t in parts]
         tau, b, n = parts[0].shape[2:]
-        packed = torch.cat(parts).permute(3, 2, 0, 1, 4).reshape(b, tau, -1, n)  # [B, τ, 2ΣD, N_j]
-        f = (self.radial.weight @ basis.flatten(2)).view(b, tau, n, n)  # [B, τ, N_i, N_j] (basis already × mask_j)
-        agg = (packed @ f.mT).unflatten(2, (-1, 2)).permute(2, 3, 1, 0, 4)  # [ΣD, 2, τ, B, N_i]
-        return list(torch.split(agg, sizes))
+        rows = torch.cat(parts).view(-1, tau * b, n)  # [2ΣD, τ·B, N_j]
+        f = (self.radial.weight @ basis.flatten(1)).view(tau * b, n, n)  # [τ·B, N_i, N_j] (basis already × mask_j)
+        agg = torch.bmm(rows.transpose(0, 1), f.mT).transpose(0, 1)  # [2ΣD, τ·B, N_i], a strided view
+        return list(torch.split(agg.view(-1, 2, tau, b, n), sizes))
 
     def _run(self, x: list, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor, sq_c: list, msg_c: list):
         """The level on real planes. x: planes `[d, 2, τ, B, N]` per input irrep (irreps_in order); q: planes
@@ -208,7 +210,7 @@ class CGLevel(nn.Module):
         return [out[c] * m for _, c in self.irreps_out]
 
     def forward(self, x: dict, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor) -> dict:
-        """x: `{Irrep: [B, N, τ, d]}` complex; q = T p: `[B, N, 1, 4]`; basis: real `[B, num_basis, N, N]` of p_ij²,
+        """x: `{Irrep: [B, N, τ, d]}` complex; q = T p: `[B, N, 1, 4]`; basis: real `[num_basis, B, N, N]` of p_ij²,
         already multiplied by mask_j; mask `[B, N]`. Returns `{Irrep: [B, N, τ_out, d]}` complex."""
         dt, dev = basis.dtype, basis.device
         run = self._run

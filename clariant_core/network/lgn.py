@@ -243,9 +243,9 @@ class LGN(nn.Module):
         return features
 
     def _masked_basis(self, pij2: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """φ_b(p_ij²)·mask_j `[B, num_basis, N_i, N_j]` (basis index before the pairs: each level's f = W φ is then
-        one GEMM over long rows)."""
-        return self.pair_basis(pij2) * mask[:, None, None, :].to(pij2.dtype)
+        """φ_b(p_ij²)·mask_j `[num_basis, B, N_i, N_j]` (basis index first: each level's f = W φ is then one GEMM
+        over long rows)."""
+        return self.pair_basis(pij2) * mask[None, :, None, :].to(pij2.dtype)
 
     def _grad_chunks(self, p: torch.Tensor) -> list[slice] | None:
         """Batch slices for checkpointed levels (see grad_chunk_pairs), or None to run the batch in one piece."""
