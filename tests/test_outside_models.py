@@ -116,6 +116,28 @@ def test_a_model_in_training_mode_is_measured_in_eval_mode_and_left_as_it_was():
     assert judge(result).verdict == PASS and any("training mode" in n for n in result.notes)
 
 
+class PlainPairs(nn.Module):
+    """No dropout or batch norm: training mode (every module's default) changes nothing."""
+
+    def forward(self, p, mask):
+        return pair_model(p, mask)
+
+
+class NoisyWhenTraining(nn.Module):
+    """Its own forward reads self.training (noise injection during training)."""
+
+    def forward(self, p, mask):
+        out = pair_model(p, mask)
+        return out * (1 + 0.1 * torch.rand_like(out)) if self.training else out
+
+
+def test_the_training_mode_note_appears_only_where_the_mode_changes_something():
+    quiet = sweep(PlainPairs(), P, MASK, dtypes=(torch.float64,), **SMALL)
+    assert not any("training mode" in n for n in quiet.notes), quiet.notes
+    noisy = sweep(NoisyWhenTraining(), P, MASK, dtypes=(torch.float64,), **SMALL)
+    assert judge(noisy).verdict == PASS and any("training mode" in n for n in noisy.notes)
+
+
 def test_assert_lorentz_invariant_points_a_covariant_output_to_the_equivariant_assert():
     with pytest.raises(ValueError, match="assert_lorentz_equivariant"):
         assert_lorentz_invariant(pair_model, P, MASK, out_rep="vector", **SMALL)
@@ -253,3 +275,96 @@ def test_attribution_runs_a_training_mode_model_in_eval_mode_and_gives_it_back()
     a = attribute(model, P, MASK)
     assert a.first_broken is None, a.layers  # measured as deployed: dropout off
     assert model.training and model.vectors.training and not model.drop.training
+
+
+def jet_mass2(p, mask):
+    """m² of the jet, GeV² / 10⁴ (exactly invariant)."""
+    total = (p * mask.to(p.dtype)[..., None]).sum(1) / 100
+    return minkowski(total, total)
+
+
+def gamma_leak(eps):
+    """m² (1 + ε E_jet/m_jet): commutes with rotations, breaks every boost by ε γ — for small ε a break below
+    float32's floor but far above float64's."""
+
+    def model(p, mask):
+        m2 = jet_mass2(p, mask)
+        energy = (p[..., 0] * mask.to(p.dtype)).sum(1) / 100
+        return (m2 * (1 + eps * energy / m2.clamp_min(1e-300).sqrt()))[:, None]
+
+    return model
+
+
+def branch_on_dtype(leaky):
+    """m² with a 10⁻³ p_x/E term only in the code path of the dtype `leaky` (a float32 fast path, say)."""
+
+    def model(p, mask):
+        total = (p * mask.to(p.dtype)[..., None]).sum(1)
+        m2 = minkowski(total, total) / 1e4
+        if p.dtype == leaky:
+            m2 = m2 * (1 + 1e-3 * total[:, 1] / total[:, 0])
+        return m2[:, None]
+
+    return model
+
+
+def test_a_break_below_float32s_floor_is_broken_not_rounding():
+    model = gamma_leak(1e-10)
+    p, mask = random_jets(16, 12, seed=3, min_particles=3)
+    j = judge(sweep(model, p, mask, dtypes=(torch.float64, torch.float32), **SMALL))
+    assert j.verdict == BROKEN and j.by_dtype()["float64"] == BROKEN, j.summary()
+    assert j.by_group()["so3"] == PASS and j.by_group()["boost_z"] == BROKEN
+    with pytest.raises(AssertionError, match="BROKEN"):
+        assert_lorentz_invariant(model, p, mask, allow_numerical=True, **SMALL)
+
+
+def test_a_break_in_one_dtypes_code_path_is_named_in_that_dtype_only():
+    p, mask = random_jets(16, 12, seed=3, min_particles=3)
+    kw = dict(dtypes=(torch.float64, torch.float32), **SMALL)
+    f32 = judge(sweep(branch_on_dtype(torch.float32), p, mask, **kw))
+    assert f32.by_dtype() == {"float64": PASS, "float32": BROKEN}, f32.reasons_by_dtype()
+    f64 = judge(sweep(branch_on_dtype(torch.float64), p, mask, **kw))
+    assert f64.by_dtype() == {"float64": BROKEN, "float32": PASS}, f64.reasons_by_dtype()
+
+
+def pt_eta_model(p, mask):
+    """Σ pT_i (1 + tanh Δy_i²) with Δy the rapidity relative to the jet's: invariant under the beam subgroup only."""
+    m = mask.to(p.dtype)
+    e, pz = p[..., 0].clamp_min(1e-12), p[..., 3]
+    y = 0.5 * torch.log((e + pz) / (e - pz).clamp_min(1e-12))
+    total = (p * m[..., None]).sum(1)
+    y_jet = 0.5 * torch.log((total[:, 0] + total[:, 3]) / (total[:, 0] - total[:, 3]))
+    pt = torch.sqrt(p[..., 1] ** 2 + p[..., 2] ** 2)
+    return ((pt * (1 + torch.tanh((y - y_jet[:, None]) ** 2)) * m).sum(1) / 100)[:, None]
+
+
+def test_a_restricted_sweep_speaks_only_for_the_subgroups_it_measured():
+    full = judge(sweep(pt_eta_model, P, MASK, dtypes=(torch.float64,), groups=("beam",), **SMALL)).by_group()
+    assert full["full"] == BROKEN and full["so3"] == BROKEN and full["beam"] == PASS
+    beam = judge(sweep(pt_eta_model, P, MASK, dtypes=(torch.float64,), group="beam", groups=("beam",), **SMALL))
+    assert beam.verdict == PASS and set(beam.by_group()) == {"beam", "rot_z", "boost_z"}
+    rot = assert_lorentz_invariant(pt_eta_model, P, MASK, group="rot_z", n_rapidities=2, n_angles=2)
+    assert set(rot.by_group()) == {"rot_z"}
+
+
+def test_a_pass_the_tail_rule_allowed_warns_where_the_assert_runs():
+    p, mask = random_jets(32, 16, seed=9, min_particles=3)
+    m2 = jet_mass2(p, mask)
+    cut = float(m2.sort(descending=True).values[:2].mean())  # only the heaviest jet is above it
+
+    def one_jet_leak(p, mask):
+        total = (p * mask.to(p.dtype)[..., None]).sum(1) / 100
+        mm = minkowski(total, total)
+        return (mm * (1 + 1e-3 * (mm > cut).to(p.dtype) * total[:, 1] / total[:, 0]))[:, None]
+
+    heaviest = int(m2.argmax())
+    with pytest.warns(UserWarning, match=rf"passed, but 1 of 32 jets .* jet {heaviest}\b"):
+        assert_lorentz_invariant(one_jet_leak, p, mask, n_rapidities=3, n_angles=2)
+
+
+def test_jets_a_precision_cannot_resolve_are_not_reported_as_outliers():
+    p, mask = random_jets(32, 12, seed=2)  # single-particle jets among them: m² = 0 exactly
+    assert (mask.sum(1) == 1).any()
+    j = judge(sweep(lambda p, mask: jet_mass2(p, mask)[:, None], p, mask, dtypes=(torch.float64,), **SMALL))
+    assert j.verdict == PASS and not j.outliers, j.notes
+    assert all(math.isfinite(r.error_p95) and r.error_p95 < 1e-3 for r in j.rows)  # figures over the judged jets

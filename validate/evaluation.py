@@ -111,6 +111,38 @@ def plain_tensor_attributes(model) -> list[str]:
     return found
 
 
+_TRAIN_SENSITIVE = (
+    torch.nn.modules.dropout._DropoutNd,
+    torch.nn.modules.batchnorm._BatchNorm,
+    torch.nn.modules.instancenorm._InstanceNorm,
+    torch.nn.RNNBase,
+    torch.nn.MultiheadAttention,
+    torch.nn.TransformerEncoderLayer,
+    torch.nn.TransformerDecoderLayer,
+)
+
+
+def train_mode_matters(model) -> bool:
+    """True when `model` is an nn.Module in training mode that holds something behaving differently in eval mode:
+    dropout, batch/instance norm, recurrent or attention layers, or a module whose own forward reads `self.training`.
+    (A module is in training mode by default: for one without such parts the mode changes nothing.)"""
+    if not isinstance(model, torch.nn.Module) or not model.training:
+        return False
+    for mod in model.modules():
+        if isinstance(mod, _TRAIN_SENSITIVE):
+            return True
+        forward = type(mod).forward
+        if getattr(forward, "__module__", "").startswith("torch."):
+            continue
+        try:
+            source = inspect.getsource(forward)
+        except (OSError, TypeError):
+            return True  # cannot tell: say so
+        if "training" in source:
+            return True
+    return False
+
+
 class Evaluator:
     """Calls a model at a precision (a torch dtype or a mode of `clariant_core.numerics.PRECISIONS`) on a device and
     checks what comes back. Records the output dtype per precision.
@@ -280,4 +312,13 @@ def apply(
     return out
 
 
-__all__ = ["Evaluator", "ModelCallError", "ModelFailed", "apply", "check_jets", "groups", "plain_tensor_attributes"]
+__all__ = [
+    "Evaluator",
+    "ModelCallError",
+    "ModelFailed",
+    "apply",
+    "check_jets",
+    "groups",
+    "plain_tensor_attributes",
+    "train_mode_matters",
+]

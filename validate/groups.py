@@ -87,6 +87,16 @@ def sample(group: str, n: int, *, max_rapidity: float = 2.0, seed: int = 0) -> t
     return boost_sl2c("z", y) @ rotation_sl2c("z", phi)
 
 
+#: each group's subgroups among GROUPS (itself included): what a sweep restricted to it can speak for
+SUBGROUPS = {
+    "full": GROUPS,
+    "so3": ("so3", "rot_z"),
+    "beam": ("beam", "rot_z", "boost_z"),
+    "rot_z": ("rot_z",),
+    "boost_z": ("boost_z",),
+}
+
+
 def check_group(group: str) -> str:
     if group not in GROUPS:
         raise ValueError(f"group must be one of {', '.join(GROUPS)}, got {group!r}")

@@ -22,7 +22,14 @@ from clariant_core.numerics import DEFAULT_SWEEP, PRECISIONS, Precision, precisi
 from . import action
 from . import floor as floors
 from .context import Context
-from .evaluation import Evaluator, ModelFailed, check_jets, evaluated_widths, plain_tensor_attributes
+from .evaluation import (
+    Evaluator,
+    ModelFailed,
+    check_jets,
+    evaluated_widths,
+    plain_tensor_attributes,
+    train_mode_matters,
+)
 from .groups import GridPoint, grid, in_group, sample
 from .statistics import p95, summary
 
@@ -317,7 +324,7 @@ def sweep(
     result = Sweep(points, m, out_rep=out_rep, group=group, jets=b, device=str(ev.device))
     if ev.copied:
         result.notes.append(f"the model lives on {ev.home}; a copy of it was evaluated on {ev.device}")
-    if isinstance(model, torch.nn.Module) and model.training:
+    if train_mode_matters(model):
         result.notes.append(
             "the model is in training mode (dropout, batch-norm statistics): an eval-mode copy was measured and the "
             "model left as it was — call model.eval() to validate it as it is deployed"

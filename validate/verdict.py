@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import enum
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import torch
 
 import clariant_core as cc
 
-from .groups import GROUP_NAMES, GROUPS, check_group, groups_of
+from .groups import GROUP_NAMES, SUBGROUPS, check_group, groups_of
 from .measures import Measurement, Sweep, dtype_name, sweep
 from .statistics import median, p95
 
@@ -146,7 +147,7 @@ class RowVerdict:
         where = f"{self.kind}{' ' + self.axis if self.axis else ''} {symbol}={self.parameter:.3g}"
         s = f"{self.verdict}: {self.dtype} {where}: error p95 {self.error_p95:.3g}"
         if math.isfinite(self.floor_p95) and math.isfinite(self.error_p95):
-            s += f" = {self.excess_p95:.3g}× the precision floor"
+            s += f", {self.excess_p95:.3g}× the precision floor (p95 over jets)"
         if self.scaling is not None:
             s += (
                 f"; changing precision scales it {self.scaling:.3g}× (rounding would give {self.expected_scaling:.3g}×)"
@@ -163,6 +164,7 @@ class Judgement:
     group: str = "full"
     notes: list[str] = field(default_factory=list)
     invariant: bool = True  # the output is invariant (scalar); False: it transforms (equivariance is judged)
+    outliers: list[str] = field(default_factory=list)  # jets far beyond their floor in rows that all PASS (in notes)
 
     def worst(self) -> RowVerdict | None:
         bad = [r for r in self.rows if r.verdict == self.verdict and r.verdict != PASS]
@@ -189,9 +191,11 @@ class Judgement:
         return out
 
     def by_group(self) -> dict[str, Verdict]:
-        """Verdict per subgroup of GROUPS over the rows whose transformation lies in it (absent: no such row)."""
+        """Verdict per group over the rows whose transformation lies in it — only the subgroups of the group the
+        sweep was restricted to (a sweep of the beam subgroup says nothing about the full group), and only those
+        with a row."""
         out = {}
-        for g in GROUPS:
+        for g in SUBGROUPS[self.group]:
             vs = [r.verdict for r in self.rows if g in r.groups]
             if vs:
                 out[g] = headline(vs)
@@ -238,7 +242,7 @@ class Judgement:
             if groups.get(g) == PASS and GROUP_NAMES[g] not in passed
         ]
         if held and groups.get("full") != PASS:
-            parts.append("holds for " + held[0])
+            parts.append("subgroup that holds: " + held[0])
         return "; ".join(parts)
 
 
@@ -320,11 +324,34 @@ def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] |
     other = _comparison(meas, measured)
     if other is None or other.unit >= meas.unit or not bool(torch.isfinite(other.errors[i]).all()):
         return None
+    # the finer precision's error is this row's only if this row shows it: it must stand above this precision's
+    # floor, and this row's error must be nearer to it than to the floor (geometric midpoint). Otherwise — a break
+    # below this precision's floor, or one in a code path only the finer precision takes — it is judged in the finer
+    # precision's own row, and this row's excess is this precision's own rounding.
+    e_fine, e_here, f_here = (median(x[i][jets]) for x in (other.errors, meas.errors, meas.floor))
+    if e_fine <= f_here or e_here * e_here < e_fine * f_here:
+        return None
     _, _, _, scaling, expected = _scaling(meas, other, i, jets)
     if scaling >= math.sqrt(expected):
         return None
     why = f"within the floor's allowance for rounding, but the error does not shrink in {other.name}"
     return why, scaling, expected
+
+
+def _excess_disagrees(lo, hi, i, jets) -> str | None:
+    """Rounding amplified by the model (NUMERICAL) exceeds its floor by the same factor at every precision; an error
+    that one precision sees far above its floor while the other sees it near its own (a break below the coarser
+    precision's floor, or one in a code path only one precision takes) does not scale with the unit roundoff,
+    however its p95 errors happen to compare. The cut is the geometric midpoint, in median excess, between "the same
+    excess" and "at the floor" (1): the smaller must be at least the square root of the larger. The reason, or None."""
+    e_lo, e_hi = median(lo.excess[i][jets]), median(hi.excess[i][jets])
+    small, big = sorted((e_lo, e_hi))
+    if not math.isfinite(big) or small * small >= big:
+        return None
+    return (
+        f"the excess over the floor does not scale with the unit roundoff: median {e_lo:.3g}× in {lo.name}, "
+        f"{e_hi:.3g}× in {hi.name} (rounding gives the same excess at every precision)"
+    )
 
 
 def _resolvable(meas, i) -> torch.Tensor:
@@ -374,6 +401,9 @@ def _judge_row(meas, i, measured, threshold):
         if err >= SATURATED and meas is lo and _within(hi.excess[i][both], threshold):
             why = f"saturated beyond the first-order floor; {hi.name} within its floor"
             return UNRESOLVED, why + aside, scaling, expected
+        disagree = _excess_disagrees(lo, hi, i, both)
+        if disagree:
+            return BROKEN, disagree + aside, scaling, expected
         return NUMERICAL, "excess error, but it scales with the unit roundoff" + aside, scaling, expected
     if e_lo >= SATURATED:
         why = f"{lo.name} saturated (error ≥ {SATURATED}): scaling unobservable here"
@@ -401,6 +431,9 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
             verdict, reason, scaling, expected = _judge_row(meas, i, measured, threshold)
             if verdict == "pending":
                 pending.append(len(rows))
+            judged = _resolvable(meas, i)  # the row's figures over the jets its verdict used (all if none)
+            if not judged.any():
+                judged = torch.ones_like(judged)
             rows.append(
                 RowVerdict(
                     name,
@@ -408,13 +441,13 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
                     pt.axis,
                     pt.parameter,
                     verdict,
-                    p95(meas.errors[i]),
-                    p95(meas.floor[i]),
-                    p95(meas.excess[i]),
+                    p95(meas.errors[i][judged]),
+                    p95(meas.floor[i][judged]),
+                    p95(meas.excess[i][judged]),
                     scaling,
                     expected,
                     reason,
-                    median(meas.excess[i]),
+                    median(meas.excess[i][judged]),
                     pt.family,
                     memberships[i],
                 )
@@ -440,11 +473,11 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
                 v, why = BROKEN, f"{r.reason}; no unsaturated evidence of rounding in its family"
             rows[k] = RowVerdict(**{**vars(r), "verdict": v, "reason": why})
     overall = headline(r.verdict for r in rows) or PASS
-    notes = (
-        list(result.notes) + [n for m in measured.values() for n in m.notes] + _outlier_notes(measured, rows, threshold)
+    outliers = _outlier_notes(measured, rows, threshold)
+    notes = list(dict.fromkeys([*result.notes, *(n for m in measured.values() for n in m.notes), *outliers]))
+    return Judgement(
+        overall, rows, result.skipped, threshold, result.group, notes, result.out_rep.is_invariant, outliers
     )
-    notes = list(dict.fromkeys(notes))
-    return Judgement(overall, rows, result.skipped, threshold, result.group, notes, result.out_rep.is_invariant)
 
 
 def _outlier_notes(measured: dict[str, Measurement], rows: list, threshold: float) -> list[str]:
@@ -455,6 +488,7 @@ def _outlier_notes(measured: dict[str, Measurement], rows: list, threshold: floa
         if meas.companion or meas.excess is None or any(r.verdict != PASS for r in rows if r.dtype == name):
             continue
         ex = torch.nan_to_num(meas.excess, nan=0.0)
+        ex = torch.where(meas.floor < SATURATED, ex, torch.zeros_like(ex))  # jets this precision cannot resolve: aside
         jets = torch.nonzero((ex > TAIL * threshold).any(0))[:, 0].tolist()
         if jets:
             shown = ", ".join(map(str, jets[:5])) + (", …" if len(jets) > 5 else "")
@@ -505,6 +539,12 @@ def assert_lorentz_equivariant(
             if layers.first_broken is not None:
                 msg += f"; first layer that breaks it: {layers.first_broken}"
         raise AssertionError(msg)
+    for note in j.outliers:  # a pass the p95 rule allowed: say so where the test runs (pytest shows warnings)
+        warnings.warn(
+            f"assert_lorentz_{'invariant' if out_rep.is_invariant else 'equivariant'} passed, but {note}",
+            UserWarning,
+            stacklevel=3,
+        )
     return j
 
 
