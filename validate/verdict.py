@@ -12,12 +12,15 @@ Verdicts, in order of severity (`Verdict`):
   floor cannot be computed. Never PASS; it does not enter the headline while any row is
   resolved.
 - NUMERICAL — excess error that shrinks with the unit roundoff: compared with the same transformation at another
-  precision, the error ratio is at least √(u_lo/u_hi), the geometric midpoint of "rounding" (u_lo/u_hi) and "bug" (1).
+  precision, the error ratio is at least √(u_lo/u_hi), the geometric midpoint of "rounding" (u_lo/u_hi) and "bug" (1),
+  and the two median excesses agree (the smaller ≥ √ the larger): amplified rounding exceeds its floor by the same
+  factor at every precision, a break below the coarser precision's floor does not.
 - BROKEN — excess error that does not shrink with the unit roundoff (or, with no second precision, a median excess
   beyond `TAIL`·threshold, which rounding never explains); a saturated low-precision row takes its family's verdict at
   smaller rapidities or angles. A row within the PASS bounds but above its floor (median excess > 1) is BROKEN too
   when a finer precision measured the same transformation and the error does not shrink there: in bfloat16/float16
-  the PASS allowance is an O(0.1–1) error, large enough to hide an order-one bug.
+  the PASS allowance is an O(0.1–1) error, large enough to hide an order-one bug (only where the finer error shows in
+  this row: above its floor, and this row's error nearer to it than to the floor).
 - NONFINITE — the model's outputs are NaN or inf where no narrower dtype explains it (float64 too): a finding.
 """
 
