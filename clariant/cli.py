@@ -8,6 +8,10 @@ import os
 import sys
 from pathlib import Path
 
+#: the largest rapidity `clariant validate` boosts by: e^12 ≈ 1.6·10⁵ takes TeV momenta to ~10⁸ GeV, whose squares
+#: float32 still holds with room; `selfcheck` (the group library alone) goes to 20
+MAX_VALIDATE_RAPIDITY = 12.0
+
 
 def _rapidities(text: str) -> tuple[float, ...]:
     try:
@@ -237,19 +241,24 @@ def _validate(args) -> int:
         bars["checks"].update(1)
         bars["checks"].set_postfix_str(name)
 
-    result = report.run(
-        model,
-        p,
-        mask,
-        dtypes=dtypes,
-        max_rapidity=args.max_rapidity,
-        rapidities=args.rapidities,
-        axes=args.axes,
-        progress=progress,
-        step=step,
-        out_rep=task.out_rep,
-        device=device,
-    )
+    try:
+        result = report.run(
+            model,
+            p,
+            mask,
+            dtypes=dtypes,
+            max_rapidity=args.max_rapidity,
+            rapidities=args.rapidities,
+            axes=args.axes,
+            progress=progress,
+            step=step,
+            out_rep=task.out_rep,
+            device=device,
+        )
+    except BaseException:  # an error or Ctrl-C: end the bars' line, so the message below stands on its own
+        for bar in bars.values():
+            bar.close()
+        raise
     metrics = meta.get("test_metrics", {})
     # the report shows it as a table (nested mappings as "configuration › max_irrep" rows, metric keys in words)
     card = {
@@ -275,6 +284,8 @@ def _validate(args) -> int:
         f"verdict {result['verdict']} ({', '.join(f'{k}: {v}' for k, v in result['by_dtype'].items())}): "
         f"{result['summary']}"
     )
+    if result.get("skipped"):
+        print("not measured: " + "; ".join(f"{k} ({why})" for k, why in result["skipped"].items()))
     if "properties" in result:
         print("beyond Lorentz: " + "; ".join(f"{k} {v['verdict']}" for k, v in result["properties"].items()))
     print(f"report: {index}")
@@ -483,8 +494,14 @@ def main(argv=None) -> int:
     bc.set_defaults(func=_bench_compare)
 
     args = parser.parse_args(argv)
-    if getattr(args, "max_rapidity", 1.0) is not None and not (0 < getattr(args, "max_rapidity", 1.0) <= 12):
-        parser.error(f"--max-rapidity must be in (0, 12], got {args.max_rapidity}")
+    if args.command == "validate":
+        if not (0 < args.max_rapidity <= MAX_VALIDATE_RAPIDITY):
+            v.error(f"--max-rapidity must be in (0, {MAX_VALIDATE_RAPIDITY:g}], got {args.max_rapidity}")
+        if args.rapidities and max(args.rapidities) > MAX_VALIDATE_RAPIDITY:
+            v.error(
+                f"--rapidities must be at most {MAX_VALIDATE_RAPIDITY:g} (boosted momenta grow like e^y: beyond it "
+                f"they leave float32's range), got {max(args.rapidities):g}"
+            )
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
@@ -494,6 +511,13 @@ def main(argv=None) -> int:
     except (ValueError, OSError) as e:  # bad input or an unusable location: one line, no traceback
         print(f"clariant: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "clariant: interrupted — every file is written to a temporary name and renamed into place, so nothing "
+            "was left half-written (a run in progress resumes with --resume)",
+            file=sys.stderr,
+        )
+        return 130
 
 
 def _one_line(e: BaseException) -> str:

@@ -121,11 +121,17 @@ def publish_folder(folder, *, keep: Callable[[Path], bool] | None = None) -> Ite
         yield tmp
         if keep is not None and folder.is_dir():
             for f in folder.iterdir():
-                if f.is_file() and not (tmp / f.name).exists() and keep(f):
-                    try:
-                        os.link(f, tmp / f.name)
-                    except OSError:
-                        shutil.copy2(f, tmp / f.name)
+                if not (f.is_file() and keep(f)):
+                    continue
+                if (tmp / f.name).exists():  # never drop a file the caller asked to keep: leave the folder as it was
+                    raise FileExistsError(
+                        f"{f} is not part of what is being replaced, and the new contents hold a file of that name: "
+                        "move it, or choose another folder"
+                    )
+                try:
+                    os.link(f, tmp / f.name)
+                except OSError:
+                    shutil.copy2(f, tmp / f.name)
         if folder.exists():
             old = _sibling(folder, "old")
             if _exchange(tmp, folder):

@@ -43,6 +43,12 @@ def unit_roundoff(dtype: torch.dtype) -> float:
     return torch.finfo(real).eps / 2
 
 
+#: how far a real particle's |p⃗| may exceed its E, relative to E, before it counts as spacelike: a massless (E, p⃗)
+#: rounded component by component to float32 can have |p⃗| above E by ~2u₃₂E; 8u₃₂ leaves room for one more
+#: conversion. Applied whatever dtype the values are stored in (float32 data are often saved as float64).
+LIGHTCONE_SLACK = 8 * unit_roundoff(torch.float32)
+
+
 def as_real_tensor(x, dtype: torch.dtype | None, name: str) -> torch.Tensor:
     """Turn `x` (tensor, number or nested sequence) into a real floating tensor of a supported dtype.
 

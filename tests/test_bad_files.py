@@ -104,7 +104,7 @@ def test_validate_refuses_unusable_out_before_the_sweep(tmp_path, capsys):
     mine = tmp_path / "mine"
     (mine / "report.json").mkdir(parents=True)  # a folder where report.json goes
     assert cli.main(["validate", "--out", str(mine)]) == 2
-    assert "would lose" in capsys.readouterr().err  # a folder named report.json is not a previous report
+    assert "holds report.json/, which no previous report wrote" in capsys.readouterr().err  # not a previous report
     assert [x.name for x in mine.iterdir()] == ["report.json"]
 
 

@@ -85,3 +85,43 @@ def test_missing_generate_extra_is_one_clear_line_before_any_work(tmp_path):
     assert r.returncode == 2, r.stderr
     assert "needs the 'generate' extra" in r.stderr and "pip install" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "gen").exists()
+
+
+def test_validate_rapidities_are_bounded_like_max_rapidity(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["validate", "--rapidities", "1,20"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "clariant validate: error: --rapidities must be at most 12" in err and "Traceback" not in err
+
+
+def test_validate_says_on_the_console_which_precisions_it_could_not_measure(tmp_path, capsys):
+    args = ["validate", "--dtype", "tf32", "--jets", "4", "--rapidities", "1", "--axes", "z", "--out", str(tmp_path)]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "not measured: tf32 (" in out and "CUDA" in out
+
+
+def test_ctrl_c_ends_validate_with_one_line_and_leaves_nothing_half_written(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out, log = tmp_path / "work" / "report", tmp_path / "stderr.txt"
+    out.parent.mkdir()
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "clariant.cli", "validate", "--jets", "64", "--out", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        deadline = time.time() + 120
+        while "Lorentz sweep" not in log.read_text() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)  # until the sweep's progress bar shows: the work has started
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    err = log.read_text()
+    assert proc.returncode == 130, err
+    assert "clariant: interrupted" in err and "Traceback" not in err
+    assert list(out.parent.iterdir()) == []  # no report, no temporary

@@ -198,3 +198,59 @@ def test_parse_fail_on_rejects(spec):
 
     with pytest.raises(pytest.UsageError, match="is not a verdict that can fail a session"):
         parse_fail_on(spec)
+
+
+def test_a_report_folder_holding_the_users_files_is_refused_in_the_registering_test(example):
+    reports = example.path / "reports"
+    reports.mkdir()
+    (reports / "coverage.html").write_text("<p>my coverage</p>")
+    (reports / "results.json").write_text("{}")
+    result = example.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)  # the test that registered the model, not the session's end
+    result.stdout.fnmatch_lines(["*FileExistsError: output location *reports holds coverage.html, results.json*"])
+    assert (reports / "coverage.html").read_text() == "<p>my coverage</p>" and (reports / "results.json").exists()
+    assert not (reports / "index.html").exists()
+
+
+def test_a_second_session_replaces_its_own_report_and_keeps_other_files(example):
+    assert example.runpytest_subprocess("-p", "no:cacheprovider").ret == pytest.ExitCode.OK
+    reports = example.path / "reports"
+    (reports / "notes.txt").write_text("mine")
+    result = example.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert (reports / "notes.txt").read_text() == "mine" and (reports / "index.html").exists()
+
+
+def test_registration_mistakes_fail_in_the_test_and_a_failing_model_in_one_line(pytester):
+    pytester.makepyfile(
+        test_mistakes="""
+import torch
+
+def test_typo(jets, lorentz_report):
+    lorentz_report.add(lambda p, mask: p.sum((1, 2))[:, None], *jets(batch=4, particles=4), n_rapidity=2)
+
+def test_raises(jets, lorentz_report):
+    def model(p, mask):
+        raise RuntimeError("my model is not finished")
+    lorentz_report.add(model, *jets(batch=4, particles=4), name="unfinished", n_rapidities=2, n_angles=1)
+"""
+    )
+    result = pytester.runpytest_subprocess("--lorentz-report=no", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TypeError: lorentz_report.add got unknown keyword(s) n_rapidity*"])
+    result.stdout.fnmatch_lines(
+        ["unfinished: validation failed (session fails): ModelFailed: the model failed in float*my model is not*"]
+    )
+    assert "Traceback" not in result.stdout.str().split("Lorentz report")[-1]
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_an_empty_fail_on_value_is_a_usage_error_and_the_ini_key_is_named(pytester):
+    pytester.makepyfile(test_gate=GATE_TEST)
+    result = pytester.runpytest_subprocess("-k", "sum_e", "--lorentz-fail-on=")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--lorentz-fail-on='': an empty value is not a verdict*"])
+    pytester.makeini("[pytest]\nlorentz_fail_on = BROKN\n")
+    result = pytester.runpytest_subprocess("-k", "sum_e")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*lorentz_fail_on (ini)='BROKN'*"])

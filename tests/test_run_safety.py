@@ -170,3 +170,80 @@ def test_metrics_record_the_run_folder(tmp_path):
     m = train(TrainConfig(out=str(tmp_path / "r"), epochs=1, **QUICK))
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["out"] == str(tmp_path / "r")
     assert m["finished"] and (tmp_path / "r" / "last.pt").exists()
+
+
+# --- report folders: what a previous report wrote is replaced, nothing else is lost ------------------------------
+def _tiny_result():
+    from validate import report
+    from validate.strategies import random_jets
+
+    def mass2(p, mask):
+        total = (p * mask[..., None].to(p.dtype)).sum(1) / 100
+        return (total[:, :1] ** 2 - (total[:, 1:] ** 2).sum(1, keepdim=True)) / 10
+
+    p, mask = random_jets(4, 6, seed=0, min_particles=2)
+    return report.run(mass2, p, mask, dtypes=(torch.float64,), n_rapidities=1, n_angles=1, groups=(), properties=False)
+
+
+def test_a_report_folder_holding_the_users_files_is_refused_before_the_work(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = {"results_2024.json": "{}", "paper.html": "<p>draft</p>", "my_figure.png": "png", "notes.txt": "n"}
+    for name, text in mine.items():
+        (out / name).write_text(text)
+    assert cli.main(["validate", "--jets", "4", "--dtype", "float64", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds my_figure.png, paper.html, results_2024.json, which no previous report wrote" in err
+    assert {f.name: f.read_text() for f in out.iterdir()} == mine
+
+
+def test_a_previous_report_is_replaced_and_every_other_file_kept(tmp_path):
+    from validate import report
+
+    result, out = _tiny_result(), tmp_path / "out"
+    report.write(result, out)
+    written = {f.name for f in out.iterdir()}
+    assert {"index.html", "report.json", report.MANIFEST} <= written
+    (out / "notes.txt").write_text("mine")
+    (out / "draft.tmp").write_text("mine too")
+    report.write(result, out)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "draft.tmp").read_text() == "mine too"
+    assert {f.name for f in out.iterdir()} == written | {"notes.txt", "draft.tmp"}
+    # a report written before manifests existed is recognised by its content
+    (out / report.MANIFEST).unlink()
+    assert report.check_out_dir(out) == out.resolve()
+    report.write(result, out)
+    assert (out / "notes.txt").exists() and (out / report.MANIFEST).exists()
+
+
+def test_report_locations_through_links_and_odd_names(tmp_path, monkeypatch):
+    from validate import report
+
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    index = report.write(_tiny_result(), link)
+    assert link.is_symlink() and (real / "index.html").exists() and index == real / "index.html"
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]  # no leftover temporaries
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="symbolic link to .*nowhere, which does not exist"):
+        report.check_out_dir(dangling)
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "src").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    with pytest.raises(FileExistsError, match=r"holds src/, which no previous report wrote"):
+        report.check_out_dir(".")
+
+
+def test_a_kept_file_is_never_dropped_for_a_new_file_of_its_name(tmp_path):
+    from clariant_core.atomic import publish_folder
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "a.txt").write_text("old")
+    with pytest.raises(FileExistsError, match="a.txt is not part of what is being replaced"):
+        with publish_folder(folder, keep=lambda f: True) as tmp:
+            (tmp / "a.txt").write_text("new")
+    assert (folder / "a.txt").read_text() == "old" and [f.name for f in tmp_path.iterdir()] == ["f"]

@@ -17,15 +17,11 @@ import torch
 
 import clariant_core as cc
 from clariant_core.devices import model_device, resolve_device
-from clariant_core.numerics import precision
+from clariant_core.numerics import LIGHTCONE_SLACK, precision
 
 from . import representations as reps
 from .workers import jets_per_call, model_state
 from .workers import run as run_jobs
-
-# Real particles must satisfy E ≥ |p⃗| to within the rounding of a float32-stored four-vector (each component
-# rounded once: |p⃗| can exceed E by ~2u₃₂E for a massless particle); 8u₃₂ leaves room for any stored form.
-_LIGHTCONE_SLACK = 8 * cc.unit_roundoff(torch.float32)
 
 
 class ModelCallError(ValueError):
@@ -74,8 +70,15 @@ def check_jets(p, mask) -> tuple[torch.Tensor, torch.Tensor]:
     if not torch.isfinite(real).all():
         j, i = (int(v) for v in torch.nonzero(~torch.isfinite(x).all(-1) & mask)[0])
         raise ValueError(f"p contains NaN or inf at jet {j}, particle {i}")
+    dead = ~((x != 0).any(-1) & mask).any(1)  # every real particle a zero four-vector: nothing to transform
+    if dead.any():
+        raise ValueError(
+            f"jet {int(torch.nonzero(dead)[0])} has only zero four-momenta among its real particles "
+            f"({int(dead.sum())} of {b} jets): every transformation leaves them as they are, so nothing can be "
+            "measured — padding marked as real in the mask?"
+        )
     e, three = x[..., 0], torch.linalg.vector_norm(x[..., 1:], dim=-1)
-    bad = mask & (three - e > _LIGHTCONE_SLACK * torch.maximum(e.abs(), three))
+    bad = mask & (three - e > LIGHTCONE_SLACK * torch.maximum(e.abs(), three))
     if bad.any():
         j, i = (int(v) for v in torch.nonzero(bad)[0])
         raise ValueError(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import re
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,9 +60,10 @@ def pytest_addoption(parser):
     )
 
 
-def parse_fail_on(spec: str) -> frozenset:
+def parse_fail_on(spec: str, source: str = "--lorentz-fail-on") -> frozenset:
     """The verdicts a `--lorentz-fail-on` value fails on: "BROKEN" → BROKEN or worse; "UNRESOLVED,BROKEN" → exactly
-    those; "none" → none. Raises pytest.UsageError naming the bad value."""
+    those; "none" → none. Raises pytest.UsageError naming the bad value and where it came from (`source`: the option
+    or the ini key)."""
     from .verdict import PASS, Verdict
 
     words = [w.strip().upper() for w in str(spec).split(",")]
@@ -72,8 +72,9 @@ def parse_fail_on(spec: str) -> frozenset:
     names = [v.value for v in Verdict if v is not PASS]
     bad = [w for w in words if w not in names]
     if bad:
+        shown = ", ".join(repr(w) for w in bad) if any(bad) else "an empty value"
         raise pytest.UsageError(
-            f"--lorentz-fail-on={spec!r}: {', '.join(repr(w) for w in bad)} is not a verdict that can fail a session; "
+            f"{source}={spec!r}: {shown} is not a verdict that can fail a session; "
             f"use one of {', '.join(names)} (one verdict: it or worse), a comma list of them (exactly those), "
             "or none"
         )
@@ -97,15 +98,41 @@ class LorentzReport:
     """Collects models to validate at the end of the session."""
 
     entries: list[_Entry] = field(default_factory=list)
+    target: Path | None = None  # the report folder (None: --lorentz-report=no)
 
     def add(self, model, p, mask, *, name: str = "model", model_card: dict | None = None, **run_kw) -> None:
         """Register `model(p, mask)` for the session report; run_kw go to validate.report.run (dtypes,
-        max_rapidity, n_rapidities, groups, …)."""
+        max_rapidity, n_rapidities, groups, …). Checked now, in the registering test: the name, the keywords, and
+        (first registration) that the report folder can take a report without losing anything."""
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
             raise ValueError(f"report name {name!r} must be letters, digits, '_', '.', '-'")
         if any(e.name == name for e in self.entries):
             raise ValueError(f"a model named {name!r} is already registered")
+        unknown = sorted(set(run_kw) - _run_keywords())
+        if unknown:
+            raise TypeError(
+                f"lorentz_report.add got unknown keyword(s) {', '.join(unknown)}; it takes those of "
+                f"validate.report.run and validate.sweep: {', '.join(sorted(_run_keywords()))}"
+            )
+        if self.target is not None and not self.entries:
+            from .report import check_out_dir
+
+            check_out_dir(self.target)  # before the session's validation work, in the test that asked for it
         self.entries.append(_Entry(name, model, p, mask, dict(model_card or {}), run_kw))
+
+
+def _run_keywords() -> set[str]:
+    """The keywords `lorentz_report.add` passes on: validate.report.run's and, through it, validate.sweep's."""
+    import inspect
+
+    from .measures import sweep
+    from .report import run
+
+    named = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    out = set()
+    for fn in (run, sweep):
+        out |= {k for k, q in inspect.signature(fn).parameters.items() if q.kind in named}
+    return out - {"model", "p", "mask", "progress", "step"}
 
 
 @dataclass(frozen=True)
@@ -113,9 +140,10 @@ class _Done:
     """One registered model after validation: its headline verdict and the sentence that explains it."""
 
     name: str
-    path: Path | None  # the report's index.html, None when the report is off
+    path: Path | None  # the report's index.html, None when the report is off or could not be written
     verdict: object = None  # Verdict, None when validation itself failed
-    why: str = ""  # per-family summary, worst row, first breaking layer — or the traceback
+    why: str = ""  # per-family summary, worst row, first breaking layer — or why validation failed (one line)
+    report_error: str = ""  # why the report could not be written (the session fails)
 
 
 _KEY = pytest.StashKey[LorentzReport]()
@@ -131,16 +159,20 @@ def _target(config) -> Path | None:
     return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
 
-def _fail_on_spec(config) -> str:
-    return str(config.getoption("lorentz_fail_on") or config.getini("lorentz_fail_on"))
+def _fail_on_spec(config) -> tuple[str, str]:
+    """The `--lorentz-fail-on` value (given empty is a value: a usage error) and where it came from."""
+    given = config.getoption("lorentz_fail_on")
+    if given is not None:
+        return str(given), "--lorentz-fail-on"
+    return str(config.getini("lorentz_fail_on")), "lorentz_fail_on (ini)"
 
 
 def pytest_configure(config):
-    config.stash[_KEY] = LorentzReport()
+    config.stash[_KEY] = LorentzReport(target=_target(config))
     config.stash[_RESULT] = []
-    spec = _fail_on_spec(config)
-    if spec.strip().upper() != _DEFAULT:  # the default is known good: sessions that register nothing skip torch
-        parse_fail_on(spec)  # a bad value is a usage error now, not after the tests ran
+    spec, source = _fail_on_spec(config)
+    if spec.strip().upper() != _DEFAULT:  # the default is known good
+        parse_fail_on(spec, source)  # a bad value is a usage error now, not after the tests ran
     config.stash[_FAIL_ON] = spec
     device = _device(config)
     if device is not None:  # an unknown or absent device is a usage error now, naming what the machine has
@@ -258,39 +290,58 @@ def _fail(session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def _one_line(e: BaseException) -> str:
+    return f"{type(e).__name__}: " + " ".join(str(e).split())
+
+
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     target = _target(config)
     entries = config.stash[_KEY].entries
-    failing = parse_fail_on(config.stash[_FAIL_ON]) if entries else frozenset()
+    failing = parse_fail_on(*_fail_on_spec(config)) if entries else frozenset()
     if (target is None and not failing) or not entries or getattr(config.option, "collectonly", False):
         return
     from . import pages, report
     from .verdict import Verdict
 
     done = config.stash[_RESULT]
+    single = len(entries) == 1
+    unwritable = ""
+    if target is not None:
+        try:  # the folder (one model) or the collection's folder (several): as add() checked it, once more now
+            target = report.check_out_dir(target)
+        except (OSError, ValueError) as e:
+            unwritable = _one_line(e)
     for e in entries:
-        out = None if target is None else target if len(entries) == 1 else target / e.name
         try:
             device = {"device": _device(config)} if _device(config) and "device" not in e.run_kw else {}
             result = report.run(e.model, e.p, e.mask, **device, **e.run_kw)
-            if out is not None:
-                report.write(result, out, model_card={"name": e.name, **e.model_card})
-            verdict = Verdict(result["verdict"])
-            done.append(_Done(e.name, None if out is None else out / "index.html", verdict, _explanation(result)))
-        except Exception:  # noqa: BLE001 — a model that cannot be validated fails the session, loudly
-            done.append(_Done(e.name, None, None, traceback.format_exc()))
+        except Exception as exc:  # noqa: BLE001 — a model that cannot be validated fails the session, in one line
+            done.append(_Done(e.name, None, None, _one_line(exc)))
             _fail(session)
             continue
+        verdict, path, report_error = Verdict(result["verdict"]), None, unwritable
+        if target is not None and not unwritable:
+            out = target if single else target / e.name
+            try:
+                path = report.write(result, out, model_card={"name": e.name, **e.model_card})
+            except (OSError, ValueError) as exc:
+                report_error = _one_line(exc)
+        if report_error:
+            _fail(session)
+        done.append(_Done(e.name, path, verdict, _explanation(result), report_error))
         if verdict in failing:
             _fail(session)
-    if target is not None and len(entries) > 1:
+    if target is not None and not single and not unwritable:
         links = "".join(
             f"<li><a href='{html.escape(d.name)}/index.html'>{html.escape(d.name)}</a>: {d.verdict or 'failed'}</li>"
             for d in done
         )
         target.mkdir(parents=True, exist_ok=True)
+        kept = {name for name in report.report_entries(target) if (target / name).exists()}
         pages.write(target, "Lorentz reports", [f"<h1>Lorentz reports</h1><ul>{links}</ul>"])
+        written = {d.name for d in done if d.path is not None}
+        report.write_manifest(target, sorted((kept | written | {"index.html"}) - {report.MANIFEST}))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -306,7 +357,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for d in done:
         where = f" → {d.path}" if d.path is not None else ""
         if d.verdict is None:
-            terminalreporter.write_line(f"{d.name}: validation failed (session fails):\n{d.why}", red=True)
+            terminalreporter.write_line(f"{d.name}: validation failed (session fails): {d.why}", red=True)
+            gate.append(d.name)
+            continue
+        if d.report_error:
+            terminalreporter.write_line(f"{d.name}: {d.verdict}; report not written (session fails): {d.report_error}")
             gate.append(d.name)
             continue
         line = f"{d.name}: {d.verdict}{where}"
@@ -317,7 +372,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         gate += [d.name] if fails else []
         terminalreporter.write_line(f"{line} — {d.why}", red=fails, yellow=not fails)
     shown = ", ".join(sorted(failing)) or "nothing"
-    if gate:
+    if gate:  # a verdict the gate fails on, a model that could not be validated, or a report that could not be written
         terminalreporter.write_line(
             f"Lorentz gate: session FAILS (--lorentz-fail-on={spec} fails on {shown}): {', '.join(gate)}", red=True
         )

@@ -14,6 +14,7 @@ import html
 import json
 import os
 import platform
+import re
 import time
 from pathlib import Path
 
@@ -188,31 +189,79 @@ def _counts(s) -> list[dict]:
 
 
 _REPORT_SUFFIXES = (".json", ".html", ".png")
+#: written last into every report folder: the entries the report wrote (the next report replaces exactly these)
+MANIFEST = ".clariant-report"
 
 
-def _only_files(folder: Path) -> bool:
-    """A report folder may be replaced if it holds plain files only (a previous report, perhaps a README)."""
-    return all(f.is_file() for f in folder.iterdir())
+def report_entries(folder: Path) -> set[str]:
+    """The entries of `folder` that a previous report (or report collection) wrote: those its manifest lists; for a
+    report written before manifests existed, report.json (recognised by its content), index.html and the PNGs the
+    page shows. Empty when the folder holds no report."""
+    folder = Path(folder)
+    try:
+        listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        entries = listed.get("entries") if isinstance(listed, dict) else None
+        if isinstance(entries, list) and all(isinstance(e, str) and "/" not in e for e in entries):
+            return {*entries, MANIFEST}
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    try:
+        data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        page = (folder / "index.html").read_text(encoding="utf-8")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return set()
+    if not (isinstance(data, dict) and {"verdict", "rows", "machine"} <= set(data)):
+        return set()
+    return {"report.json", "index.html", *re.findall(r"src=['\"]([^'\"/]+\.png)['\"]", page)}
 
 
-def _not_a_report_file(f: Path) -> bool:
-    """Files kept across reports: anything a report does not write (JSON, HTML, PNG) and no leftover temporary."""
-    return f.suffix not in _REPORT_SUFFIXES and not f.name.endswith(".tmp")
-
-
-def check_out_dir(out_dir) -> Path:
-    """Fail before any measurement if `out_dir` cannot take a report (a file, not writable, or holds folders)."""
-    return check_writable_folder(out_dir, replaceable=_only_files)
+def check_out_dir(out_dir, *, collection: bool = False) -> Path:
+    """Fail before any measurement if `out_dir` cannot take a report, and return the folder to write (a symbolic
+    link to a folder resolved to it). Refused: a file, a dangling link, a folder that is not writable, and a folder
+    holding anything a report could overwrite or would have to drop that a previous report did not write — folders
+    (unless `collection`: the per-model folders of a previous collection), JSON, HTML or PNG files. Other files
+    (a README, notes) are kept beside the new report."""
+    folder = Path(out_dir)
+    if folder.is_symlink() and not folder.exists():
+        raise FileNotFoundError(
+            f"output location {folder} is a symbolic link to {os.readlink(folder)}, which does not exist"
+        )
+    folder = folder.resolve()
+    check_writable_folder(folder)
+    if not folder.is_dir():
+        return folder
+    previous = report_entries(folder)
+    foreign = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name in previous:
+            continue
+        if entry.is_dir() or entry.suffix.lower() in _REPORT_SUFFIXES:
+            foreign.append(entry.name + ("/" if entry.is_dir() else ""))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise FileExistsError(
+            f"output location {folder} holds {shown}, which no previous report wrote there: a report would overwrite "
+            "or drop them — choose a new or empty folder, or move them"
+        )
+    return folder
 
 
 def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_dir=".benchmarks") -> Path:
     """Write the report into out_dir as one unit: built in a temporary sibling folder, then swapped into place, so
-    out_dir holds either the previous report or this one, never a mix (other plain files in it, such as a README,
-    are kept). Returns out_dir / index.html."""
+    out_dir holds either the previous report or this one, never a mix. What the previous report wrote is replaced;
+    every other file in out_dir (a README, notes) is kept; a folder holding anything a report could overwrite is
+    refused (`check_out_dir`). Returns out_dir / index.html."""
     final = check_out_dir(out_dir)
-    with publish_folder(final, keep=_not_a_report_file) as out:
+    previous = report_entries(final) if final.is_dir() else set()
+    with publish_folder(final, keep=lambda f: f.name not in previous) as out:
         _write_into(result, out, model_card, benchmark_dir)
+        write_manifest(out, sorted(e.name for e in out.iterdir()))
     return final / "index.html"
+
+
+def write_manifest(folder: Path, entries: list[str]) -> None:
+    """Record the entries a report (or a collection of reports) wrote in `folder`."""
+    write_text(Path(folder) / MANIFEST, json.dumps({"written_by": "clariant", "entries": entries}, indent=1))
 
 
 def _write_into(result: dict, out: Path, model_card, benchmark_dir) -> None:

@@ -37,6 +37,7 @@ from clariant_core.data.layout import (
     TRUTH_COLUMNS,
     particle_columns,
 )
+from clariant_core.numerics import LIGHTCONE_SLACK
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _COMPONENTS = ("E", "px", "py", "pz")
@@ -438,7 +439,12 @@ class JetFile:
         neg = e < 0
         if neg.any():
             j, i = (int(v) for v in np.argwhere(neg)[0])
-            raise DataFormatError(f"{self.path}: negative energy {e[j, i]:.6g} GeV in jet {start + j}, constituent {i}")
+            hint = ""
+            if e[j, i] ** 2 < (pmu[j, i, 1:] ** 2).sum() or np.all(pmu[j, i, 1:] >= 0):
+                hint = " — is the energy stored last, (px, py, pz, E)? The layout needs (E, px, py, pz)"
+            raise DataFormatError(
+                f"{self.path}: negative energy {e[j, i]:.6g} GeV in jet {start + j}, constituent {i}{hint}"
+            )
         if self.layout == "h5py":
             self._check_nobj_rows(pmu, mask, start)
         empty = ~mask.any(1)
@@ -453,16 +459,18 @@ class JetFile:
                 f"{self.path}: jet {start + j} has energy {jet_e[j]:.3g}, outside [{lo:g}, {hi:g}] GeV — "
                 f"the momenta must be in GeV; {_unit_hint(jet_e[j])}"
             )
-        # a massless (E, p⃗) rounded to a dtype of unit roundoff u moves |p⃗|² − E² by at most ~4u·E²; allow two such
-        # roundings (values converted once more, e.g. between units) and a factor 2: 16u·E²
+        # |p⃗| may exceed E by the rounding of float32-stored values (numerics.LIGHTCONE_SLACK), whatever the dtype the
+        # file stores them in (float32 data are often saved as float64), or by 8u of a coarser stored dtype
         u = float(np.finfo(self._stored).eps / 2) if np.dtype(self._stored).kind == "f" else 0.0
-        p2 = (pmu[..., 1:] ** 2).sum(-1)
-        spacelike = mask & (p2 - e**2 > 16 * u * e**2)
+        slack = max(LIGHTCONE_SLACK, 8 * u)
+        three = np.sqrt((pmu[..., 1:] ** 2).sum(-1))
+        spacelike = mask & (three - e > slack * e)
         if spacelike.any():
             j, i = (int(v) for v in np.argwhere(spacelike)[0])
             raise DataFormatError(
-                f"{self.path}: jet {start + j}, constituent {i} is spacelike (|p⃗| = {math.sqrt(p2[j, i]):.6g} > "
-                f"E = {e[j, i]:.6g}); a particle has |p⃗| ≤ E"
+                f"{self.path}: jet {start + j}, constituent {i} is spacelike (|p⃗| = {three[j, i]:.9g} > "
+                f"E = {e[j, i]:.9g}, by {(three[j, i] - e[j, i]) / e[j, i]:.2g} relative; rounding allows "
+                f"{slack:.2g}); a particle has |p⃗| ≤ E"
             )
         if not np.isin(label, (0, 1)).all():
             j = int(np.flatnonzero(~np.isin(label, (0, 1)))[0])
