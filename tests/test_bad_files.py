@@ -69,8 +69,25 @@ def test_spacelike_constituents_are_refused(tmp_path):
     p[1, 0, 3] = 1.5 * p[1, 0, 0]  # |p| > E
     with pytest.raises(DataFormatError, match=r"jet 1, constituent 0 is spacelike"):
         JetFile(write_h5py_layout(tmp_path / "s.h5", p, label)).read()
-    # massless constituents rounded to float32 (|p| − E within rounding) are fine: the embedded sample
+    # massless constituents rounded to float32 (|p| − E within rounding) are fine: the embedded sample — and the same
+    # float32 values saved as float64, as numpy pipelines often do
     JetFile(SAMPLE_DIR / "train.h5").label_counts()
+    b = JetFile(SAMPLE_DIR / "test.h5").read(0, 32)
+    n = b.mask.sum(1).numpy()
+    p64 = np.zeros((32, 200, 4))
+    for j in range(32):
+        p64[j, : n[j]] = b.p[j, : n[j]].numpy().astype(np.float32)
+    upcast = write_h5py_layout(tmp_path / "upcast.h5", p64, b.label.numpy(), dtype=np.float64)
+    assert int(JetFile(upcast).read().mask.sum()) == int(n.sum())
+
+
+def test_energy_stored_last_gets_the_column_order_hint(tmp_path):
+    p, label = _jets()
+    swapped = np.concatenate([p[..., 1:], p[..., :1]], -1)  # (px, py, pz, E)
+    swapped[..., :3] = np.where(swapped[..., 3:] > 0, swapped[..., :3], 0.0)
+    swapped[0, 0, 0] = -abs(swapped[0, 0, 0]) - 1  # a negative px lands where E belongs
+    with pytest.raises(DataFormatError, match=r"negative energy .* is the energy stored last, \(px, py, pz, E\)\?"):
+        JetFile(write_h5py_layout(tmp_path / "order.h5", swapped, label, dtype=np.float64)).read()
 
 
 @pytest.mark.parametrize("factor,unit", [(1e3, "MeV"), (1e9, "eV"), (1e-170, "too small")])

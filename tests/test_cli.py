@@ -125,3 +125,15 @@ def test_ctrl_c_ends_validate_with_one_line_and_leaves_nothing_half_written(tmp_
     assert proc.returncode == 130, err
     assert "clariant: interrupted" in err and "Traceback" not in err
     assert list(out.parent.iterdir()) == []  # no report, no temporary
+
+
+def test_data_inspect_names_the_plot_it_wrote(tmp_path, capsys):
+    import json
+
+    from clariant_core.data import SAMPLE_DIR
+
+    for given, written in (("plot", "plot.png"), ("fig.png", "fig.png"), ("fig.pdf", "fig.pdf.png")):
+        assert cli.main(["data", "inspect", str(SAMPLE_DIR / "val.h5"), "--plot", str(tmp_path / given)]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["plot"] == str(tmp_path / written) and (tmp_path / written).read_bytes()[:4] == b"\x89PNG"
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["fig.pdf.png", "fig.png", "plot.png"]

@@ -368,3 +368,15 @@ def test_jets_a_precision_cannot_resolve_are_not_reported_as_outliers():
     j = judge(sweep(lambda p, mask: jet_mass2(p, mask)[:, None], p, mask, dtypes=(torch.float64,), **SMALL))
     assert j.verdict == PASS and not j.outliers, j.notes
     assert all(math.isfinite(r.error_p95) and r.error_p95 < 1e-3 for r in j.rows)  # figures over the judged jets
+
+
+def test_jets_of_zero_four_vectors_are_refused_not_passed():
+    p = torch.zeros(3, 5, 4, dtype=torch.float64)
+    mask = torch.ones(3, 5, dtype=torch.bool)
+
+    def energy_sum(p, mask):  # not invariant: it must never PASS
+        return (p[..., 0] * mask).sum(1, keepdim=True)
+
+    match = r"jet 0 has only zero four-momenta .*\(3 of 3 jets\).* padding marked as real"
+    with pytest.raises(ValueError, match=match):
+        sweep(energy_sum, p, mask, **SMALL)

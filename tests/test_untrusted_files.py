@@ -189,3 +189,20 @@ def test_h5py_layout_with_links_elsewhere_is_refused(tmp_path):
         f["is_signal"] = np.array([0, 1])
     with pytest.raises(DataFormatError, match="ExternalLink"):
         JetFile(tmp_path / "link.h5")
+
+
+def test_a_checkpoint_carrying_code_is_refused_without_running_it_or_advising_to(tmp_path, capsys):
+    import torch
+
+    from clariant import cli
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "clariant-checkpoint-1", "payload": _Plant(marker)}, path)
+    assert cli.main(["validate", "--checkpoint", str(path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert not marker.exists()
+    assert "refers to Python objects (os.makedirs)" in err and "weights_only" not in err and err.count("\n") == 1
+    (tmp_path / "cut.pt").write_bytes(path.read_bytes()[:100])
+    assert cli.main(["validate", "--checkpoint", str(tmp_path / "cut.pt"), "--out", str(tmp_path / "r")]) == 2
+    assert "truncated, corrupt or not a torch checkpoint" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from clariant_core.atomic import atomic_file
 from clariant_core.data.readers import DataFormatError, JetFile
 from clariant_core.group.lorentz import minkowski_norm2
 
@@ -68,7 +69,11 @@ def summarize(path, max_jets: int | None = None, plot: Path | None = None) -> di
             a.legend()
         fig.suptitle(f"{Path(path).name}: {len(y)} jets")
         fig.tight_layout()
-        fig.savefig(plot, dpi=100)
+        plot = Path(plot)
+        if plot.suffix.lower() != ".png":  # the file written is the file named: a PNG, with its suffix
+            plot = plot.with_name(plot.name + ".png")
+        with atomic_file(plot) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
         plt.close(fig)
         out["plot"] = str(plot)
     return out

@@ -3,6 +3,9 @@ config describes before any weight is loaded."""
 
 from __future__ import annotations
 
+import pickle
+import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -31,15 +34,36 @@ def save_checkpoint(path, model: nn.Module, kind: str, extra: dict | None = None
     return path
 
 
+def _why_unreadable(e: Exception) -> str:
+    """What torch.load's failure means, in one line — without torch's advice to retry with weights_only=False,
+    which would run whatever code the file holds."""
+    text = str(e)
+    if "GLOBAL" in text:  # the weights-only unpickler met a reference to Python code
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f" ({found.group(1)})" if found else ""
+        return (
+            f"it refers to Python objects{what} beyond tensors and plain data, which are refused (loading them "
+            "could run code); a CLARIANT checkpoint holds only tensors, numbers and strings"
+        )
+    _, marker, after = text.partition("WeightsUnpickler error:")
+    reason = next((line.strip() for line in after.splitlines() if line.strip()), "") if marker else ""
+    if reason or isinstance(e, (OSError, RuntimeError, EOFError, pickle.UnpicklingError)):
+        first = reason or (text.splitlines()[0] if text else type(e).__name__)
+        return f"truncated, corrupt or not a torch checkpoint ({type(e).__name__}: {first[:160]})"
+    return f"{type(e).__name__}: {text.splitlines()[0][:160] if text else ''}"
+
+
 def load_checkpoint(path, dtype: torch.dtype | None = None) -> tuple[nn.Module, dict]:
     """(model in eval mode, the checkpoint's metadata). Loaded with weights_only=True: no code is unpickled."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on pickle protocols: its unpickler's business, not the user's
+            warnings.simplefilter("ignore", UserWarning)
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 — any unpickling failure means a corrupt or foreign file
-        raise ValueError(f"{path} is not a readable CLARIANT checkpoint ({type(e).__name__}: {e})") from None
+        raise ValueError(f"{path} is not a readable CLARIANT checkpoint: {_why_unreadable(e)}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != "clariant-checkpoint-1":
         raise ValueError(f"{path} is not a CLARIANT checkpoint (missing format tag)")
     missing = [k for k in ("kind", "config", "dtype", "state_dict") if k not in ckpt]
