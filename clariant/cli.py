@@ -214,6 +214,8 @@ def _validate(args) -> int:
     n = min(args.jets, len(jets))
     if n == 0:
         raise ValueError(f"{data}: no jets to validate on")
+    if args.jets > n and "--jets" in args.argv:
+        print(f"note: --jets {args.jets}: {data} holds {n} jets; validating on all of them", file=sys.stderr)
     check_memory(
         _VALIDATE_BASE_BYTES + n * _VALIDATE_BYTES_PER_JET * len(dtypes) / 4,
         f"validate --jets {n} with {len(dtypes)} dtype(s)",

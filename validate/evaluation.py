@@ -125,6 +125,14 @@ _TRAIN_SENSITIVE = (
 )
 
 
+def _reads_training(code) -> bool:
+    """Whether a function's bytecode (or a function nested in it) reads an attribute named `training`; unknown
+    (no bytecode: a builtin or C extension) counts as yes."""
+    if code is None:
+        return True
+    return "training" in code.co_names or any(_reads_training(c) for c in code.co_consts if isinstance(c, type(code)))
+
+
 def train_mode_matters(model) -> bool:
     """True when `model` is an nn.Module in training mode that holds something behaving differently in eval mode:
     dropout, batch/instance norm, recurrent or attention layers, or a module whose own forward reads `self.training`.
@@ -135,13 +143,9 @@ def train_mode_matters(model) -> bool:
         if isinstance(mod, _TRAIN_SENSITIVE):
             return True
         forward = type(mod).forward
-        if getattr(forward, "__module__", "").startswith("torch."):
+        if (getattr(forward, "__module__", None) or "").startswith("torch."):
             continue
-        try:
-            source = inspect.getsource(forward)
-        except (OSError, TypeError):
-            return True  # cannot tell: say so
-        if "training" in source:
+        if _reads_training(getattr(forward, "__code__", None)):
             return True
     return False
 
