@@ -209,6 +209,11 @@ def test_a_previous_report_is_replaced_and_every_other_file_kept(tmp_path):
     report.write(result, out)
     assert (out / "notes.txt").read_text() == "mine" and (out / "draft.tmp").read_text() == "mine too"
     assert {f.name for f in out.iterdir()} == written | {"notes.txt", "draft.tmp"}
+    # a manifest that lists a user's file (edited by hand, or stale) cannot make it replaceable
+    manifest = json.loads((out / report.MANIFEST).read_text())
+    (out / report.MANIFEST).write_text(json.dumps({**manifest, "entries": [*manifest["entries"], "notes.txt"]}))
+    report.write(result, out)
+    assert (out / "notes.txt").read_text() == "mine"
     # a report written before manifests existed is recognised by its content
     (out / report.MANIFEST).unlink()
     assert report.check_out_dir(out) == out.resolve()

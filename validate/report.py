@@ -201,8 +201,16 @@ def report_entries(folder: Path) -> set[str]:
     try:
         listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         entries = listed.get("entries") if isinstance(listed, dict) else None
-        if isinstance(entries, list) and all(isinstance(e, str) and "/" not in e for e in entries):
-            return {*entries, MANIFEST}
+        if isinstance(entries, list) and all(isinstance(e, str) for e in entries):
+            # only what a report can have written: its JSON, HTML and PNG files and a collection's model folders —
+            # a manifest (edited, or stale) can never make another file of the user's look replaceable
+            return {
+                e
+                for e in entries
+                if "/" not in e
+                and e not in ("", ".", "..")
+                and (Path(e).suffix.lower() in _REPORT_SUFFIXES or (folder / e).is_dir())
+            } | {MANIFEST}
     except (OSError, ValueError, UnicodeDecodeError):
         pass
     try:
