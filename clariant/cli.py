@@ -279,7 +279,11 @@ def _validate(args) -> int:
     if naive:  # a regression's baseline on the same jets
         card["naive Σ constituents"] = naive
     bars["checks"].set_postfix_str("writing the report")
-    index = report.write(result, args.out, model_card=card)
+    try:
+        index = report.write(result, args.out, model_card=card)
+    except BaseException:
+        bars["checks"].close()
+        raise
     step("report written")
     bars["checks"].close()
     print(
@@ -514,9 +518,10 @@ def main(argv=None) -> int:
         print(f"clariant: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        resume = " (the run resumes from its last epoch with --resume)" if args.command == "train" else ""
         print(
             "clariant: interrupted — every file is written to a temporary name and renamed into place, so nothing "
-            "was left half-written (a run in progress resumes with --resume)",
+            f"was left half-written{resume}",
             file=sys.stderr,
         )
         return 130

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -120,8 +121,9 @@ def publish_folder(folder, *, keep: Callable[[Path], bool] | None = None) -> Ite
     try:
         yield tmp
         if keep is not None and folder.is_dir():
+            os.chmod(tmp, stat.S_IMODE(folder.stat().st_mode))  # the folder keeps its permissions
             for f in folder.iterdir():
-                if not (f.is_file() and keep(f)):
+                if not (f.is_file() and not f.is_symlink() and keep(f)):
                     continue
                 if (tmp / f.name).exists():  # never drop a file the caller asked to keep: leave the folder as it was
                     raise FileExistsError(

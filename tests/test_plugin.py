@@ -254,3 +254,29 @@ def test_an_empty_fail_on_value_is_a_usage_error_and_the_ini_key_is_named(pytest
     result = pytester.runpytest_subprocess("-k", "sum_e")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*lorentz_fail_on (ini)='BROKN'*"])
+
+
+def test_a_single_report_never_drops_what_the_user_put_in_a_previous_collection(pytester):
+    pytester.makepyfile(test_gate=GATE_TEST)
+    reports = pytester.path / "reports"
+    two = pytester.runpytest_subprocess("-k", "jetmass or half", "-p", "no:cacheprovider")
+    assert (reports / "jetmass" / "index.html").exists() and (reports / "index.html").exists(), two.stdout.str()
+    (reports / "jetmass" / "notes.txt").write_text("mine")
+    again = pytester.runpytest_subprocess("-k", "jetmass or half", "-p", "no:cacheprovider")
+    assert again.ret == pytest.ExitCode.OK and (reports / "jetmass" / "notes.txt").read_text() == "mine"
+    one = pytester.runpytest_subprocess("-k", "jetmass", "-p", "no:cacheprovider")
+    one.stdout.fnmatch_lines(["jetmass: PASS; report not written (session fails): *holds jetmass/notes.txt*"])
+    assert one.ret == pytest.ExitCode.TESTS_FAILED and (reports / "jetmass" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("name", [".", "..", "index.html", ".hidden", "-x"])
+def test_model_names_that_are_not_plain_folder_names_are_refused(pytester, name):
+    pytester.makepyfile(
+        test_names=f"""
+def test_name(jets, lorentz_report):
+    lorentz_report.add(lambda p, mask: p[..., 0].sum(1, keepdim=True), *jets(batch=4, particles=4), name={name!r})
+"""
+    )
+    result = pytester.runpytest_subprocess("--lorentz-report=no", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*ValueError: report name*must be letters*"])

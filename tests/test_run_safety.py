@@ -238,8 +238,53 @@ def test_report_locations_through_links_and_odd_names(tmp_path, monkeypatch):
     (tmp_path / "project").mkdir()
     (tmp_path / "project" / "src").mkdir()
     monkeypatch.chdir(tmp_path / "project")
-    with pytest.raises(FileExistsError, match=r"holds src/, which no previous report wrote"):
+    with pytest.raises(OSError, match=r"is the current directory or holds it"):
         report.check_out_dir(".")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileExistsError, match=r"holds src/, which no previous report wrote"):
+        report.check_out_dir("project")
+
+
+def test_what_a_previous_report_did_not_write_is_never_dropped(tmp_path):
+    import os
+    import stat
+
+    from validate import report
+
+    result, out = _tiny_result(), tmp_path / "out"
+    report.write(result, out)
+    os.chmod(out, 0o700)
+    report.write(result, out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700  # the folder keeps its permissions
+    # beside the report: a link to nowhere, a pipe — refused, not silently dropped
+    (out / "thesis-link").symlink_to(tmp_path / "usb" / "thesis.tex")
+    with pytest.raises(FileExistsError, match=r"thesis-link \(a link or special file\)"):
+        report.check_out_dir(out)
+    (out / "thesis-link").unlink()
+    os.mkfifo(out / "pipe")
+    with pytest.raises(FileExistsError, match=r"pipe \(a link or special file\)"):
+        report.check_out_dir(out)
+    (out / "pipe").unlink()
+    # a manifest listing a folder of the user's: its contents are not a report's, so it is refused
+    (out / "data").mkdir()
+    (out / "data" / "run1.csv").write_text("1,2")
+    manifest = json.loads((out / report.MANIFEST).read_text())
+    (out / report.MANIFEST).write_text(json.dumps({**manifest, "entries": [*manifest["entries"], "data"]}))
+    with pytest.raises(FileExistsError, match=r"holds data/run1.csv"):
+        report.check_out_dir(out)
+    assert report.check_out_dir(out, collection=True)  # a collection replaces its model folders one by one
+    shutil.rmtree(out / "data")
+    # a manifest that is not JSON is still the report's own file, refused or replaced, never a late collision
+    (out / report.MANIFEST).write_text("{not json")
+    report.write(result, out)
+    assert json.loads((out / report.MANIFEST).read_text())["written_by"] == "clariant"
+    # a report from before manifests: a PNG that only the (user-edited) page shows is the user's
+    (out / report.MANIFEST).unlink()
+    (out / "my_plot.png").write_bytes(b"\x89PNG mine")
+    page = (out / "index.html").read_text()
+    (out / "index.html").write_text(page.replace("</body>", "<img src='my_plot.png'></body>"))
+    with pytest.raises(FileExistsError, match=r"holds my_plot.png"):
+        report.check_out_dir(out)
 
 
 def test_a_kept_file_is_never_dropped_for_a_new_file_of_its_name(tmp_path):

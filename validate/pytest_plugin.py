@@ -104,8 +104,11 @@ class LorentzReport:
         """Register `model(p, mask)` for the session report; run_kw go to validate.report.run (dtypes,
         max_rapidity, n_rapidities, groups, …). Checked now, in the registering test: the name, the keywords, and
         (first registration) that the report folder can take a report without losing anything."""
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise ValueError(f"report name {name!r} must be letters, digits, '_', '.', '-'")
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name) or name.lower() == "index.html":
+            raise ValueError(
+                f"report name {name!r} must be letters, digits, '_', '.', '-', not start with '.' or '-', and not be "
+                "index.html (it names the model's report folder)"
+            )
         if any(e.name == name for e in self.entries):
             raise ValueError(f"a model named {name!r} is already registered")
         unknown = sorted(set(run_kw) - _run_keywords())
@@ -114,10 +117,17 @@ class LorentzReport:
                 f"lorentz_report.add got unknown keyword(s) {', '.join(unknown)}; it takes those of "
                 f"validate.report.run and validate.sweep: {', '.join(sorted(_run_keywords()))}"
             )
-        if self.target is not None and not self.entries:
+        if self.target is not None:  # before the session's validation work, in the test that asked for it
             from .report import check_out_dir
 
-            check_out_dir(self.target)  # before the session's validation work, in the test that asked for it
+            if not self.entries:
+                check_out_dir(self.target, collection=True)
+            mine = Path(self.target) / name
+            if mine.exists() and not mine.is_dir() or mine.is_symlink():
+                raise FileExistsError(
+                    f"{mine} is a file: with several registered models, the model {name!r} gets a report folder of "
+                    "that name — move the file or choose another name"
+                )
         self.entries.append(_Entry(name, model, p, mask, dict(model_card or {}), run_kw))
 
 
@@ -309,7 +319,7 @@ def pytest_sessionfinish(session, exitstatus):
     unwritable = ""
     if target is not None:
         try:  # the folder (one model) or the collection's folder (several): as add() checked it, once more now
-            target = report.check_out_dir(target)
+            target = report.check_out_dir(target, collection=not single)
         except (OSError, ValueError) as e:
             unwritable = _one_line(e)
     for e in entries:

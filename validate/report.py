@@ -194,41 +194,71 @@ MANIFEST = ".clariant-report"
 
 
 def report_entries(folder: Path) -> set[str]:
-    """The entries of `folder` that a previous report (or report collection) wrote: those its manifest lists; for a
-    report written before manifests existed, report.json (recognised by its content), index.html and the PNGs the
-    page shows. Empty when the folder holds no report."""
+    """The entries of `folder` that a previous report (or report collection) wrote: those its manifest lists that a
+    report can have written (JSON, HTML and PNG files, a collection's model folders); for a report written before
+    manifests existed, report.json (recognised by its content), index.html and the PNGs both of them name. The
+    manifest itself, when it is a plain file (even an unreadable one). Empty when the folder holds no report."""
     folder = Path(folder)
+    manifest = folder / MANIFEST
+    own = {MANIFEST} if manifest.is_file() and not manifest.is_symlink() else set()
     try:
-        listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        listed = json.loads(manifest.read_text(encoding="utf-8")) if own else None
         entries = listed.get("entries") if isinstance(listed, dict) else None
         if isinstance(entries, list) and all(isinstance(e, str) for e in entries):
-            # only what a report can have written: its JSON, HTML and PNG files and a collection's model folders —
-            # a manifest (edited, or stale) can never make another file of the user's look replaceable
-            return {
+            # a manifest (edited, or stale) can never make another kind of file of the user's look replaceable
+            return own | {
                 e
                 for e in entries
                 if "/" not in e
                 and e not in ("", ".", "..")
+                and not (folder / e).is_symlink()
                 and (Path(e).suffix.lower() in _REPORT_SUFFIXES or (folder / e).is_dir())
-            } | {MANIFEST}
+            }
     except (OSError, ValueError, UnicodeDecodeError):
         pass
     try:
-        data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-        page = (folder / "index.html").read_text(encoding="utf-8")
+        text = (folder / "report.json").read_text(encoding="utf-8")
+        data, page = json.loads(text), (folder / "index.html").read_text(encoding="utf-8")
     except (OSError, ValueError, UnicodeDecodeError):
-        return set()
+        return own
     if not (isinstance(data, dict) and {"verdict", "rows", "machine"} <= set(data)):
-        return set()
-    return {"report.json", "index.html", *re.findall(r"src=['\"]([^'\"/]+\.png)['\"]", page)}
+        return own
+    shown = set(re.findall(r"src=['\"]([^'\"/]+\.png)['\"]", page))
+    return own | {"report.json", "index.html"} | {name for name in shown if f'"{name}"' in text}
+
+
+def _foreign(folder: Path, previous: set[str], collection: bool) -> list[str]:
+    """Entries of `folder` that replacing what `previous` lists would overwrite or lose: anything not a regular file
+    or folder (links, pipes), folders and JSON/HTML/PNG files no report wrote, and — unless the folder is written as
+    a `collection` again, whose model folders are each replaced by their own report — whatever a listed folder
+    (a collection's model report, dropped whole when a single report replaces the collection) holds beyond what its
+    own report wrote."""
+    out = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
+            out.append(entry.name + " (a link or special file)")
+        elif entry.name in previous:
+            if entry.is_dir() and not collection:
+                inner = report_entries(entry)
+                out += [
+                    f"{entry.name}/{e.name}"
+                    for e in sorted(entry.iterdir())
+                    if e.name not in inner or e.is_symlink() or not e.is_file()
+                ]
+        elif entry.is_dir():
+            out.append(entry.name + "/")
+        elif entry.suffix.lower() in _REPORT_SUFFIXES:
+            out.append(entry.name)
+    return out
 
 
 def check_out_dir(out_dir, *, collection: bool = False) -> Path:
     """Fail before any measurement if `out_dir` cannot take a report, and return the folder to write (a symbolic
-    link to a folder resolved to it). Refused: a file, a dangling link, a folder that is not writable, and a folder
-    holding anything a report could overwrite or would have to drop that a previous report did not write — folders
-    (unless `collection`: the per-model folders of a previous collection), JSON, HTML or PNG files. Other files
-    (a README, notes) are kept beside the new report."""
+    link to a folder resolved to it). Refused: a file, a dangling link, a folder that is not writable, a mount point
+    or the current directory (the report replaces the folder as a whole), and a folder holding anything a report
+    could overwrite or would have to drop that a previous report did not write (`_foreign`; `collection`: the folder
+    of several models' reports, each in its own folder). Other files (a README, notes) are kept beside the new
+    report."""
     folder = Path(out_dir)
     if folder.is_symlink() and not folder.exists():
         raise FileNotFoundError(
@@ -238,13 +268,18 @@ def check_out_dir(out_dir, *, collection: bool = False) -> Path:
     check_writable_folder(folder)
     if not folder.is_dir():
         return folder
-    previous = report_entries(folder)
-    foreign = []
-    for entry in sorted(folder.iterdir()):
-        if entry.name in previous:
-            continue
-        if entry.is_dir() or entry.suffix.lower() in _REPORT_SUFFIXES:
-            foreign.append(entry.name + ("/" if entry.is_dir() else ""))
+    if os.path.ismount(folder):
+        raise OSError(
+            f"output location {folder} is a mount point: a report replaces its folder as a whole, which a mount "
+            "point cannot be — give a folder inside it"
+        )
+    cwd = Path.cwd().resolve()
+    if cwd == folder or folder in cwd.parents:
+        raise OSError(
+            f"output location {folder} is the current directory or holds it: a report replaces its folder as a "
+            "whole, leaving a shell or server inside it in the old one — run from elsewhere or give another folder"
+        )
+    foreign = _foreign(folder, report_entries(folder), collection)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise FileExistsError(
