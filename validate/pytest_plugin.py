@@ -104,6 +104,7 @@ class LorentzReport:
         """Register `model(p, mask)` for the session report; run_kw go to validate.report.run (dtypes,
         max_rapidity, n_rapidities, groups, …). Checked now, in the registering test: the name, the keywords, and
         (first registration) that the report folder can take a report without losing anything."""
+        __tracebackhide__ = True  # a mistake shows as the test's own line and one message
         if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name) or name.lower() == "index.html":
             raise ValueError(
                 f"report name {name!r} must be letters, digits, '_', '.', '-', not start with '.' or '-', and not be "
@@ -121,7 +122,10 @@ class LorentzReport:
             from .report import check_out_dir
 
             if not self.entries:
-                check_out_dir(self.target, collection=True)
+                try:
+                    check_out_dir(self.target, collection=True)
+                except OSError as e:
+                    raise type(e)(str(e)) from None
             mine = Path(self.target) / name
             if mine.exists() and not mine.is_dir() or mine.is_symlink():
                 raise FileExistsError(
