@@ -177,7 +177,8 @@ def _write(path, content, drop, seed, scale):
                 raw = np.abs(rng.normal(size=shape)) * (scale if key == "Pmu" else 3)
                 if key == "Pmu" and len(shape) == 3 and shape[-1] == 4:
                     raw[..., 0] = np.linalg.norm(raw[..., 1:], axis=-1) * rng.choice([1.0, 1.0, 0.5], size=shape[:2])
-                data = raw.round().astype(dt) if key != "Pmu" else raw.astype(dt)
+                with np.errstate(invalid="ignore", over="ignore"):  # huge scales overflow narrow dtypes: the point
+                    data = raw.round().astype(dt) if key != "Pmu" else raw.astype(dt)
                 if key == "Pmu" and len(shape) == 3 and shape[-1] == 4:
                     n = rng.integers(min(1, shape[1]), shape[1] + 1, size=shape[0])
                     data[np.arange(shape[1])[None, :] >= n[:, None]] = 0  # zero padding after n rows
