@@ -115,6 +115,8 @@ def test_ctrl_c_ends_validate_with_one_line_and_leaves_nothing_half_written(tmp_
             [sys.executable, "-m", "clariant.cli", "validate", "--jets", "64", "--out", str(out)],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
+            # as from a terminal: a test runner started in the background passes SIGINT on as ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.time() + 120
         while "Lorentz sweep" not in log.read_text() and time.time() < deadline and proc.poll() is None:

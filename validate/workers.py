@@ -134,9 +134,16 @@ def run(jobs: Sequence[Callable[[], T]], workers: int, state: Callable[[], objec
         finally:
             _inside.active = False
 
-    with _intra_op_share(workers), ThreadPoolExecutor(workers, thread_name_prefix="clariant-eval") as pool:
-        futures = [pool.submit(call, job) for job in rest]
-        return first + [f.result() for f in futures]
+    with _intra_op_share(workers):
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="clariant-eval")
+        try:
+            futures = [pool.submit(call, job) for job in rest]
+            return first + [f.result() for f in futures]
+        except BaseException:  # an error or Ctrl-C: the jobs not started yet are dropped, not run to the end
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
 
 __all__ = [
