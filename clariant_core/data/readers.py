@@ -440,7 +440,7 @@ class JetFile:
         if neg.any():
             j, i = (int(v) for v in np.argwhere(neg)[0])
             hint = ""
-            if e[j, i] ** 2 < (pmu[j, i, 1:] ** 2).sum() or np.all(pmu[j, i, 1:] >= 0):
+            if e[j, i] ** 2 < (1 - LIGHTCONE_SLACK) * (pmu[j, i, 1:] ** 2).sum():  # |E| < |p⃗|: another column
                 hint = " — is the energy stored last, (px, py, pz, E)? The layout needs (E, px, py, pz)"
             raise DataFormatError(
                 f"{self.path}: negative energy {e[j, i]:.6g} GeV in jet {start + j}, constituent {i}{hint}"
