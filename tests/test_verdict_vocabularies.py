@@ -4,6 +4,7 @@ plain words, never silently equal to the other's; the gates that read the Lorent
 import json
 
 import pytest
+import torch
 
 from clariant.cli import exit_code
 from validate import BROKEN, NONFINITE, NUMERICAL, PASS, UNRESOLVED, Verdict
@@ -66,3 +67,49 @@ def test_plugin_fail_on_speaks_the_lorentz_vocabulary():
     assert all(type(v) is Verdict for v in parse_fail_on("UNRESOLVED"))
     with pytest.raises(pytest.UsageError, match="'UNSAFE' is not a verdict"):
         parse_fail_on("UNSAFE")
+
+
+# --- the excess-agreement rule of NUMERICAL on measurements built to the rounding model --------------------------
+def _measured(name, amplification, floor_scale=3.0, jets=100, seed=0):
+    """A measurement whose errors are the precision's rounding floor times `amplification` [B] (rounding the model
+    amplifies by the same factor at every precision), with a 20 % jitter."""
+    from clariant_core.numerics import PRECISIONS
+    from validate.groups import GridPoint
+    from validate.measures import Measurement
+
+    g = torch.Generator().manual_seed(seed)
+    u = PRECISIONS[name].u
+    floor = torch.full((1, jets), floor_scale * u, dtype=torch.float64)
+    errors = floor * 0.5 * amplification * (1 + 0.2 * torch.rand(1, jets, generator=g, dtype=torch.float64))
+    return Measurement(
+        name, [GridPoint("boost", "x", 2.0)], errors.clamp_max(1.0), floor, output_dtype=PRECISIONS[name].dtype
+    )
+
+
+def _judged(*names_and_amplifications):
+    from validate.groups import boost_sl2c
+    from validate.measures import Sweep
+    from validate.verdict import judge
+
+    t = boost_sl2c("x", torch.tensor([2.0], dtype=torch.float64))
+    points = _measured("float64", torch.ones(1)).points
+    s = Sweep(points, t, {n: _measured(n, *a, seed=k) for k, (n, *a) in enumerate(names_and_amplifications)})
+    return {r.dtype: r.verdict for r in judge(s).rows}
+
+
+def test_amplified_rounding_in_a_tail_of_jets_is_numerical_at_both_precisions():
+    amp = torch.ones(100, dtype=torch.float64)
+    amp[:10] = 1e5  # 10 % of the jets: rounding amplified 10⁵× — the p95 fails, the medians sit at the floor
+    assert _judged(("float64", amp), ("float32", amp)) == {"float64": "NUMERICAL", "float32": "NUMERICAL"}
+
+
+def test_a_precision_whose_errors_are_capped_does_not_make_amplified_rounding_broken():
+    amp = torch.full((100,), 1e6, dtype=torch.float64)  # bfloat16 errors cap at 1, ~250× its floor, not 10⁶×
+    got = _judged(("float64", amp), ("float32", amp), ("bfloat16", amp, 1.0))
+    assert got == {"float64": "NUMERICAL", "float32": "NUMERICAL", "bfloat16": "NUMERICAL"}
+
+
+def test_an_excess_one_precision_does_not_show_is_broken():
+    ones = torch.ones(100, dtype=torch.float64)
+    got = _judged(("float64", ones * 1e4), ("float32", ones * 2))  # 10⁴× the floor in float64 only: no rounding
+    assert got["float64"] == "BROKEN"

@@ -42,6 +42,7 @@ from .statistics import median, p95
 DEFAULT_THRESHOLD = 1e2
 TAIL = 1e2  # the p95 may exceed the median's threshold by this factor
 SATURATED = 0.1  # a relative error this large is O(1): first-order rounding no longer describes it
+CAPPED = 1.0  # a relative error this large is the output's own size: a precision cannot show a larger one
 
 
 class VerdictWord(str, enum.Enum):
@@ -341,15 +342,25 @@ def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] |
     return why, scaling, expected
 
 
-def _excess_disagrees(lo, hi, i, jets) -> str | None:
+def _excess_disagrees(lo, hi, i, jets, threshold) -> str | None:
     """Rounding amplified by the model (NUMERICAL) exceeds its floor by the same factor at every precision; an error
     that one precision sees far above its floor while the other sees it near its own (a break below the coarser
     precision's floor, or one in a code path only one precision takes) does not scale with the unit roundoff,
     however its p95 errors happen to compare. The cut is the geometric midpoint, in median excess, between "the same
-    excess" and "at the floor" (1): the smaller must be at least the square root of the larger. The reason, or None."""
+    excess" and "at the floor" (1): the smaller, taken as at least 1, must be at least the square root of the larger.
+    Judged only where the medians can speak: the larger beyond the PASS bound (a row failing on its tail alone says
+    nothing about its median), both finite, and the coarser precision able to show the larger excess (amplified
+    rounding of that size stays below an error of `CAPPED` there; beyond, its errors are capped and cannot keep
+    pace). The reason, or None."""
+    if not (jets & _resolvable(lo, i)).any():
+        return None
     e_lo, e_hi = median(lo.excess[i][jets]), median(hi.excess[i][jets])
+    if not (math.isfinite(e_lo) and math.isfinite(e_hi)):
+        return None
     small, big = sorted((e_lo, e_hi))
-    if not math.isfinite(big) or small * small >= big:
+    if big <= threshold or max(small, 1.0) ** 2 >= big:
+        return None
+    if big * median(lo.floor[i][jets]) >= CAPPED:  # amplified rounding would exceed what the coarser can show
         return None
     return (
         f"the excess over the floor does not scale with the unit roundoff: median {e_lo:.3g}× in {lo.name}, "
@@ -404,7 +415,7 @@ def _judge_row(meas, i, measured, threshold):
         if err >= SATURATED and meas is lo and _within(hi.excess[i][both], threshold):
             why = f"saturated beyond the first-order floor; {hi.name} within its floor"
             return UNRESOLVED, why + aside, scaling, expected
-        disagree = _excess_disagrees(lo, hi, i, both)
+        disagree = _excess_disagrees(lo, hi, i, both, threshold)
         if disagree:
             return BROKEN, disagree + aside, scaling, expected
         return NUMERICAL, "excess error, but it scales with the unit roundoff" + aside, scaling, expected
