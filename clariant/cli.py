@@ -11,6 +11,7 @@ from pathlib import Path
 #: the largest rapidity `clariant validate` boosts by: e^12 ≈ 1.6·10⁵ takes TeV momenta to ~10⁸ GeV, whose squares
 #: float32 still holds with room; `selfcheck` (the group library alone) goes to 20
 MAX_VALIDATE_RAPIDITY = 12.0
+DEFAULT_VALIDATE_JETS = 256
 
 
 def _rapidities(text: str) -> tuple[float, ...]:
@@ -211,10 +212,10 @@ def _validate(args) -> int:
             "information); clariant validate feeds momenta only — validate a model trained without --particle"
         )
     jets = JetFile(data)
-    n = min(args.jets, len(jets))
+    n = min(args.jets or DEFAULT_VALIDATE_JETS, len(jets))
     if n == 0:
         raise ValueError(f"{data}: no jets to validate on")
-    if args.jets > n and "--jets" in args.argv:
+    if args.jets is not None and args.jets > n:
         print(f"note: --jets {args.jets}: {data} holds {n} jets; validating on all of them", file=sys.stderr)
     check_memory(
         _VALIDATE_BASE_BYTES + n * _VALIDATE_BYTES_PER_JET * len(dtypes) / 4,
@@ -469,7 +470,7 @@ def main(argv=None) -> int:
     v = sub.add_parser("validate", help="validate the default LGN (or a checkpoint) and write reports/index.html")
     v.add_argument("--checkpoint", default=None, help="a clariant checkpoint (default: the shipped default LGN)")
     v.add_argument("--data", default=None, help="jets to validate on (default: the embedded sample's test split)")
-    v.add_argument("--jets", type=_positive_int, default=256, help="number of jets")
+    v.add_argument("--jets", type=_positive_int, default=None, help=f"number of jets (default {DEFAULT_VALIDATE_JETS})")
     v.add_argument(
         "--dtype",
         choices=("all", *PRECISIONS),

@@ -280,3 +280,26 @@ def test_name(jets, lorentz_report):
     result = pytester.runpytest_subprocess("--lorentz-report=no", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*ValueError: report name*must be letters*"])
+
+
+def test_one_model_may_be_named_like_a_file_beside_its_report_but_two_may_not_share_a_name(pytester):
+    (pytester.path / "reports").mkdir()
+    (pytester.path / "reports" / "README.md").write_text("mine")
+    pytester.makepyfile(
+        test_names="""
+def model(p, mask):
+    return p[..., 0].sum(1, keepdim=True)
+
+def test_one(jets, lorentz_report):
+    lorentz_report.add(model, *jets(batch=4, particles=4), name="README.md", n_rapidities=1, n_angles=1, groups=())
+
+def test_case(jets, lorentz_report):
+    lorentz_report.add(model, *jets(batch=4, particles=4), name="readme.md", n_rapidities=1, n_angles=1, groups=())
+"""
+    )
+    one = pytester.runpytest_subprocess("-k", "one", "--lorentz-fail-on=none", "-p", "no:cacheprovider")
+    one.assert_outcomes(passed=1)
+    assert (pytester.path / "reports" / "README.md").read_text() == "mine"
+    both = pytester.runpytest_subprocess("--lorentz-fail-on=none", "-p", "no:cacheprovider")
+    both.assert_outcomes(passed=1, failed=1)
+    both.stdout.fnmatch_lines(["*already registered*"])

@@ -173,7 +173,7 @@ def test_metrics_record_the_run_folder(tmp_path):
 
 
 # --- report folders: what a previous report wrote is replaced, nothing else is lost ------------------------------
-def _tiny_result():
+def _tiny_result(properties=False):
     from validate import report
     from validate.strategies import random_jets
 
@@ -182,7 +182,8 @@ def _tiny_result():
         return (total[:, :1] ** 2 - (total[:, 1:] ** 2).sum(1, keepdim=True)) / 10
 
     p, mask = random_jets(4, 6, seed=0, min_particles=2)
-    return report.run(mass2, p, mask, dtypes=(torch.float64,), n_rapidities=1, n_angles=1, groups=(), properties=False)
+    kw = dict(dtypes=(torch.float64,), n_rapidities=1, n_angles=1, groups=(), properties=properties)
+    return report.run(mass2, p, mask, **kw)
 
 
 def test_a_report_folder_holding_the_users_files_is_refused_before_the_work(tmp_path, capsys):
@@ -297,3 +298,26 @@ def test_a_kept_file_is_never_dropped_for_a_new_file_of_its_name(tmp_path):
         with publish_folder(folder, keep=lambda f: True) as tmp:
             (tmp / "a.txt").write_text("new")
     assert (folder / "a.txt").read_text() == "old" and [f.name for f in tmp_path.iterdir()] == ["f"]
+
+
+def test_reports_and_collections_from_before_manifests_are_recognised(tmp_path):
+    from validate import report
+
+    out = tmp_path / "old"
+    report.write(_tiny_result(properties=True), out)
+    assert any(f.name.startswith("properties_") for f in out.iterdir())
+    (out / report.MANIFEST).unlink()  # as an older version wrote it
+    assert report.check_out_dir(out) == out.resolve()
+    # the plugin's collection of two models, without manifests, and a run killed while building a model's folder
+    coll = tmp_path / "coll"
+    for name in ("A", "B"):
+        report.write(_tiny_result(), coll / name)
+        (coll / name / report.MANIFEST).unlink()
+    (coll / "index.html").write_text(
+        "<h1>Lorentz reports</h1><ul><li><a href='A/index.html'>A</a></li><li><a href='B/index.html'>B</a></li></ul>"
+    )
+    (coll / ".A.4242.new").mkdir()
+    assert report.check_out_dir(coll, collection=True) == coll.resolve()
+    (coll / "C").mkdir()  # a folder no report wrote is still refused
+    with pytest.raises(FileExistsError, match=r"holds C/"):
+        report.check_out_dir(coll, collection=True)

@@ -122,6 +122,7 @@ _TRAIN_SENSITIVE = (
     torch.nn.MultiheadAttention,
     torch.nn.TransformerEncoderLayer,
     torch.nn.TransformerDecoderLayer,
+    torch.nn.RReLU,
 )
 
 
@@ -130,7 +131,27 @@ def _reads_training(code) -> bool:
     (no bytecode: a builtin or C extension) counts as yes."""
     if code is None:
         return True
-    return "training" in code.co_names or any(_reads_training(c) for c in code.co_consts if isinstance(c, type(code)))
+    return (
+        "training" in code.co_names
+        or "training" in code.co_consts  # getattr(self, "training")
+        or any(_reads_training(c) for c in code.co_consts if isinstance(c, type(code)))
+    )
+
+
+def _functions(mod) -> list:
+    """The Python functions a module's forward may run: every function of its own classes (helpers included, a
+    decorated forward unwrapped) and a forward set on the instance."""
+    out = [mod.__dict__["forward"]] if callable(mod.__dict__.get("forward")) else []
+    for cls in type(mod).__mro__:
+        if cls is torch.nn.Module or (getattr(cls, "__module__", None) or "").startswith("torch."):
+            break
+        out += [v for v in vars(cls).values() if callable(v)]
+    unwrapped = []
+    for fn in out:
+        while fn is not None:
+            unwrapped.append(fn)
+            fn = getattr(fn, "__wrapped__", None)
+    return unwrapped
 
 
 def train_mode_matters(model) -> bool:
@@ -142,10 +163,11 @@ def train_mode_matters(model) -> bool:
     for mod in model.modules():
         if isinstance(mod, _TRAIN_SENSITIVE):
             return True
-        forward = type(mod).forward
-        if (getattr(forward, "__module__", None) or "").startswith("torch."):
-            continue
-        if _reads_training(getattr(forward, "__code__", None)):
+        if any(
+            _reads_training(getattr(fn, "__code__", None))
+            for fn in _functions(mod)
+            if not isinstance(fn, type) and hasattr(fn, "__code__")
+        ):
             return True
     return False
 

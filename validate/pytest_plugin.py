@@ -110,7 +110,7 @@ class LorentzReport:
                 f"report name {name!r} must be letters, digits, '_', '.', '-', not start with '.' or '-', and not be "
                 "index.html (it names the model's report folder)"
             )
-        if any(e.name == name for e in self.entries):
+        if any(e.name.casefold() == name.casefold() for e in self.entries):  # one folder on case-blind file systems
             raise ValueError(f"a model named {name!r} is already registered")
         unknown = sorted(set(run_kw) - _run_keywords())
         if unknown:
@@ -126,12 +126,14 @@ class LorentzReport:
                     check_out_dir(self.target, collection=True)
                 except OSError as e:
                     raise type(e)(str(e)) from None
-            mine = Path(self.target) / name
-            if mine.exists() and not mine.is_dir() or mine.is_symlink():
-                raise FileExistsError(
-                    f"{mine} is a file: with several registered models, the model {name!r} gets a report folder of "
-                    "that name — move the file or choose another name"
-                )
+            # with several models each gets a report folder of its name (with one, the report is the folder itself)
+            for other in [name, *(e.name for e in self.entries)] if self.entries else []:
+                mine = Path(self.target) / other
+                if mine.is_symlink() or (mine.exists() and not mine.is_dir()):
+                    raise FileExistsError(
+                        f"{mine} is a file: with several registered models, the model {other!r} gets a report "
+                        "folder of that name — move the file or choose another name"
+                    )
         self.entries.append(_Entry(name, model, p, mask, dict(model_card or {}), run_kw))
 
 

@@ -217,14 +217,40 @@ def report_entries(folder: Path) -> set[str]:
     except (OSError, ValueError, UnicodeDecodeError):
         pass
     try:
-        text = (folder / "report.json").read_text(encoding="utf-8")
-        data, page = json.loads(text), (folder / "index.html").read_text(encoding="utf-8")
-    except (OSError, ValueError, UnicodeDecodeError):
+        page = (folder / "index.html").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return own
+    try:
+        text = (folder / "report.json").read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return own | _legacy_collection(folder, page)
     if not (isinstance(data, dict) and {"verdict", "rows", "machine"} <= set(data)):
         return own
     shown = set(re.findall(r"src=['\"]([^'\"/]+\.png)['\"]", page))
-    return own | {"report.json", "index.html"} | {name for name in shown if f'"{name}"' in text}
+    checked = data.get("properties") if isinstance(data.get("properties"), dict) else {}
+    ours = {
+        name
+        for name in shown
+        if f'"{name}"' in text  # named by the report (its figures)
+        or (name.startswith("properties_") and name[len("properties_") :].split("_")[0].removesuffix(".png") in checked)
+    }
+    return own | {"report.json", "index.html"} | ours
+
+
+def _legacy_collection(folder: Path, page: str) -> set[str]:
+    """A collection of reports from before manifests: the pytest plugin's index page, and the model folders it
+    links to that hold a report."""
+    if "<h1>Lorentz reports</h1>" not in page:
+        return set()
+    linked = set(re.findall(r"href=['\"]([^'\"/]+)/index\.html['\"]", page))
+    models = {name for name in linked if (folder / name).is_dir() and report_entries(folder / name)}
+    return {"index.html", *models} if models else set()
+
+
+#: the temporary siblings `clariant_core.atomic` builds a folder in (".name.<pid>.new"/".old"), left behind by a run
+#: that was killed: the next report of the collection may remove them
+_LEFTOVER = re.compile(r"\.(.+)\.\d+\.(new|old|tmp)")
 
 
 def _foreign(folder: Path, previous: set[str], collection: bool) -> list[str]:
@@ -235,6 +261,8 @@ def _foreign(folder: Path, previous: set[str], collection: bool) -> list[str]:
     own report wrote."""
     out = []
     for entry in sorted(folder.iterdir()):
+        if _LEFTOVER.fullmatch(entry.name) and not entry.is_symlink():
+            continue  # our own temporary, left by a killed run
         if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
             out.append(entry.name + " (a link or special file)")
         elif entry.name in previous:
@@ -268,6 +296,11 @@ def check_out_dir(out_dir, *, collection: bool = False) -> Path:
     check_writable_folder(folder)
     if not folder.is_dir():
         return folder
+    if collection:  # the folder of several models' reports is never replaced as a whole: only its entries
+        foreign = _foreign(folder, report_entries(folder), collection)
+        if foreign:
+            raise FileExistsError(_foreign_message(folder, foreign))
+        return folder
     if os.path.ismount(folder):
         raise OSError(
             f"output location {folder} is a mount point: a report replaces its folder as a whole, which a mount "
@@ -281,12 +314,16 @@ def check_out_dir(out_dir, *, collection: bool = False) -> Path:
         )
     foreign = _foreign(folder, report_entries(folder), collection)
     if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise FileExistsError(
-            f"output location {folder} holds {shown}, which no previous report wrote there: a report would overwrite "
-            "or drop them — choose a new or empty folder, or move them"
-        )
+        raise FileExistsError(_foreign_message(folder, foreign))
     return folder
+
+
+def _foreign_message(folder: Path, foreign: list[str]) -> str:
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    return (
+        f"output location {folder} holds {shown}, which no previous report wrote there: a report would overwrite "
+        "or drop them — choose a new or empty folder, or move them"
+    )
 
 
 def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_dir=".benchmarks") -> Path:
