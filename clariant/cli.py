@@ -193,7 +193,7 @@ def _validate(args) -> int:
     from clariant_core.resources import check_memory
     from clariant_core.training import load_checkpoint
     from clariant_core.training.regression import CARD_KEYS
-    from validate import report
+    from validate import report, report_folder
 
     # "all": the four storage dtypes; one precision: it, paired with float64 for the verdict
     dtypes = (
@@ -203,7 +203,7 @@ def _validate(args) -> int:
     ckpt_path = Path(args.checkpoint) if args.checkpoint else SAMPLE_DIR / DEFAULT_CHECKPOINT
     data = Path(args.data) if args.data else SAMPLE_DIR / "test.h5"
     # every check before the sweep: output folder, checkpoint, data, memory
-    report.check_out_dir(args.out)
+    report_folder.check_out_dir(args.out)
     model, meta = load_checkpoint(ckpt_path, dtype=torch.float64)
     task = Task.parse(meta["config"].get("task", "classify"))
     if meta["config"].get("num_scalars"):
@@ -258,35 +258,29 @@ def _validate(args) -> int:
             out_rep=task.out_rep,
             device=device,
         )
-    except BaseException:  # an error or Ctrl-C: end the bars' line, so the message below stands on its own
+        metrics = meta.get("test_metrics", {})
+        # the report shows it as a table (nested mappings as "configuration › max_irrep" rows, metric keys in words)
+        card = {
+            "checkpoint": str(ckpt_path),
+            "kind": meta.get("kind"),
+            "task": f"{task.value} (output judged as {task.out_rep})",
+            "parameters": sum(x.numel() for x in model.parameters()),
+            "config": meta.get("config") or {},
+            "trained on": meta.get("trained_on", "—"),
+            "validated on": f"{data} (first {p.shape[0]} jets)",
+            "evaluated on": str(device),
+            # classification metrics, then a regression's (CARD_KEYS), on the test split; labelled by the report
+            "test metrics": {k: metrics[k] for k in (*_CLASSIFICATION_KEYS, *CARD_KEYS) if k in metrics},
+        }
+        naive = {k: v for k, v in metrics.get("naive", {}).items() if k in CARD_KEYS}
+        if naive:  # a regression's baseline on the same jets
+            card["naive Σ constituents"] = naive
+        bars["checks"].set_postfix_str("writing the report")
+        index = report.write(result, args.out, model_card=card)
+        step("report written")
+    finally:  # on success, an error or Ctrl-C: end the bars' lines, so what follows stands on its own
         for bar in bars.values():
             bar.close()
-        raise
-    metrics = meta.get("test_metrics", {})
-    # the report shows it as a table (nested mappings as "configuration › max_irrep" rows, metric keys in words)
-    card = {
-        "checkpoint": str(ckpt_path),
-        "kind": meta.get("kind"),
-        "task": f"{task.value} (output judged as {task.out_rep})",
-        "parameters": sum(x.numel() for x in model.parameters()),
-        "config": meta.get("config") or {},
-        "trained on": meta.get("trained_on", "—"),
-        "validated on": f"{data} (first {p.shape[0]} jets)",
-        "evaluated on": str(device),
-        # classification metrics, then a regression's (CARD_KEYS), on the test split; labelled in words by the report
-        "test metrics": {k: metrics[k] for k in (*_CLASSIFICATION_KEYS, *CARD_KEYS) if k in metrics},
-    }
-    naive = {k: v for k, v in metrics.get("naive", {}).items() if k in CARD_KEYS}
-    if naive:  # a regression's baseline on the same jets
-        card["naive Σ constituents"] = naive
-    bars["checks"].set_postfix_str("writing the report")
-    try:
-        index = report.write(result, args.out, model_card=card)
-    except BaseException:
-        bars["checks"].close()
-        raise
-    step("report written")
-    bars["checks"].close()
     print(
         f"verdict {result['verdict']} ({', '.join(f'{k}: {v}' for k, v in result['by_dtype'].items())}): "
         f"{result['summary']}"

@@ -199,31 +199,31 @@ def test_a_report_folder_holding_the_users_files_is_refused_before_the_work(tmp_
 
 
 def test_a_previous_report_is_replaced_and_every_other_file_kept(tmp_path):
-    from validate import report
+    from validate import report, report_folder
 
     result, out = _tiny_result(), tmp_path / "out"
     report.write(result, out)
     written = {f.name for f in out.iterdir()}
-    assert {"index.html", "report.json", report.MANIFEST} <= written
+    assert {"index.html", "report.json", report_folder.MANIFEST} <= written
     (out / "notes.txt").write_text("mine")
     (out / "draft.tmp").write_text("mine too")
     report.write(result, out)
     assert (out / "notes.txt").read_text() == "mine" and (out / "draft.tmp").read_text() == "mine too"
     assert {f.name for f in out.iterdir()} == written | {"notes.txt", "draft.tmp"}
     # a manifest that lists a user's file (edited by hand, or stale) cannot make it replaceable
-    manifest = json.loads((out / report.MANIFEST).read_text())
-    (out / report.MANIFEST).write_text(json.dumps({**manifest, "entries": [*manifest["entries"], "notes.txt"]}))
+    manifest = json.loads((out / report_folder.MANIFEST).read_text())
+    (out / report_folder.MANIFEST).write_text(json.dumps({**manifest, "entries": [*manifest["entries"], "notes.txt"]}))
     report.write(result, out)
     assert (out / "notes.txt").read_text() == "mine"
     # a report written before manifests existed is recognised by its content
-    (out / report.MANIFEST).unlink()
-    assert report.check_out_dir(out) == out.resolve()
+    (out / report_folder.MANIFEST).unlink()
+    assert report_folder.check_out_dir(out) == out.resolve()
     report.write(result, out)
-    assert (out / "notes.txt").exists() and (out / report.MANIFEST).exists()
+    assert (out / "notes.txt").exists() and (out / report_folder.MANIFEST).exists()
 
 
 def test_report_locations_through_links_and_odd_names(tmp_path, monkeypatch):
-    from validate import report
+    from validate import report, report_folder
 
     real = tmp_path / "real"
     real.mkdir()
@@ -235,22 +235,22 @@ def test_report_locations_through_links_and_odd_names(tmp_path, monkeypatch):
     dangling = tmp_path / "dangling"
     dangling.symlink_to(tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="symbolic link to .*nowhere, which does not exist"):
-        report.check_out_dir(dangling)
+        report_folder.check_out_dir(dangling)
     (tmp_path / "project").mkdir()
     (tmp_path / "project" / "src").mkdir()
     monkeypatch.chdir(tmp_path / "project")
     with pytest.raises(OSError, match=r"is the current directory or holds it"):
-        report.check_out_dir(".")
+        report_folder.check_out_dir(".")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileExistsError, match=r"holds src/, which no previous report wrote"):
-        report.check_out_dir("project")
+        report_folder.check_out_dir("project")
 
 
 def test_what_a_previous_report_did_not_write_is_never_dropped(tmp_path):
     import os
     import stat
 
-    from validate import report
+    from validate import report, report_folder
 
     result, out = _tiny_result(), tmp_path / "out"
     report.write(result, out)
@@ -260,32 +260,32 @@ def test_what_a_previous_report_did_not_write_is_never_dropped(tmp_path):
     # beside the report: a link to nowhere, a pipe — refused, not silently dropped
     (out / "thesis-link").symlink_to(tmp_path / "usb" / "thesis.tex")
     with pytest.raises(FileExistsError, match=r"thesis-link \(a link or special file\)"):
-        report.check_out_dir(out)
+        report_folder.check_out_dir(out)
     (out / "thesis-link").unlink()
     os.mkfifo(out / "pipe")
     with pytest.raises(FileExistsError, match=r"pipe \(a link or special file\)"):
-        report.check_out_dir(out)
+        report_folder.check_out_dir(out)
     (out / "pipe").unlink()
     # a manifest listing a folder of the user's: its contents are not a report's, so it is refused
     (out / "data").mkdir()
     (out / "data" / "run1.csv").write_text("1,2")
-    manifest = json.loads((out / report.MANIFEST).read_text())
-    (out / report.MANIFEST).write_text(json.dumps({**manifest, "entries": [*manifest["entries"], "data"]}))
+    manifest = json.loads((out / report_folder.MANIFEST).read_text())
+    (out / report_folder.MANIFEST).write_text(json.dumps({**manifest, "entries": [*manifest["entries"], "data"]}))
     with pytest.raises(FileExistsError, match=r"holds data/run1.csv"):
-        report.check_out_dir(out)
-    assert report.check_out_dir(out, collection=True)  # a collection replaces its model folders one by one
+        report_folder.check_out_dir(out)
+    assert report_folder.check_out_dir(out, collection=True)  # a collection replaces its model folders one by one
     shutil.rmtree(out / "data")
     # a manifest that is not JSON is still the report's own file, refused or replaced, never a late collision
-    (out / report.MANIFEST).write_text("{not json")
+    (out / report_folder.MANIFEST).write_text("{not json")
     report.write(result, out)
-    assert json.loads((out / report.MANIFEST).read_text())["written_by"] == "clariant"
+    assert json.loads((out / report_folder.MANIFEST).read_text())["written_by"] == "clariant"
     # a report from before manifests: a PNG that only the (user-edited) page shows is the user's
-    (out / report.MANIFEST).unlink()
+    (out / report_folder.MANIFEST).unlink()
     (out / "my_plot.png").write_bytes(b"\x89PNG mine")
     page = (out / "index.html").read_text()
     (out / "index.html").write_text(page.replace("</body>", "<img src='my_plot.png'></body>"))
     with pytest.raises(FileExistsError, match=r"holds my_plot.png"):
-        report.check_out_dir(out)
+        report_folder.check_out_dir(out)
 
 
 def test_a_kept_file_is_never_dropped_for_a_new_file_of_its_name(tmp_path):
@@ -301,23 +301,23 @@ def test_a_kept_file_is_never_dropped_for_a_new_file_of_its_name(tmp_path):
 
 
 def test_reports_and_collections_from_before_manifests_are_recognised(tmp_path):
-    from validate import report
+    from validate import report, report_folder
 
     out = tmp_path / "old"
     report.write(_tiny_result(properties=True), out)
     assert any(f.name.startswith("properties_") for f in out.iterdir())
-    (out / report.MANIFEST).unlink()  # as an older version wrote it
-    assert report.check_out_dir(out) == out.resolve()
+    (out / report_folder.MANIFEST).unlink()  # as an older version wrote it
+    assert report_folder.check_out_dir(out) == out.resolve()
     # the plugin's collection of two models, without manifests, and a run killed while building a model's folder
     coll = tmp_path / "coll"
     for name in ("A", "B"):
         report.write(_tiny_result(), coll / name)
-        (coll / name / report.MANIFEST).unlink()
+        (coll / name / report_folder.MANIFEST).unlink()
     (coll / "index.html").write_text(
         "<h1>Lorentz reports</h1><ul><li><a href='A/index.html'>A</a></li><li><a href='B/index.html'>B</a></li></ul>"
     )
     (coll / ".A.4242.new").mkdir()
-    assert report.check_out_dir(coll, collection=True) == coll.resolve()
+    assert report_folder.check_out_dir(coll, collection=True) == coll.resolve()
     (coll / "C").mkdir()  # a folder no report wrote is still refused
     with pytest.raises(FileExistsError, match=r"holds C/"):
-        report.check_out_dir(coll, collection=True)
+        report_folder.check_out_dir(coll, collection=True)

@@ -127,10 +127,7 @@ _TRAIN_SENSITIVE = (
 
 
 def _reads_training(code) -> bool:
-    """Whether a function's bytecode (or a function nested in it) reads an attribute named `training`; unknown
-    (no bytecode: a builtin or C extension) counts as yes."""
-    if code is None:
-        return True
+    """Whether a function's bytecode (or a function nested in it) reads an attribute named `training`."""
     return (
         "training" in code.co_names
         or "training" in code.co_consts  # getattr(self, "training")
@@ -163,11 +160,7 @@ def train_mode_matters(model) -> bool:
     for mod in model.modules():
         if isinstance(mod, _TRAIN_SENSITIVE):
             return True
-        if any(
-            _reads_training(getattr(fn, "__code__", None))
-            for fn in _functions(mod)
-            if not isinstance(fn, type) and hasattr(fn, "__code__")
-        ):
+        if any(_reads_training(fn.__code__) for fn in _functions(mod) if hasattr(fn, "__code__")):
             return True
     return False
 

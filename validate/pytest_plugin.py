@@ -119,7 +119,7 @@ class LorentzReport:
                 f"validate.report.run and validate.sweep: {', '.join(sorted(_run_keywords()))}"
             )
         if self.target is not None:  # before the session's validation work, in the test that asked for it
-            from .report import check_out_dir
+            from .report_folder import check_out_dir
 
             if not self.entries:
                 try:
@@ -317,7 +317,7 @@ def pytest_sessionfinish(session, exitstatus):
     failing = parse_fail_on(*_fail_on_spec(config)) if entries else frozenset()
     if (target is None and not failing) or not entries or getattr(config.option, "collectonly", False):
         return
-    from . import pages, report
+    from . import pages, report, report_folder
     from .verdict import Verdict
 
     done = config.stash[_RESULT]
@@ -325,7 +325,7 @@ def pytest_sessionfinish(session, exitstatus):
     unwritable = ""
     if target is not None:
         try:  # the folder (one model) or the collection's folder (several): as add() checked it, once more now
-            target = report.check_out_dir(target, collection=not single)
+            target = report_folder.check_out_dir(target, collection=not single)
         except (OSError, ValueError) as e:
             unwritable = _one_line(e)
     for e in entries:
@@ -354,10 +354,10 @@ def pytest_sessionfinish(session, exitstatus):
             for d in done
         )
         target.mkdir(parents=True, exist_ok=True)
-        kept = {name for name in report.report_entries(target) if (target / name).exists()}
+        kept = {name for name in report_folder.report_entries(target) if (target / name).exists()}
         pages.write(target, "Lorentz reports", [f"<h1>Lorentz reports</h1><ul>{links}</ul>"])
         written = {d.name for d in done if d.path is not None}
-        report.write_manifest(target, sorted((kept | written | {"index.html"}) - {report.MANIFEST}))
+        report_folder.write_manifest(target, sorted((kept | written | {"index.html"}) - {report_folder.MANIFEST}))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
