@@ -380,3 +380,18 @@ def test_jets_of_zero_four_vectors_are_refused_not_passed():
     match = r"jet 0 has only zero four-momenta .*\(3 of 3 jets\).* padding marked as real"
     with pytest.raises(ValueError, match=match):
         sweep(energy_sum, p, mask, **SMALL)
+
+
+def test_an_order_dependence_below_float32s_floor_is_a_broken_permutation_not_rounding():
+    def first_particle_leak(p, mask):  # Σ tanh(p_i·p_j) (1 + 10⁻¹¹ E_first/E_jet): depends on which particle is first
+        m = mask.to(p.dtype)
+        s = (torch.tanh(minkowski(p[:, :, None, :], p[:, None, :, :]) / 1e4) * m[:, :, None] * m[:, None, :]).sum(
+            (1, 2)
+        )
+        return (s * (1 + 1e-11 * p[:, 0, 0] / (p[..., 0] * m).sum(1)))[:, None]
+
+    p, mask = random_jets(32, 12, seed=1, min_particles=3)
+    from validate.properties import check_permutation
+
+    r = check_permutation(first_particle_leak, p, mask)
+    assert r.verdict == PropertyVerdict.BROKEN and r.by_dtype["float64"] == PropertyVerdict.BROKEN, r.by_dtype

@@ -303,9 +303,8 @@ def _within_rule(meas, i, jets, threshold) -> tuple[Verdict, str] | None:
             f"resolve errors below ~{meas.unit:.1g} (within that floor)"
         )
     # above the floor but within the PASS bounds: the model's own rounding (docs/validation.md, "Verdicts")
-    return PASS, "within the precision floor" if p95(
-        meas.excess[i][jets]
-    ) <= 1 else "within the floor's rounding allowance"
+    at_floor = p95(meas.excess[i][jets]) <= 1
+    return PASS, "within the precision floor" if at_floor else "within the floor's rounding allowance"
 
 
 def _scaling(meas, other, i, jets):
@@ -342,25 +341,28 @@ def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] |
     return why, scaling, expected
 
 
+def excess_scales(e_lo: float, e_hi: float, floor_lo: float, threshold: float) -> bool:
+    """Whether median excesses `e_lo`, `e_hi` over the floor, at a coarser and a finer precision, are consistent with
+    rounding the model amplifies — which exceeds its floor by the same factor at every precision. False where one
+    precision sees the error far above its floor and the other near its own (a break below the coarser precision's
+    floor, or in a code path only one precision takes), however the errors themselves compare: the smaller, taken as
+    at least 1, must be at least the square root of the larger (the geometric midpoint between "the same excess" and
+    "at the floor"). Only where the medians can speak: the larger beyond the PASS bound `threshold` (a row failing
+    on its tail alone says nothing about its median), both finite, and the coarser precision (median floor
+    `floor_lo`) able to show the larger excess (amplified rounding of that size below an error of `CAPPED` there;
+    beyond, its errors are capped and cannot keep pace). One rule for the Lorentz rows and the property checks."""
+    if not (math.isfinite(e_lo) and math.isfinite(e_hi)):
+        return True
+    small, big = sorted((e_lo, e_hi))
+    return big <= threshold or max(small, 1.0) ** 2 >= big or big * floor_lo >= CAPPED
+
+
 def _excess_disagrees(lo, hi, i, jets, threshold) -> str | None:
-    """Rounding amplified by the model (NUMERICAL) exceeds its floor by the same factor at every precision; an error
-    that one precision sees far above its floor while the other sees it near its own (a break below the coarser
-    precision's floor, or one in a code path only one precision takes) does not scale with the unit roundoff,
-    however its p95 errors happen to compare. The cut is the geometric midpoint, in median excess, between "the same
-    excess" and "at the floor" (1): the smaller, taken as at least 1, must be at least the square root of the larger.
-    Judged only where the medians can speak: the larger beyond the PASS bound (a row failing on its tail alone says
-    nothing about its median), both finite, and the coarser precision able to show the larger excess (amplified
-    rounding of that size stays below an error of `CAPPED` there; beyond, its errors are capped and cannot keep
-    pace). The reason, or None."""
-    if not (jets & _resolvable(lo, i)).any():
+    """`excess_scales` on row i's jets (the reason when it fails, else None)."""
+    if not (jets & _resolvable(lo, i)).any():  # `_scaling` fell back to every jet: the coarser resolves none
         return None
     e_lo, e_hi = median(lo.excess[i][jets]), median(hi.excess[i][jets])
-    if not (math.isfinite(e_lo) and math.isfinite(e_hi)):
-        return None
-    small, big = sorted((e_lo, e_hi))
-    if big <= threshold or max(small, 1.0) ** 2 >= big:
-        return None
-    if big * median(lo.floor[i][jets]) >= CAPPED:  # amplified rounding would exceed what the coarser can show
+    if excess_scales(e_lo, e_hi, median(lo.floor[i][jets]), threshold):
         return None
     return (
         f"the excess over the floor does not scale with the unit roundoff: median {e_lo:.3g}× in {lo.name}, "

@@ -31,7 +31,7 @@ import math
 
 import torch
 
-from ._deps import p95, unit_roundoff
+from ._deps import excess_scales, p95, unit_roundoff
 from .result import Row, Scan
 from .verdicts import PropertyVerdict
 
@@ -60,6 +60,12 @@ def _within(excess: torch.Tensor) -> bool:
     return float(excess.median()) <= THRESHOLD and p95(excess) <= TAIL * THRESHOLD
 
 
+def _excess(change: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+    """change / floor per jet, 0 where the change is exactly 0."""
+    ex = change / floor
+    return torch.where(change == 0, torch.zeros_like(ex), ex)
+
+
 def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: dict[str, torch.Tensor]) -> list[Row]:
     """Rows of one must-vanish check: changes and floors `[B]` per dtype name (infinite change = non-finite)."""
     rows = []
@@ -67,8 +73,7 @@ def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: 
         fl = floors[name]
         finite = torch.isfinite(d)
         bad = int((~finite).sum())
-        ex = d / fl
-        ex = torch.where(d == 0, torch.zeros_like(ex), ex)
+        ex = _excess(d, fl)
         cm, cp, cx = _finite_stats(d)
         fm, fp, _ = _finite_stats(fl)
         em, ep, _ = _finite_stats(ex)
@@ -93,7 +98,19 @@ def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: 
                 lo, hi = sorted((name, other), key=lambda o: -unit_roundoff(_dtype(o)))
                 expected = unit_roundoff(_dtype(lo)) / unit_roundoff(_dtype(hi))
                 scaling = p95(changes[lo]) / max(p95(changes[hi]), 1e-300)
-                if scaling >= math.sqrt(expected):
+                e_lo, e_hi = (_finite_stats(_excess(changes[o], floors[o]))[0] for o in (lo, hi))
+                if scaling >= math.sqrt(expected) and not excess_scales(
+                    e_lo, e_hi, _finite_stats(floors[lo])[0], THRESHOLD
+                ):
+                    v, why = (
+                        PropertyVerdict.BROKEN,
+                        (
+                            f"the change's excess over the floor does not scale with the unit roundoff: median "
+                            f"{e_lo:.3g}× in {lo}, {e_hi:.3g}× in {hi} (rounding gives the same excess at every "
+                            "precision)"
+                        ),
+                    )
+                elif scaling >= math.sqrt(expected):
                     v, why = PropertyVerdict.NUMERICAL, "beyond the floor, but it shrinks with the unit roundoff"
                 else:
                     v, why = PropertyVerdict.BROKEN, "the change does not shrink with the unit roundoff"
