@@ -60,10 +60,10 @@ def write_text(path, text: str, *, overwrite: bool = True) -> Path:
     return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
 
-def check_writable_folder(folder, *, replaceable: Callable[[Path], bool] | None = None) -> Path:
+def check_writable_folder(folder) -> Path:
     """Fail early (before any expensive work) if `folder` cannot receive output: it is a file, a parent is a file, or
-    the nearest existing ancestor is not writable. With `replaceable`, an existing non-empty folder must also satisfy
-    `replaceable(folder)` (e.g. "holds only a previous report"), else FileExistsError. Creates nothing."""
+    the nearest existing ancestor is not writable. Creates nothing. (Whether an existing folder's files may be
+    replaced is the caller's question: validate/report_folder.py for reports, training/runs.py for runs.)"""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"output location {folder} is a file, not a folder")
@@ -78,10 +78,6 @@ def check_writable_folder(folder, *, replaceable: Callable[[Path], bool] | None 
     for p in {probe, folder.parent if folder.exists() else probe}:
         if p.exists() and not _can_create_in(p):
             raise PermissionError(f"output location {folder}: {p} is not writable")
-    if replaceable is not None and folder.is_dir() and any(folder.iterdir()) and not replaceable(folder):
-        raise FileExistsError(
-            f"output location {folder} holds files that replacing it would lose; choose a new or empty folder"
-        )
     return folder
 
 

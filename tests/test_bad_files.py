@@ -81,6 +81,31 @@ def test_spacelike_constituents_are_refused(tmp_path):
     assert int(JetFile(upcast).read().mask.sum()) == int(n.sum())
 
 
+def test_float16_storage_reaches_the_validation_suite(tmp_path):
+    """Massless constituents stored as float16 lie up to ~2u₁₆ outside the light cone: the reader accepts them to
+    that rounding and hands them on lifted to E = |p⃗|, so the suite's input check (held to float32's rounding)
+    takes them; a real spacelike particle is still refused."""
+    from validate.evaluation import check_jets
+
+    b = JetFile(SAMPLE_DIR / "test.h5").read(0, 16)
+    n = b.mask.sum(1).numpy()
+    p16 = np.zeros((16, 200, 4), dtype=np.float16)
+    for j in range(16):
+        p16[j, : n[j]] = b.p[j, : n[j]].numpy().astype(np.float16)
+    raw = p16.astype(np.float64)
+    three = np.sqrt((raw[..., 1:] ** 2).sum(-1))
+    assert (three > raw[..., 0] * (1 + 1e-6)).any()  # the rounding really puts some outside the light cone
+    path = write_h5py_layout(tmp_path / "half.h5", p16, b.label.numpy(), dtype=np.float16)
+    got = JetFile(path).read()
+    check_jets(got.p, got.mask)
+    e, p3 = got.p[..., 0], torch.linalg.vector_norm(got.p[..., 1:], dim=-1)
+    assert torch.equal(got.p[..., 1:], torch.from_numpy(raw[..., 1:]))  # only E moves, and only upwards
+    assert (e >= p3).all() and (e >= torch.from_numpy(raw[..., 0])).all()
+    p16[3, 0, 3] = 1.5 * p16[3, 0, 0]
+    with pytest.raises(DataFormatError, match=r"jet 3, constituent 0 is spacelike"):
+        JetFile(write_h5py_layout(tmp_path / "bad16.h5", p16, b.label.numpy(), dtype=np.float16)).read()
+
+
 def test_energy_stored_last_gets_the_column_order_hint(tmp_path):
     p, label = _jets()
     swapped = np.concatenate([p[..., 1:], p[..., :1]], -1)  # (px, py, pz, E)

@@ -82,8 +82,9 @@ def check_jets(p, mask) -> tuple[torch.Tensor, torch.Tensor]:
     if bad.any():
         j, i = (int(v) for v in torch.nonzero(bad)[0])
         raise ValueError(
-            f"jet {j}, particle {i}: E = {float(e[j, i]):.6g} < |p⃗| = {float(three[j, i]):.6g} beyond rounding "
-            f"({int(bad.sum())} such particles): four-momenta must be (E, px, py, pz) with E ≥ |p⃗| — "
+            f"jet {j}, particle {i}: E = {float(e[j, i]):.9g} < |p⃗| = {float(three[j, i]):.9g}, by "
+            f"{float((three[j, i] - e[j, i]) / three[j, i]):.2g} relative, beyond rounding ({LIGHTCONE_SLACK:.2g}; "
+            f"{int(bad.sum())} such particles): four-momenta must be (E, px, py, pz) with E ≥ |p⃗| — "
             f"is the energy stored last, (px, py, pz, E)?"
         )
     return x.masked_fill(~mask[..., None], 0.0), mask

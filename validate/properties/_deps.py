@@ -6,7 +6,7 @@ from ..evaluation import Evaluator
 from ..evaluation import check_jets as check_lorentz_inputs
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
-from ..verdict import excess_scales
+from ..verdict import DEFAULT_THRESHOLD, SATURATED, TAIL, excess_scales
 from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, workers_for
 from ..workers import run as run_jobs
 
@@ -14,6 +14,9 @@ __all__ = [
     "Evaluator",
     "check_lorentz_inputs",
     "CPU_PARTICLES_PER_CALL",
+    "DEFAULT_THRESHOLD",
+    "SATURATED",
+    "TAIL",
     "dtype_name",
     "excess_scales",
     "has_hooks",

@@ -31,13 +31,12 @@ import math
 
 import torch
 
-from ._deps import excess_scales, p95, unit_roundoff
+from ._deps import DEFAULT_THRESHOLD, SATURATED, TAIL, excess_scales, p95, unit_roundoff
 from .result import Row, Scan
 from .verdicts import PropertyVerdict
 
-THRESHOLD = 1e2
-TAIL = 1e2
-SATURATED = 0.1
+#: the Lorentz verdict's bounds (validate/verdict.py), so that a property row and a Lorentz row mean the same
+THRESHOLD = DEFAULT_THRESHOLD
 RESOLVE = 10.0
 MIN_POWER = 0.25
 
