@@ -41,9 +41,11 @@ def to_jet_rest_frame(p: torch.Tensor, mask: torch.Tensor, jet_mask: torch.Tenso
     total = (p * wj).sum(-2)  # [B, 4]
     e = total[..., 0]
     vec = total[..., 1:]
-    m2 = _minkowski_dd(total, total)
+    # P·P and every P·p_i in one double-double pass (P as an extra row in front)
+    dots = _minkowski_dd(total[:, None, :], torch.cat([total[:, None, :], p], 1))
+    m2 = dots[:, 0]
     timelike = _timelike(m2, e)
-    rest = _rest_frame_dd(p, total, m2, timelike)
+    rest = _rest_frame_dd(p, total, m2, dots[:, 1:], timelike)
     # light-like fallback: boost along −P̂ by rapidity log(E) → energy 1
     pnorm = torch.linalg.vector_norm(vec, dim=-1).clamp_min(torch.finfo(p.dtype).tiny)
     nhat = vec / pnorm[:, None]
@@ -66,19 +68,22 @@ def _minkowski_dd(a: torch.Tensor, b: torch.Tensor) -> DD:
     return half[..., 0] + half[..., 1]
 
 
-def _rest_frame_dd(p: torch.Tensor, total: torch.Tensor, m2: DD, timelike: torch.Tensor) -> torch.Tensor:
+def _rest_frame_dd(p: torch.Tensor, total: torch.Tensor, m2: DD, pdot: DD, timelike: torch.Tensor) -> torch.Tensor:
     """The boost to the rest frame of the *computed* P = total, in double-double, rounded once.
 
     m, P·p and the boost's coefficient all cancel catastrophically for a boosted jet (relative losses ~γ²); computed
     to ~u² from the same rounded P, the transformation is Lorentz to ~u²γ² — exactly what the invariant network
     needs (a slightly wrong P only moves the frame; an inconsistent m would distort it). The coefficient is
-    written without cancellation: (P⃗·p⃗)/(m(E+m)) − p⁰/m = −(P·p + p⁰m)/(m(E+m)). Vectorised over components
-    (a few hundred elementwise operations per call)."""
+    written without cancellation: (P⃗·p⃗)/(m(E+m)) − p⁰/m = −(P·p + p⁰m)/(m(E+m)). pdot: P·p_i `[B, N]`. Vectorised
+    over components, and the two reciprocals share one division (a few hundred elementwise operations per call,
+    whatever the batch)."""
     one = torch.ones_like(m2.hi)
     m = DD(torch.where(timelike, m2.hi, one), torch.where(timelike, m2.lo, 0 * one)).sqrt()
-    inv_m = DD(one) / m
-    inv_den = DD(one) / (m * (DD(total[..., 0]) + m))  # 1/(m(E+m))
-    pdot = _minkowski_dd(total[:, None, :], p)  # P·p [B, N]
+    den = m * (DD(total[..., 0]) + m)  # m(E+m)
+    inv = DD(torch.ones_like(one)[:, None].expand(-1, 2)) / DD(
+        torch.stack([m.hi, den.hi], -1), torch.stack([m.lo, den.lo], -1)
+    )
+    inv_m, inv_den = inv[:, 0], inv[:, 1]  # 1/m, 1/(m(E+m))
     e_rest = (pdot * inv_m[:, None]).value()
     coef = -((pdot + DD(p[..., 0]) * m[:, None]) * inv_den[:, None])
     spatial = (DD(p[..., 1:]) + coef[..., None] * DD(total[:, None, 1:])).value()

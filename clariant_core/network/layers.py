@@ -167,6 +167,9 @@ class CGLevel(nn.Module):
         self.linear = EquivariantLinear(self.irreps_cat, self.irreps_out)
         self.radial = nn.Linear(num_basis, self.tau_in, bias=False)
         self.mlp = ScalarMLP(tau_out, mlp_hidden)
+        # the input irreps' rows in the one planes tensor a level computes on
+        dims = [ir.dim for ir in self.irreps_in.irreps]
+        self._rows = dict(zip(self.irreps_in.irreps, (sum(dims[:i]) for i in range(len(dims)))))
         self.compiled = False
         self._compiled_run = None  # (owner id, compiled callable): a deep copy compiles its own
 
@@ -183,13 +186,16 @@ class CGLevel(nn.Module):
         agg = torch.bmm(rows.transpose(0, 1), f.mT).transpose(0, 1)  # [2ΣD, τ·B, N_i], a strided view
         return list(torch.split(agg.view(-1, 2, tau, b, n), sizes))
 
-    def _run(self, x: list, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor, sq_c: list, msg_c: list):
-        """The level on real planes. x: planes `[d, 2, τ, B, N]` per input irrep (irreps_in order); q: planes
-        `[4, 2, 1, B, N]`; sq_c / msg_c: the products' terms (CGProduct.terms). Returns planes per output irrep."""
-        x = dict(zip(self.irreps_in.irreps, x))
+    def _run(self, xs: torch.Tensor, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor, sq_c, msg_c):
+        """The level on real planes. xs: planes `[D, 2, τ, B, N]` of all input irreps, stacked along D in irreps_in
+        order (one conversion per level); q: planes `[4, 2, 1, B, N]`; sq_c / msg_c: the products' terms
+        (CGProduct.terms). Returns planes per output irrep."""
+        x = {a: xs.narrow(0, r, a.dim) for a, r in self._rows.items()}
         pieces: dict[Irrep, list[torch.Tensor]] = {c: [x[c]] if c in x else [] for _, c in self.irreps_cat}
         mult: dict[Irrep, torch.Tensor] = {}
-        for i, ((a, b, _), c2) in enumerate(zip(self.square.paths, sq_c)):  # CG(F_i ⊗ F_i)
+        # CG(F_i ⊗ F_i) path by path: each path's product stays cache-sized (gathering every path's terms at once
+        # saved ≤ 0.4 ms per call in float32 at B ≤ 4 and cost up to 3 ms in float64 from B = 2 on, one core)
+        for i, ((a, b, _), c2) in enumerate(zip(self.square.paths, sq_c)):
             if a not in mult:
                 mult[a] = multiplier(x[a])
             for c, z in self.square.split(i, cg_product(mult[a], x[b], c2), 0):
@@ -218,8 +224,9 @@ class CGLevel(nn.Module):
             if self._compiled_run is None or self._compiled_run[0] != id(self):
                 self._compiled_run = (id(self), torch.compile(self._run, dynamic=False))
             run = self._compiled_run[1]
+        xs = torch.cat([x[c] for c in self.irreps_in.irreps], -1)
         out = run(
-            [to_planes(x[c]) for c in self.irreps_in.irreps],
+            to_planes(xs),
             to_planes(q),
             basis,
             mask,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from clariant_core.numerics import is_transformed
+
 
 def to_planes(z: torch.Tensor) -> torch.Tensor:
     """complex `[B, N, τ, d]` → real planes `[d, 2, τ, B, N]` of the matching precision (a copy)."""
@@ -43,13 +45,29 @@ def cg_product(mx: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
     return out.view((coeff.shape[0],) + prod.shape[2:])
 
 
+def real_block(w: torch.Tensor) -> torch.Tensor:
+    """[[A, −B], [B, A]] `[2m, 2n]` of a complex `[m, n]` matrix stored as `w: [m, n, 2]` (A = re, B = im). Where
+    nothing differentiates through it (no_grad, frozen weights) it is built once and kept on the weight tensor, keyed
+    by the weight's storage, dtype and version: an in-place update (an optimizer step) or a conversion rebuilds it;
+    otherwise it is built every call, so that autograd sees it."""
+    cacheable = not (torch.is_grad_enabled() and w.requires_grad) and not is_transformed(w)
+    key = (w._version, w.data_ptr(), w.dtype, w.device) if cacheable else None
+    if key is not None:
+        hit = getattr(w, "_clariant_block", None)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+    re, im = w[..., 0], w[..., 1]
+    block = torch.cat([torch.cat([re, -im], 1), torch.cat([im, re], 1)])
+    if key is not None:
+        w._clariant_block = (key, block)
+    return block
+
+
 def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """W x for a complex `[m, n]` matrix stored as (re, im) pairs `w: [m, n, 2]` on planes `x: [d, 2, n, ...]`
     → `[d, 2, m, ...]`: one real GEMM per representation component with [[A, −B], [B, A]]."""
-    re, im = w[..., 0], w[..., 1]
-    block = torch.cat([torch.cat([re, -im], 1), torch.cat([im, re], 1)])  # [2m, 2n]
-    out = block @ x.flatten(1, 2).flatten(2)  # [d, 2m, ...]
+    out = real_block(w) @ x.flatten(1, 2).flatten(2)  # [d, 2m, ...]
     return out.view(x.shape[:1] + (2, w.shape[0]) + x.shape[3:])
 
 
-__all__ = ["cg_product", "from_planes", "linear", "multiplier", "to_planes"]
+__all__ = ["cg_product", "from_planes", "linear", "multiplier", "real_block", "to_planes"]
