@@ -395,3 +395,44 @@ def test_an_order_dependence_below_float32s_floor_is_a_broken_permutation_not_ro
 
     r = check_permutation(first_particle_leak, p, mask)
     assert r.verdict == PropertyVerdict.BROKEN and r.by_dtype["float64"] == PropertyVerdict.BROKEN, r.by_dtype
+
+
+def energy_clamp(p, mask):
+    """Jet m² after an "overflow guard" E ≤ 20 TeV: exact below it, so only large boosts reach the bug."""
+    e = p[..., :1].clamp(max=2e4)
+    total = (torch.cat([e, p[..., 1:]], -1) * mask.to(p.dtype)[..., None]).sum(1)
+    return (minkowski(total, total) / 1e4)[:, None]
+
+
+def test_a_bug_only_large_boosts_reach_is_broken_not_saturated_rounding():
+    p, mask = random_jets(32, 20, seed=0, min_particles=2)
+    j = judge(sweep(energy_clamp, p, mask, dtypes=(torch.float64, torch.float32), n_rapidities=6, axes=("z",)))
+    assert j.verdict == BROKEN and j.by_group()["so3"] == PASS, j.summary()
+    worst = max(j.rows, key=lambda r: r.error_p95)
+    assert worst.verdict == BROKEN and "within its floor" in worst.reason
+    with pytest.raises(AssertionError, match="BROKEN"):
+        assert_lorentz_invariant(energy_clamp, p, mask, allow_numerical=True, n_rapidities=6, axes=("z",))
+
+
+def test_a_model_that_changes_its_input_in_place_changes_nothing_of_the_suites():
+    def mass_in_tev(p, mask):  # the unit conversion done in place, as some preprocessing does
+        p.div_(1000.0)
+        return jet_mass2(p, mask)[:, None]
+
+    p, mask = random_jets(16, 12, seed=4, min_particles=2)
+    before = p.clone()
+    results = run_all(mass_in_tev, p, mask)
+    assert torch.equal(p, before)
+    assert {k: str(r.verdict) for k, r in results.items()} == {
+        "permutation": "PASS",
+        "padding": "PASS",
+        "infrared": "SAFE",
+        "collinear": "SAFE",
+        "parity": "EVEN",
+    }
+    assert judge(sweep(mass_in_tev, p, mask, **SMALL)).verdict == PASS and torch.equal(p, before)
+
+
+def test_a_dict_of_named_outputs_is_told_to_return_a_tensor():
+    with pytest.raises(ValueError, match=r"returned a dict with keys 'logit', not a tensor: return a \[B, \.\.\.\]"):
+        sweep(lambda p, mask: {"logit": jet_mass2(p, mask)[:, None]}, P, MASK, **SMALL)

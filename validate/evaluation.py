@@ -220,7 +220,8 @@ class Evaluator:
         the Irreps' order), run inside the precision mode (TF32, autocast); on the evaluation device."""
         prec = precision(dtype)
         f = self.at(prec)
-        x, mask = p.to(device=self.device, dtype=prec.dtype), mask.to(self.device)
+        # copies: a model that changes its inputs in place (p.div_(1000)) must not change the suite's jets
+        x, mask = p.to(device=self.device, dtype=prec.dtype, copy=True), mask.to(self.device, copy=True)
         try:
             with prec.enter(self.device):
                 out = f(x, mask) if self.takes_mask else f(x)
@@ -232,6 +233,13 @@ class Evaluator:
             raise
         except (RuntimeError, ValueError, NotImplementedError, AssertionError) as e:
             raise ModelFailed(prec, e, self.model) from e
+        if isinstance(out, dict) and not all(isinstance(k, cc.Irrep) for k in out):  # {"logit": t}: named outputs
+            keys = ", ".join(repr(k) for k in list(out)[:4])
+            raise ModelCallError(
+                f"the model returned a dict with keys {keys}, not a tensor: return a [B, ...] tensor (wrap the "
+                "model, e.g. lambda p, mask: model(p, mask)[key]), or a dict {Irrep: [B, ..., τ, d]} with an Irreps "
+                "out_rep"
+            )
         out = reps.flatten(out, out_rep)
         if not isinstance(out, torch.Tensor):
             raise ModelCallError(

@@ -17,10 +17,12 @@ Verdicts, in order of severity (`Verdict`):
   factor at every precision, a break below the coarser precision's floor does not.
 - BROKEN — excess error that does not shrink with the unit roundoff (or, with no second precision, a median excess
   beyond `TAIL`·threshold, which rounding never explains); a saturated low-precision row takes its family's verdict at
-  smaller rapidities or angles. A row within the PASS bounds but above its floor (median excess > 1) is BROKEN too
-  when a finer precision measured the same transformation and the error does not shrink there: in bfloat16/float16
-  the PASS allowance is an O(0.1–1) error, large enough to hide an order-one bug (only where the finer error shows in
-  this row: above its floor, and this row's error nearer to it than to the floor).
+  smaller rapidities or angles where that family shows rounding (a NUMERICAL row), and is held to the tail's PASS
+  bound where the family is within its floor there (no rounding that could have grown into the excess). A row within
+  the PASS bounds but above its floor (median excess > 1) is BROKEN too when a finer precision measured the same
+  transformation and the error does not shrink there: in bfloat16/float16 the PASS allowance is an O(0.1–1) error,
+  large enough to hide an order-one bug (only where the finer error shows in this row: above its floor, and this
+  row's error nearer to it than to the floor).
 - NONFINITE — the model's outputs are NaN or inf where no narrower dtype explains it (float64 too): a finding.
 """
 
@@ -468,23 +470,36 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
                     memberships[i],
                 )
             )
-        # a saturated row takes the verdict of its family at smaller parameters: rounding there → NUMERICAL; a bug
-        # there, or no unsaturated evidence at all → BROKEN
+        # a saturated row takes the verdict of its family at smaller parameters: rounding shown there (a NUMERICAL
+        # row, no bug) → NUMERICAL; a bug there, or no unsaturated evidence at all → BROKEN; a family whose smaller
+        # rows all sit within their floors shows no rounding that could have grown into this row's excess, so the row
+        # is held to the PASS bound of the tail (p95 excess beyond TAIL·threshold → BROKEN: an energy clamp that only
+        # large boosts reach). Evidence is what the rows said before any pending row was resolved.
+        settled = {k: r.verdict for k, r in enumerate(rows)}  # before any pending row is resolved: no chains
         for k in pending:
             r = rows[k]
             # evidence: the same kind of transformation at a smaller, non-zero parameter (a rapidity-0 element of a
             # custom family is a rotation, which says nothing about how a boost's error scales)
             smaller = [
                 s
-                for s in rows[start:]
+                for j, s in enumerate(rows[start:])
                 if s.family == r.family
                 and s.kind == r.kind
                 and 0 < s.parameter < r.parameter
-                and s.verdict != "pending"
+                and settled[start + j] != "pending"
             ]
+            smaller_what = "angles" if r.kind == "rotation" else "rapidities"
             if smaller and all(s.verdict not in (BROKEN, NONFINITE) for s in smaller):
-                smaller_what = "angles" if r.kind == "rotation" else "rapidities"
-                v, why = NUMERICAL, f"{r.reason}; it scales at smaller {smaller_what}"
+                if any(s.verdict == NUMERICAL for s in smaller):
+                    v, why = NUMERICAL, f"{r.reason}; it scales at smaller {smaller_what}"
+                elif r.excess_p95 > TAIL * threshold:
+                    v, why = (
+                        BROKEN,
+                        f"{r.reason}; at smaller {smaller_what} the family is within its floor, so no rounding grew "
+                        f"into this, and the p95 excess is beyond the {TAIL * threshold:g} rounding allows the tail",
+                    )
+                else:
+                    v, why = NUMERICAL, f"{r.reason}; excess within what rounding could explain"
             else:
                 v, why = BROKEN, f"{r.reason}; no unsaturated evidence of rounding in its family"
             rows[k] = RowVerdict(**{**vars(r), "verdict": v, "reason": why})

@@ -88,7 +88,9 @@ class Model:
         return self.ev.state()
 
     def _once(self, f, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x, mask = p.to(self.device, dtype), mask.to(self.device)
+        # copies: a model that changes its inputs in place (p.div_(1000)) must not change the jets of later calls,
+        # nor the caller's
+        x, mask = p.to(self.device, dtype, copy=True), mask.to(self.device, copy=True)
         with torch.no_grad():
             out = f(x, mask) if self.takes_mask else f(x)
         return self._flat(out, x.shape[0], x.shape[1])
