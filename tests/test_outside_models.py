@@ -436,3 +436,40 @@ def test_a_model_that_changes_its_input_in_place_changes_nothing_of_the_suites()
 def test_a_dict_of_named_outputs_is_told_to_return_a_tensor():
     with pytest.raises(ValueError, match=r"returned a dict with keys 'logit', not a tensor: return a \[B, \.\.\.\]"):
         sweep(lambda p, mask: {"logit": jet_mass2(p, mask)[:, None]}, P, MASK, **SMALL)
+
+
+def scaled_then_float32(p, mask):
+    """Preprocessing in float64 (GeV → TeV), then the network in float32: returns float32 for float64 inputs."""
+    return pair_model((p / 1e3).float() * 1e3, mask)
+
+
+def test_float32_after_float64_preprocessing_is_judged_at_float32():
+    j = judge(sweep(scaled_then_float32, P, MASK, dtypes=(torch.float64, torch.float32), **SMALL))
+    assert j.verdict == PASS and j.by_dtype() == {"float64": UNRESOLVED, "float32": PASS}, j.reasons_by_dtype()
+    for model in (scaled_then_float32, float32_inside):  # float32 outputs; float64 outputs equal bit for bit
+        results = run_all(model, P, MASK)
+        verdicts = {k: str(r.verdict) for k, r in results.items()}
+        assert verdicts == {
+            "permutation": "PASS",
+            "padding": "PASS",
+            "infrared": "SAFE",  # a soft particle k adds pairs tanh(p_i·p_k/10⁴) ∝ ε
+            "collinear": "UNSAFE",  # splitting a particle adds the pair term tanh(p_a·p_b/10⁴) of its halves
+            "parity": "EVEN",
+        }, verdicts
+
+
+@pytest.mark.parametrize("size,verdict", [(0.5, PropertyVerdict.BROKEN), (1e-3, PropertyVerdict.NUMERICAL)])
+def test_an_order_dependence_in_a_float32_inside_model_is_judged_with_one_precision(size, verdict):
+    """Computed in float32 whatever the input: no second precision can tell rounding from a bug, so the
+    one-precision rule judges — a change beyond 10⁴× the float32 floor is BROKEN, one within it NUMERICAL (never
+    PASS)."""
+
+    def first_particle_leak(p, mask):
+        x = p.float()
+        m = mask.to(x.dtype)
+        return (pair_model(x, mask)[:, 0] * (1 + size * x[:, 0, 0] / (x[..., 0] * m).sum(1)))[:, None].double()
+
+    from validate.properties import check_permutation
+
+    r = check_permutation(first_particle_leak, *random_jets(16, 12, seed=1, min_particles=3))
+    assert r.verdict == verdict and r.by_dtype["float64"] == verdict, r.worst_line()

@@ -137,9 +137,11 @@ def _measure_dtype(
         meas.notes.append(f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs")
     if fm is not None:
         u_out = cc.unit_roundoff(meas.output_dtype) if meas.output_dtype is not None else prec.u
-        # the inputs' rounding at the mode's unit roundoff (a TF32 or autocast matmul rounds its operands to it),
-        # the output's own rounding (in the dtype the model returned), and the harness's rounding of ρ f(x)
-        meas.floor = fm.input_floor(ctx, prec.u) + u_out + harness
+        # the inputs' rounding at the mode's unit roundoff (a TF32 or autocast matmul rounds its operands to it) —
+        # or at the returned dtype's, when coarser: a model returning float32 for float64 inputs computed in float32
+        # from some point on, at the earliest from its (preprocessed) inputs — the output's own rounding (in the
+        # dtype the model returned), and the harness's rounding of ρ f(x)
+        meas.floor = fm.input_floor(ctx, meas.unit) + u_out + harness
         meas.floor_method = fm.describe()
     return meas
 

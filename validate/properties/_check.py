@@ -41,6 +41,7 @@ def start(model, p, mask, dtypes, kw) -> tuple[Context, Dtypes, dict[str, str], 
             out.companion = other
         except (RuntimeError, NotImplementedError, TypeError, ValueError):
             pass  # no second precision: the single-precision rule judges (validate/properties/judge.py)
+    ctx.settle_units()
     return ctx, out, skipped, time.time()
 
 
@@ -52,7 +53,8 @@ def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign:
     changes = {dtype_name(dt): ctx.change(dt, sign * outputs(dt), rows, jets) for dt in judged}
     floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in judged}
     reported = {dtype_name(dt) for dt in dts}
-    return [r for r in judge_rows(prop, check, changes, floors) if r.dtype in reported]
+    units = {dtype_name(dt): ctx.unit(dt) for dt in judged}
+    return [r for r in judge_rows(prop, check, changes, floors, units) if r.dtype in reported]
 
 
 def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float = 1.0) -> list[Row]:

@@ -62,6 +62,7 @@ class Model:
         self.device = self.ev.device  # inputs go there; outputs come back to the CPU
         self.workers = 1 if has_hooks(model) else workers_for(self.device)
         self.particles = CPU_PARTICLES_PER_CALL if self.device.type == "cpu" else None
+        self.output_dtypes: dict[torch.dtype, torch.dtype] = {}  # requested dtype → the dtype the model returned
 
     def at(self, dtype: torch.dtype):
         return self.ev.at(dtype)
@@ -93,6 +94,8 @@ class Model:
         x, mask = p.to(self.device, dtype, copy=True), mask.to(self.device, copy=True)
         with torch.no_grad():
             out = f(x, mask) if self.takes_mask else f(x)
+        if isinstance(out, torch.Tensor):
+            self.output_dtypes.setdefault(dtype, out.real.dtype if out.is_complex() else out.dtype)
         return self._flat(out, x.shape[0], x.shape[1])
 
     def _chunks(self, rows: int, width: int) -> list[slice]:
@@ -180,6 +183,7 @@ class Context:
     seed: int = 0
     trim: bool = True
     _refs: dict = field(default_factory=dict)
+    _units: dict = field(default_factory=dict)  # dtype → the unit roundoff its rows are judged at, where coarser
 
     @classmethod
     def make(
@@ -255,8 +259,28 @@ class Context:
             self._refs[dtype] = self._reference(dtype)
         return self._refs[dtype]
 
-    def _reference(self, dtype: torch.dtype) -> Reference:
-        u = unit_roundoff(dtype)
+    def unit(self, dtype: torch.dtype) -> float:
+        """The unit roundoff the dtype's rows are judged at: the dtype's own, or a coarser one the model computes in —
+        the dtype it returns (a float32 output for float64 inputs), or float32 when its float64 outputs equal its
+        float32 ones bit for bit (an x.float() in forward; `settle_units`)."""
+        return self._units.get(dtype, unit_roundoff(dtype))
+
+    def settle_units(self) -> None:
+        """Judge float64 at float32's unit roundoff when the model computes in float32 inside: its float64
+        outputs equal its float32 ones bit for bit on these jets (outputs with more bits than bfloat16 holds — class
+        labels and counts are exact in every dtype). The Lorentz suite's rule (measures._detect_float32_inside)."""
+        f64, f32 = torch.float64, torch.float32
+        if f64 not in self._refs or f32 not in self._refs or self.unit(f64) >= unit_roundoff(f32):
+            return
+        a, b = self._refs[f64].out, self._refs[f32].out
+        detailed = bool((a != a.to(torch.bfloat16).to(F64)).any())
+        if detailed and bool(torch.isfinite(a).all()) and torch.equal(a, b):
+            self._units[f64] = unit_roundoff(f32)
+            self._refs[f64] = self._reference(f64, unit_roundoff(f32))
+
+    def _reference(self, dtype: torch.dtype, u: float | None = None) -> Reference:
+        nominal = unit_roundoff(dtype)
+        u = nominal if u is None else u
         g = torch.Generator().manual_seed(self.seed + 7919)
         moved = [
             (self.p + u * (torch.rand(self.p.shape, generator=g, dtype=F64) * 2 - 1) * self.p, self.mask)
@@ -275,6 +299,12 @@ class Context:
         for m in outs:
             acc += (jet_norm(m - out, self.mask) / scale) ** 2
         floor = (acc / self.draws).sqrt() + u
+        returned = self.model.output_dtypes.get(dtype)
+        u_out = unit_roundoff(returned) if returned is not None and returned.is_floating_point else nominal
+        if u_out > u:  # the model returns a coarser dtype: it computes in it from some point on, at the earliest
+            # from its inputs — the floor is that of its inputs rounded there (as the Lorentz suite's floor)
+            self._units[dtype] = u_out
+            return self._reference(dtype, u_out)
         return Reference(dtype, out, scale, floor, finite)
 
     def change(self, dtype: torch.dtype, out: torch.Tensor, rows=None, jets=None) -> torch.Tensor:

@@ -65,8 +65,13 @@ def _excess(change: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
     return torch.where(change == 0, torch.zeros_like(ex), ex)
 
 
-def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: dict[str, torch.Tensor]) -> list[Row]:
-    """Rows of one must-vanish check: changes and floors `[B]` per dtype name (infinite change = non-finite)."""
+def judge_rows(
+    prop: str, check: str, changes: dict[str, torch.Tensor], floors: dict[str, torch.Tensor], units=None
+) -> list[Row]:
+    """Rows of one must-vanish check: changes and floors `[B]` per dtype name (infinite change = non-finite);
+    `units`: the unit roundoff each dtype is judged at, where the model computes in a coarser one (default: the
+    dtype's own). Precisions judged at the same unit cannot tell rounding from a bug for each other."""
+    unit = {name: (units or {}).get(name) or unit_roundoff(_dtype(name)) for name in changes}
     rows = []
     for name, d in changes.items():
         fl = floors[name]
@@ -87,15 +92,17 @@ def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: 
         elif _within(ex):
             v, why = PropertyVerdict.PASS, "within the precision floor" if ep <= 1 else _ALLOWANCE
         else:
-            others = [o for o in changes if o != name and bool(torch.isfinite(changes[o]).all())]
+            others = [
+                o for o in changes if unit[o] != unit[name] and bool(torch.isfinite(changes[o]).all())
+            ]
             if not others and em > TAIL * THRESHOLD:
                 v, why = PropertyVerdict.BROKEN, "median change beyond anything rounding explains (no second precision)"
             elif not others:
                 v, why = PropertyVerdict.NUMERICAL, "beyond the floor; no second precision to tell rounding from a bug"
             else:
-                other = min(others, key=lambda o: abs(math.log(unit_roundoff(_dtype(o)) / unit_roundoff(_dtype(name)))))
-                lo, hi = sorted((name, other), key=lambda o: -unit_roundoff(_dtype(o)))
-                expected = unit_roundoff(_dtype(lo)) / unit_roundoff(_dtype(hi))
+                other = min(others, key=lambda o: abs(math.log(unit[o] / unit[name])))
+                lo, hi = sorted((name, other), key=lambda o: -unit[o])
+                expected = unit[lo] / unit[hi]
                 scaling = p95(changes[lo]) / max(p95(changes[hi]), 1e-300)
                 e_lo, e_hi = (_finite_stats(_excess(changes[o], floors[o]))[0] for o in (lo, hi))
                 if scaling >= math.sqrt(expected) and not excess_scales(
@@ -113,6 +120,8 @@ def judge_rows(prop: str, check: str, changes: dict[str, torch.Tensor], floors: 
                     v, why = PropertyVerdict.NUMERICAL, "beyond the floor, but it shrinks with the unit roundoff"
                 else:
                     v, why = PropertyVerdict.BROKEN, "the change does not shrink with the unit roundoff"
+        if unit[name] > unit_roundoff(_dtype(name)):
+            why += f" (judged at u = {unit[name]:.2g}: the model computes in a coarser dtype inside)"
         rows.append(Row(prop, check, name, v, why, cm, cp, cx, fm, fp, em, ep, bad, scaling, expected))
     return rows
 
