@@ -473,3 +473,52 @@ def test_an_order_dependence_in_a_float32_inside_model_is_judged_with_one_precis
 
     r = check_permutation(first_particle_leak, *random_jets(16, 12, seed=1, min_particles=3))
     assert r.verdict == verdict and r.by_dtype["float64"] == verdict, r.worst_line()
+
+
+def levi_civita(p, mask):
+    """ε_μνρσ P^μ Q^ν R^ρ S^σ / (P²)² of four covariant jet vectors (moments Σ p_i x_i^k, x_i = p_i·P/P²): exactly
+    invariant, parity-odd, and exactly 0 on jets of fewer than four particles, where the computed value is rounding
+    noise."""
+    m = mask.to(p.dtype)[..., None]
+    total = (p * m).sum(1, keepdim=True)
+    x = (minkowski(p, total) / minkowski(total, total))[..., None]
+    vectors = torch.stack([(p * m * x**k).sum(1) for k in range(4)], -2)
+    return (torch.linalg.det(vectors) / minkowski(total[:, 0], total[:, 0]) ** 2)[:, None]
+
+
+def test_an_output_that_is_rounding_noise_on_some_jets_is_not_a_broken_symmetry():
+    p, mask = random_jets(32, 20, seed=0, min_particles=2)
+    assert (mask.sum(1) <= 3).sum() >= 3  # jets where the output is 0 in exact arithmetic
+    s = sweep(levi_civita, p, mask, dtypes=(torch.float64, torch.float32), **SMALL)
+    assert judge(s).verdict == PASS, judge(s).summary()
+    assert "rounding noise" in s.measurements["float64"].floor_method
+
+
+class CastsItsInput(nn.Module):
+    """A float32 network whose forward starts with x = x.float(): with float64 weights it could not run at all."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.mlp = nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 1))
+
+    def forward(self, p, mask):
+        total = (p.float() * mask[..., None]).sum(1)
+        return self.mlp(minkowski(total, total)[:, None] / 1e4)
+
+
+def test_a_network_that_casts_its_input_runs_with_its_own_weights():
+    model = CastsItsInput()
+    s = sweep(model, P, MASK, dtypes=(torch.float64, torch.float32), **SMALL)
+    j = judge(s)
+    assert j.verdict == PASS and j.by_dtype() == {"float64": UNRESOLVED, "float32": PASS}, j.reasons_by_dtype()
+    assert any("casts its inputs itself" in n and "float32 weights" in n for n in s.notes), s.notes
+    assert next(model.parameters()).dtype == torch.float32  # the caller's module as it was
+    verdicts = {k: str(r.verdict) for k, r in run_all(model, P, MASK).items()}
+    assert verdicts == {
+        "permutation": "PASS",
+        "padding": "PASS",
+        "infrared": "SAFE",
+        "collinear": "SAFE",
+        "parity": "EVEN",
+    }, verdicts

@@ -186,6 +186,7 @@ class Evaluator:
         self.device = resolve_device(device) if device is not None else (self.home or torch.device("cpu"))
         self._copies: dict[torch.dtype, object] = {}
         self.output_dtypes: dict[str, torch.dtype] = {}
+        self.native: set[str] = set()  # precisions evaluated with the module's own parameter dtype (see __call__)
 
     @property
     def copied(self) -> bool:
@@ -207,6 +208,26 @@ class Evaluator:
             self._copies[dtype] = net
         return self._copies[dtype]
 
+    def native_for(self, prec, error: RuntimeError):
+        """The module in its own parameters' dtype, for a precision whose converted copy failed on a dtype mismatch:
+        a model that casts its inputs itself (`x = x.float()` first in forward) cannot run with float64 weights, and
+        runs as its author runs it. Re-raises `error` where that does not apply."""
+        text = str(error)
+        mismatch = "dtype" in text or "scalar type" in text or "mat1 and mat2 must have the same" in text
+        if not (mismatch and isinstance(self.model, torch.nn.Module)):
+            raise error
+        if prec.name in self.native:  # a call that fetched the converted copy before another switched (threads)
+            return self._copies[prec.dtype]
+        own = {t.dtype for t in [*self.model.parameters(), *self.model.buffers()] if t.is_floating_point()}
+        if len(own) != 1 or own == {prec.dtype}:
+            raise error
+        net = self.model
+        if self.copied or self.model.training:
+            net = copy.deepcopy(self.model).to(device=self.device).eval()
+        self._copies[prec.dtype] = net
+        self.native.add(prec.name)
+        return net
+
     def state(self) -> tuple:
         """A fingerprint of the model's own state and of its dtype copies (validate/workers.py, `model_state`)."""
         return tuple(model_state(m) for m in (self.model, *self._copies.values()))
@@ -224,7 +245,11 @@ class Evaluator:
         x, mask = p.to(device=self.device, dtype=prec.dtype, copy=True), mask.to(self.device, copy=True)
         try:
             with prec.enter(self.device):
-                out = f(x, mask) if self.takes_mask else f(x)
+                try:
+                    out = f(x, mask) if self.takes_mask else f(x)
+                except RuntimeError as e:
+                    f = self.native_for(prec, e)  # a module that casts its inputs itself: its own parameter dtype
+                    out = f(x, mask) if self.takes_mask else f(x)
         except TypeError as e:
             if "positional argument" in str(e) and self.takes_mask:
                 raise ModelCallError(f"model(p, mask) failed ({e}): if it takes only p, pass takes_mask=False") from e

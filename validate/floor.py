@@ -16,8 +16,9 @@ Two ways to evaluate that expectation, per jet:
 A jet is smooth when its Jacobian is finite and, for `PROBE_DRAWS` rounding-sized perturbations at float32's u (the
 finest scale at which a float64 evaluation's own noise is negligible), the model's actual change agrees with the
 first-order prediction J δ₀ vector-wise to half its size, up to the model's own float64 noise (measured by one more
-perturbation at float64's u). Anything else — NaN, a zero gradient at a kink while the output moves, a change far
-smaller than J δ₀ (√u scaling) — sends the jet to finite perturbations.
+perturbation at float64's u), and that noise is at most half of J δ₀. Anything else — NaN, a zero gradient at a kink
+while the output moves, a change far smaller than J δ₀ (√u scaling), an output that is itself rounding noise (exactly
+0 in exact arithmetic) — sends the jet to finite perturbations.
 """
 
 from __future__ import annotations
@@ -177,8 +178,12 @@ def build(ctx: Context) -> FloorModel:
     miss = torch.linalg.vector_norm(moved - jv, dim=-1)
     finite_j = torch.isfinite(linear).all(0) & torch.isfinite(jv).all(-1).all(-1)
     agrees = (miss <= 0.5 * lin_norm + 4 * noise[:, None]).all(1)
+    # float64's own noise must be small against the first-order response at float32's u (for a smooth jet it is
+    # ~u₆₄/u₃₂ of it): where it is not, the output is rounding noise (a value exactly 0 in exact arithmetic, such as
+    # ε_μνρσ of fewer than four independent vectors), which a Jacobian of ~0 would call a floor of ~0
+    quiet = (noise[:, None] <= 0.5 * lin_norm).all(1)
     nonfinite_out = ~torch.isfinite(moved).all(-1).all(-1)
-    smooth = finite_j & agrees & ~nonfinite_out
+    smooth = finite_j & agrees & quiet & ~nonfinite_out
     reasons = []
     if (~finite_j).any():
         reasons.append(f"{int((~finite_j).sum())} with a non-finite Jacobian")
@@ -189,6 +194,9 @@ def build(ctx: Context) -> FloorModel:
             reasons.append(f"{int(zero.sum())} with a zero gradient where the output moves")
         if (bad & ~zero).any():
             reasons.append(f"{int((bad & ~zero).sum())} whose response to rounding is not first order")
+    noisy = finite_j & agrees & ~quiet
+    if noisy.any():
+        reasons.append(f"{int(noisy.sum())} whose output is float64 rounding noise")
     linear = torch.where(smooth[None], linear, torch.zeros_like(linear))
     return FloorModel(linear, smooth, method, ", ".join(reasons))
 

@@ -360,6 +360,13 @@ def sweep(
                 result.notes.append(hint)
         parts.append(chunk)
     result.measurements = {name: _concat([c[name] for c in parts]) for name in parts[0]}
+    if ev.native:
+        names = ", ".join(n for n in result.measurements if n in ev.native)
+        own = next(t.dtype for t in model.parameters() if t.is_floating_point())
+        result.notes.append(
+            f"the model fails with {names} weights on a dtype mismatch (it casts its inputs itself — x.float() in "
+            f"forward?): {names} inputs were given to it with its own {dtype_name(own)} weights, as it runs for you"
+        )
     if any(meas.computed_in is not None for meas in result.measurements.values()):
         result.notes.append(
             "the model computes in float32 inside (its float64 outputs equal its float32 outputs bit for bit — an "

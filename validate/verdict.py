@@ -392,7 +392,11 @@ def _judge_row(meas, i, measured, threshold):
     jets = _resolvable(meas, i)
     n, k = jets.numel(), int((~jets).sum())
     if 2 * k > n:
-        return UNRESOLVED, f"saturated: the precision floor is ≥ {SATURATED} for {k} of {n} jets", None, None
+        why = f"saturated: the precision floor is ≥ {SATURATED} for {k} of {n} jets"
+        if meas.coarse_output:
+            why = f"output rounding: the model returns {dtype_name(meas.output_dtype)}, whose floor is ≥ {SATURATED}"
+            why += f" for {k} of {n} jets"
+        return UNRESOLVED, why, None, None
     aside = f" ({k} of {n} jets set aside: floor ≥ {SATURATED}, unresolvable in {meas.name})" if k else ""
     got = _within_rule(meas, i, jets, threshold)
     if got and got[0] is PASS and median(meas.excess[i][jets]) > 1:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from clariant_core.numerics import DEFAULT_SWEEP
+from clariant_core.numerics import DEFAULT_SWEEP, precision
 
 from ._deps import (
     CPU_PARTICLES_PER_CALL,
@@ -93,7 +93,11 @@ class Model:
         # nor the caller's
         x, mask = p.to(self.device, dtype, copy=True), mask.to(self.device, copy=True)
         with torch.no_grad():
-            out = f(x, mask) if self.takes_mask else f(x)
+            try:
+                out = f(x, mask) if self.takes_mask else f(x)
+            except RuntimeError as e:  # a module that casts its inputs itself: its own weights (Evaluator.native_for)
+                f = self.ev.native_for(precision(dtype), e)
+                out = f(x, mask) if self.takes_mask else f(x)
         if isinstance(out, torch.Tensor):
             self.output_dtypes.setdefault(dtype, out.real.dtype if out.is_complex() else out.dtype)
         return self._flat(out, x.shape[0], x.shape[1])
