@@ -26,7 +26,9 @@ def _rapidities(text: str) -> tuple[float, ...]:
 
 def _selfcheck(args) -> int:
     from clariant import selfcheck
+    from validate import report_folder
 
+    report_folder.check_out_dir(args.out)  # before the measurement, as validate does
     rows = selfcheck.measure(rapidities=args.rapidities, max_label=args.max_label)
     print(selfcheck.summary(rows))
     index = selfcheck.write_report(rows, Path(args.out), args.max_label)
@@ -383,7 +385,7 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="clariant", description=__doc__, formatter_class=_Help)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser_class())
-    p = sub.add_parser("selfcheck", help="check the group library's precision and write reports/index.html")
+    p = sub.add_parser("selfcheck", help="check the group library's precision and write reports/selfcheck/index.html")
     p.add_argument("--out", default="reports/selfcheck", help="report folder (validate's report lives in reports/)")
     p.add_argument(
         "--rapidities",

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import torch
 
-from clariant_core.atomic import atomic_file
 from clariant_core.group.clebsch_gordan import clebsch_gordan, decompose_product
 from clariant_core.group.irreps import Irrep
 from clariant_core.group.lorentz import metric, sl2c, to_so13
@@ -75,10 +74,23 @@ def measure(
 
 
 def write_report(rows: list[SelfCheckRow], out: Path, max_label: int = 2) -> Path:
-    """Write `out/index.html` and `out/group_precision.png` (rows measured with irreps k, n ≤ `max_label`) through
-    the reports' page writer and figure helpers
-    (validate/pages.py, validate/logaxes.py); returns the HTML path. Errors exactly 0 are counted on a marked strip,
-    never clipped to a made-up value."""
+    """Write `out/index.html` and `out/group_precision.png` (rows measured with irreps k, n ≤ `max_label`) as one
+    unit, as the validation report is written (validate/report_folder.py: what a previous report wrote is replaced,
+    other files kept, a folder holding anything it would overwrite refused), through the reports' page writer and
+    figure helpers (validate/pages.py, validate/logaxes.py); returns the HTML path. Errors exactly 0 are counted on a
+    marked strip, never clipped to a made-up value."""
+    from clariant_core.atomic import publish_folder
+    from validate.report_folder import check_out_dir, kept, report_entries, write_manifest
+
+    final = check_out_dir(out)
+    previous = report_entries(final) if final.is_dir() else set()
+    with publish_folder(final, keep=lambda f: kept(f, previous)) as tmp:
+        _write_into(rows, tmp, max_label)
+        write_manifest(tmp, sorted(e.name for e in tmp.iterdir()))
+    return final / "index.html"
+
+
+def _write_into(rows: list[SelfCheckRow], out: Path, max_label: int) -> Path:
     import numpy as np
     from matplotlib.lines import Line2D
 
@@ -86,7 +98,6 @@ def write_report(rows: list[SelfCheckRow], out: Path, max_label: int = 2) -> Pat
     from validate.plots import color
     from validate.tables import table
 
-    out.mkdir(parents=True, exist_ok=True)
     dtypes = list(dict.fromkeys(r.dtype for r in rows))
     values = [getattr(r, key) for r in rows for key, _ in _SERIES]
     fig, panels = logaxes.panels(
@@ -122,8 +133,7 @@ def write_report(rows: list[SelfCheckRow], out: Path, max_label: int = 2) -> Pat
         labels.append("lower strip: error exactly 0")
     logaxes.legend_right(fig, handles, labels)
     fig.suptitle("CLARIANT group library: relative error vs rapidity")
-    with atomic_file(out / "group_precision.png") as tmp:
-        logaxes.save(fig, tmp, panels)
+    logaxes.save(fig, out / "group_precision.png", panels)
 
     columns = ["dtype", ("rapidity", "rapidity y"), "cg_error", "homomorphism_error", "metric_error", "unit_roundoff"]
     return pages.write(

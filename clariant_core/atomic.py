@@ -107,38 +107,50 @@ def publish_folder(folder, *, keep: Callable[[Path], bool] | None = None) -> Ite
     """Yield an empty temporary sibling folder to build into; on success it replaces `folder` as one unit (the old
     folder, if any, is removed after the swap), on error it is removed and `folder` is left as it was.
 
-    keep: files of the old folder for which keep(path) is true and that the new build does not contain are carried
-    into it (hard-linked, else copied) just before the swap — e.g. a README beside a report."""
+    keep: entries of the old folder for which keep(path) is true are carried into the new one — files (hard-linked,
+    else copied) just before the swap, e.g. a README beside a report; folders (e.g. another report's, notes) moved
+    over right after it, and the old folder is removed only once every one of them has moved (a failure leaves it,
+    with what it still holds, beside `folder`). A kept entry whose name the new contents also hold is refused
+    before anything is swapped."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(folder, "new")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    holds_kept = False  # True while `tmp` holds the old contents with folders still to move out
     try:
         yield tmp
+        kept_dirs = []
         if keep is not None and folder.is_dir():
             os.chmod(tmp, stat.S_IMODE(folder.stat().st_mode))  # the folder keeps its permissions
             for f in folder.iterdir():
-                if not (f.is_file() and not f.is_symlink() and keep(f)):
+                if f.is_symlink() or not (f.is_file() or f.is_dir()) or not keep(f):
                     continue
-                if (tmp / f.name).exists():  # never drop a file the caller asked to keep: leave the folder as it was
+                if (tmp / f.name).exists():  # never drop what the caller asked to keep: leave the folder as it was
                     raise FileExistsError(
-                        f"{f} is not part of what is being replaced, and the new contents hold a file of that name: "
+                        f"{f} is not part of what is being replaced, and the new contents hold an entry of that name: "
                         "move it, or choose another folder"
                     )
+                if f.is_dir():
+                    kept_dirs.append(f.name)
+                    continue
                 try:
                     os.link(f, tmp / f.name)
                 except OSError:
                     shutil.copy2(f, tmp / f.name)
         if folder.exists():
-            old = _sibling(folder, "old")
             if _exchange(tmp, folder):
-                shutil.rmtree(tmp)  # now holds the old contents
+                previous, holds_kept = tmp, bool(kept_dirs)
             else:
-                os.replace(folder, old)
+                previous = _sibling(folder, "old")
+                os.replace(folder, previous)
                 os.replace(tmp, folder)
-                shutil.rmtree(old, ignore_errors=True)
+            for name in kept_dirs:  # each a rename within one file system: moved whole, never copied
+                os.rename(previous / name, folder / name)
+            holds_kept = False
+            shutil.rmtree(previous, ignore_errors=True)
         else:
             os.replace(tmp, folder)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not holds_kept:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -321,3 +321,28 @@ def test_reports_and_collections_from_before_manifests_are_recognised(tmp_path):
     (coll / "C").mkdir()  # a folder no report wrote is still refused
     with pytest.raises(FileExistsError, match=r"holds C/"):
         report_folder.check_out_dir(coll, collection=True)
+
+
+def test_selfcheck_and_validate_reports_share_a_folder_and_lose_nothing(tmp_path, monkeypatch, capsys):
+    """The defaults nest selfcheck's report (reports/selfcheck) in validate's (reports/): each writes its own, and
+    selfcheck obeys the same folder rules — a user's page is refused before any measurement, a file named clearly."""
+    from clariant import cli
+    from validate import report
+
+    monkeypatch.chdir(tmp_path)
+    check = ["selfcheck", "--rapidities", "0,1", "--max-label", "1"]
+    for _ in range(2):  # both ways round, twice
+        assert cli.main(check) == 0
+        report.write(_tiny_result(), "reports")
+    assert (tmp_path / "reports" / "index.html").exists()
+    assert (tmp_path / "reports" / "selfcheck" / "group_precision.png").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "index.html").write_text("my page")
+    capsys.readouterr()
+    assert cli.main([*check, "--out", str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert "index.html" in err and err.count("\n") == 1 and (mine / "index.html").read_text() == "my page"
+    (tmp_path / "afile").write_text("x")
+    assert cli.main([*check, "--out", "afile"]) == 2
+    assert "is a file" in capsys.readouterr().err

@@ -27,7 +27,7 @@ from .attribution import attribute
 from .benchmarks import compare, find_runs, load_run
 from .groups import GROUP_NAMES
 from .measures import DTYPES, sweep
-from .report_folder import check_out_dir, report_entries, write_manifest
+from .report_folder import check_out_dir, kept, report_entries, write_manifest
 from .schur import check_model
 from .tables import fields as _fields
 from .tables import fmt as _fmt
@@ -195,7 +195,7 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
     refused (`check_out_dir`). Returns out_dir / index.html."""
     final = check_out_dir(out_dir)
     previous = report_entries(final) if final.is_dir() else set()
-    with publish_folder(final, keep=lambda f: f.name not in previous) as out:
+    with publish_folder(final, keep=lambda f: kept(f, previous)) as out:
         _write_into(result, out, model_card, benchmark_dir)
         write_manifest(out, sorted(e.name for e in out.iterdir()))
     return final / "index.html"

@@ -82,7 +82,8 @@ _LEFTOVER = re.compile(r"\.(.+)\.\d+\.(new|old|tmp)")
 
 def _foreign(folder: Path, previous: set[str], collection: bool) -> list[str]:
     """Entries of `folder` that replacing what `previous` lists would overwrite or lose: anything not a regular file
-    or folder (links, pipes), folders and JSON/HTML/PNG files no report wrote, and — unless the folder is written as
+    or folder (links, pipes), JSON/HTML/PNG files and folders no report wrote (a folder holding a report of its own,
+    such as `clariant selfcheck`'s in reports/selfcheck, is kept whole), and — unless the folder is written as
     a `collection` again, whose model folders are each replaced by their own report — whatever a listed folder
     (a collection's model report, dropped whole when a single report replaces the collection) holds beyond what its
     own report wrote."""
@@ -101,10 +102,17 @@ def _foreign(folder: Path, previous: set[str], collection: bool) -> list[str]:
                     if e.name not in inner or e.is_symlink() or not e.is_file()
                 ]
         elif entry.is_dir():
-            out.append(entry.name + "/")
+            if not report_entries(entry):  # another report's folder is carried over whole; anything else refused
+                out.append(entry.name + "/")
         elif entry.suffix.lower() in _REPORT_SUFFIXES:
             out.append(entry.name)
     return out
+
+
+def kept(entry: Path, previous: set[str]) -> bool:
+    """Whether a report written into `entry`'s folder carries it over: everything a previous report did not write,
+    except our own temporaries left by a killed run."""
+    return entry.name not in previous and not _LEFTOVER.fullmatch(entry.name)
 
 
 def check_out_dir(out_dir, *, collection: bool = False) -> Path:
@@ -150,4 +158,4 @@ def write_manifest(folder: Path, entries: list[str]) -> None:
     write_text(Path(folder) / MANIFEST, json.dumps({"written_by": "clariant", "entries": entries}, indent=1))
 
 
-__all__ = ["MANIFEST", "check_out_dir", "report_entries", "write_manifest"]
+__all__ = ["MANIFEST", "check_out_dir", "kept", "report_entries", "write_manifest"]
