@@ -229,6 +229,13 @@ import torch
 def test_typo(jets, lorentz_report):
     lorentz_report.add(lambda p, mask: p.sum((1, 2))[:, None], *jets(batch=4, particles=4), n_rapidity=2)
 
+def test_no_mask(jets, lorentz_report):
+    lorentz_report.add(lambda p: p[..., 0].sum(1, keepdim=True), *jets(batch=4, particles=4), name="no_mask")
+
+def test_order(jets, lorentz_report):
+    p, mask = jets(batch=4, particles=4)
+    lorentz_report.add(lambda p, mask: p[..., 0].sum(1, keepdim=True), p[..., [1, 2, 3, 0]], mask, name="pxpypze")
+
 def test_raises(jets, lorentz_report):
     def model(p, mask):
         raise RuntimeError("my model is not finished")
@@ -236,8 +243,10 @@ def test_raises(jets, lorentz_report):
 """
     )
     result = pytester.runpytest_subprocess("--lorentz-report=no", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines(["*TypeError: lorentz_report.add got unknown keyword(s) n_rapidity*"])
+    result.stdout.fnmatch_lines(["*ModelCallError: the model takes one positional argument*pass takes_mask=False*"])
+    result.stdout.fnmatch_lines(["*ValueError: jet *, particle *: E = * < |p⃗| = *is the energy stored last*"])
     result.stdout.fnmatch_lines(
         ["unfinished: validation failed (session fails): ModelFailed: the model failed in float*my model is not*"]
     )
@@ -303,3 +312,25 @@ def test_case(jets, lorentz_report):
     both = pytester.runpytest_subprocess("--lorentz-fail-on=none", "-p", "no:cacheprovider")
     both.assert_outcomes(passed=1, failed=1)
     both.stdout.fnmatch_lines(["*already registered*"])
+
+
+def test_a_collection_page_says_why_a_model_could_not_be_validated(pytester):
+    pytester.makepyfile(
+        test_two="""
+import torch
+
+SMALL = dict(n_rapidities=1, n_angles=1, groups=(), dtypes=(torch.float64,))
+
+def test_two(jets, lorentz_report):
+    def unfinished(p, mask):
+        raise RuntimeError("my model is not finished")
+    p, mask = jets(batch=4, particles=4)
+    lorentz_report.add(lambda p, mask: p[..., 0].sum(1, keepdim=True), p, mask, name="energy", **SMALL)
+    lorentz_report.add(unfinished, p, mask, name="unfinished", **SMALL)
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    page = (pytester.path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "energy/index.html" in page and "unfinished: validation failed — " in page
+    assert "my model is not finished" in page

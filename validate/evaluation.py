@@ -90,7 +90,7 @@ def check_jets(p, mask) -> tuple[torch.Tensor, torch.Tensor]:
     return x.masked_fill(~mask[..., None], 0.0), mask
 
 
-def _takes_two(model) -> bool | None:
+def takes_two(model) -> bool | None:
     """Whether `model` accepts two positional arguments (p, mask); None when its signature cannot be read."""
     fn = model.forward if isinstance(model, torch.nn.Module) else model
     try:
@@ -177,7 +177,7 @@ class Evaluator:
     def __init__(self, model, takes_mask: bool = True, device: torch.device | str | None = None):
         if not callable(model):
             raise ValueError(f"model must be callable f(p, mask), got {type(model).__name__}")
-        if takes_mask and _takes_two(model) is False:
+        if takes_mask and takes_two(model) is False:
             raise ModelCallError(
                 "the model takes one positional argument but the suite calls model(p, mask): pass takes_mask=False"
             )
@@ -376,5 +376,6 @@ __all__ = [
     "check_jets",
     "groups",
     "plain_tensor_attributes",
+    "takes_two",
     "train_mode_matters",
 ]

@@ -118,6 +118,15 @@ class LorentzReport:
                 f"lorentz_report.add got unknown keyword(s) {', '.join(unknown)}; it takes those of "
                 f"validate.report.run and validate.sweep: {', '.join(sorted(_run_keywords()))}"
             )
+        from .evaluation import ModelCallError, check_jets, takes_two
+
+        if not callable(model):
+            raise TypeError(f"model must be callable f(p, mask), got {type(model).__name__}")
+        if run_kw.get("takes_mask", True) and takes_two(model) is False:
+            raise ModelCallError(
+                "the model takes one positional argument but the suite calls model(p, mask): pass takes_mask=False"
+            )
+        check_jets(p, mask)  # the jets' shapes, dtypes and E ≥ |p⃗|: a mistake shows here, not after the session
         if self.target is not None:  # before the session's validation work, in the test that asked for it
             from .report_folder import check_out_dir
 
@@ -350,7 +359,9 @@ def pytest_sessionfinish(session, exitstatus):
             _fail(session)
     if target is not None and not single and not unwritable:
         links = "".join(
-            f"<li><a href='{html.escape(d.name)}/index.html'>{html.escape(d.name)}</a>: {d.verdict or 'failed'}</li>"
+            f"<li><a href='{html.escape(d.name)}/index.html'>{html.escape(d.name)}</a>: {d.verdict}</li>"
+            if d.verdict is not None
+            else f"<li>{html.escape(d.name)}: validation failed — {html.escape(d.why)}</li>"
             for d in done
         )
         target.mkdir(parents=True, exist_ok=True)
