@@ -514,8 +514,12 @@ def main(argv=None) -> int:
     except (ValueError, OSError) as e:  # bad input or an unusable location: one line, no traceback
         print(f"clariant: error: {_one_line(e)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        resume = " (the run resumes from its last epoch with --resume)" if args.command == "train" else ""
+    except KeyboardInterrupt as e:
+        resume, run = "", getattr(e, "run_dir", None)
+        if run is not None and (Path(run) / "last.pt").exists():
+            resume = f"; continue the run from its last finished epoch with: clariant train --resume --out {run} …"
+        elif run is not None:
+            resume = f"; no epoch of {run} had finished, so there is nothing to resume: start it again"
         print(
             "clariant: interrupted — every file is written to a temporary name and renamed into place, so nothing "
             f"was left half-written{resume}",

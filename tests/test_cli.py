@@ -139,3 +139,26 @@ def test_data_inspect_names_the_plot_it_wrote(tmp_path, capsys):
         summary = json.loads(capsys.readouterr().out)
         assert summary["plot"] == str(tmp_path / written) and (tmp_path / written).read_bytes()[:4] == b"\x89PNG"
     assert sorted(f.name for f in tmp_path.iterdir()) == ["fig.pdf.png", "fig.png", "plot.png"]
+
+
+def test_ctrl_c_in_training_says_whether_the_run_can_resume(tmp_path, capsys, monkeypatch):
+    from clariant_core.training import loop
+
+    real, calls = loop._train_epoch, []
+
+    def interrupted_in_second_epoch(run, epoch, *a):
+        calls.append(epoch)
+        if len(calls) == 2 or epoch == 0 and "first" in str(run.out):
+            raise KeyboardInterrupt
+        return real(run, epoch, *a)
+
+    monkeypatch.setattr(loop, "_train_epoch", interrupted_in_second_epoch)
+    base = ["train", "--epochs", "3", "--max-train-jets", "64", "--quiet"]
+    assert cli.main([*base, "--out", str(tmp_path / "first")]) == 130
+    assert "nothing to resume: start it again" in capsys.readouterr().err
+    calls.clear()
+    assert cli.main([*base, "--out", str(tmp_path / "later")]) == 130
+    err = capsys.readouterr().err
+    assert f"clariant train --resume --out {tmp_path / 'later'}" in err and "Traceback" not in err
+    assert cli.main([*base, "--resume", "--out", str(tmp_path / "first")]) == 2
+    assert "start the run without --resume" in capsys.readouterr().err

@@ -522,3 +522,17 @@ def test_a_network_that_casts_its_input_runs_with_its_own_weights():
         "collinear": "SAFE",
         "parity": "EVEN",
     }, verdicts
+
+
+def test_a_nonfinite_verdict_names_the_jets():
+    def over_mass(p, mask):  # divides by the jet mass²: NaN for one-particle (massless) jets
+        total = (p * mask.to(p.dtype)[..., None]).sum(1)
+        m2 = minkowski(total, total)[:, None]
+        return total[:, :1] ** 2 / torch.where(m2 > 0, m2, torch.full_like(m2, float("nan")))
+
+    p, mask = random_jets(16, 8, seed=2)
+    single = torch.nonzero(mask.sum(1) == 1)[:, 0].tolist()
+    assert single
+    j = judge(sweep(over_mass, p, mask, dtypes=(torch.float64,), **SMALL))
+    worst = next(r for r in j.rows if r.verdict == "NONFINITE")
+    assert f"jet{'s' if len(single) > 1 else ''} {single[0]}" in worst.reason, worst.reason

@@ -392,7 +392,9 @@ def _cannot_run(ev: Evaluator, prec: Precision, x64, mask, out_rep, trim: bool) 
 
 
 def _failure(e: ModelFailed) -> str:
-    return f"{type(e.error).__name__}: {str(e.error).splitlines()[0][:160]}"
+    """Why a precision was not measured, as a user reads it: the model's own error, named as such."""
+    first = str(e.error).splitlines()[0][:160] if str(e.error) else ""
+    return f"the model does not run in {precision(e.dtype).name}: {type(e.error).__name__}: {first}"
 
 
 FLOOR_PASSES = floors.PROBE_DRAWS + 2 + 2  # f(x), the probes, the noise probe; forward + backward of the Jacobian

@@ -272,18 +272,20 @@ def _nonfinite_rule(meas, i, measured) -> tuple[Verdict, str] | None:
     if not bad.any():
         return None
     n, k = bad.numel(), int(bad.sum())
+    which = torch.nonzero(bad)[:, 0].tolist()
+    jets = f" (jet{'s' if k > 1 else ''} {', '.join(map(str, which[:3]))}{', …' if k > 3 else ''})"
     if meas.inputs_overflow is not None and bool(meas.inputs_overflow[i]):
         return UNRESOLVED, f"the transformed inputs exceed {meas.name}'s range ({k} of {n} outputs non-finite)"
     wide = measured.get("float64")
     if wide is None or wide is meas:
-        return NONFINITE, f"{k} of {n} outputs are NaN or inf"
+        return NONFINITE, f"{k} of {n} outputs are NaN or inf{jets}"
     both = int((~torch.isfinite(wide.errors[i][bad])).sum())
     if both == 0:
         return UNRESOLVED, (
             f"{k} of {n} outputs non-finite in {meas.name}, finite in float64: this precision's range or rounding "
             "(an overflow, √ of a mass² rounded below 0), not the model's function"
         )
-    return NONFINITE, f"{k} of {n} outputs are NaN or inf, {both} of them in float64 too"
+    return NONFINITE, f"{k} of {n} outputs are NaN or inf{jets}, {both} of them in float64 too"
 
 
 def _floor_rule(meas, i) -> tuple[Verdict, str] | None:

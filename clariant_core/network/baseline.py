@@ -89,8 +89,10 @@ class ParticleFlowNetwork(nn.Module):
         return self.f[0].weight.dtype
 
     def forward(self, p: torch.Tensor, mask: torch.Tensor, scalars=None) -> torch.Tensor:
-        if not isinstance(p, torch.Tensor) or p.ndim != 3 or p.shape[-1] != 4 or p.dtype not in SUPPORTED_REAL:
-            raise ValueError(f"p must be a float32/float64 [B, N, 4] tensor, got {getattr(p, 'shape', type(p))}")
+        if not isinstance(p, torch.Tensor) or p.ndim != 3 or p.shape[-1] != 4:
+            raise ValueError(f"p must be a [B, N, 4] tensor of four-momenta, got {getattr(p, 'shape', type(p))}")
+        if p.dtype not in SUPPORTED_REAL:
+            raise ValueError(f"p must be float32 or float64, got {p.dtype}")
         if p.dtype != self.dtype:
             raise ValueError(f"p is {p.dtype} but the model is {self.dtype}")
         if mask.dtype != torch.bool or mask.shape != p.shape[:2]:

@@ -280,13 +280,17 @@ def train(cfg: TrainConfig) -> dict:
     first = run.resume["epoch"] if run.resume is not None else 0
     t0 = time.time() - (run.resume["elapsed"] if run.resume is not None else 0.0)
     finished = True
-    for epoch in range(first, cfg.epochs):
-        if cfg.stop_after is not None and epoch - first >= cfg.stop_after:
-            finished = False
-            break
-        train_loss = _train_epoch(run, epoch, opt, sched)
-        if _end_epoch(run, epoch, train_loss, opt, sched, t0):
-            break
+    try:
+        for epoch in range(first, cfg.epochs):
+            if cfg.stop_after is not None and epoch - first >= cfg.stop_after:
+                finished = False
+                break
+            train_loss = _train_epoch(run, epoch, opt, sched)
+            if _end_epoch(run, epoch, train_loss, opt, sched, t0):
+                break
+    except KeyboardInterrupt as e:  # the caller says how to go on: the run's folder, and whether it can resume
+        e.run_dir = run.out
+        raise
     train_seconds = time.time() - t0
     if run.world > 1:
         dist.barrier()

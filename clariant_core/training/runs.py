@@ -53,7 +53,10 @@ def check_out(cfg: TrainConfig, out: Path) -> None:
     existing = [f for f in RUN_FILES if (out / f).exists()]
     if cfg.resume:
         if not (out / "last.pt").exists():
-            raise FileNotFoundError(f"--resume: {out} holds no last.pt to resume from")
+            raise FileNotFoundError(
+                f"--resume: {out} holds no last.pt to resume from (no epoch finished there): start the run without "
+                "--resume"
+            )
     elif existing and not cfg.overwrite:
         raise FileExistsError(
             f"{out} already holds a run ({describe_run(out)}); pass --overwrite to replace it, --resume to "
