@@ -536,3 +536,17 @@ def test_a_nonfinite_verdict_names_the_jets():
     j = judge(sweep(over_mass, p, mask, dtypes=(torch.float64,), **SMALL))
     worst = next(r for r in j.rows if r.verdict == "NONFINITE")
     assert f"jet{'s' if len(single) > 1 else ''} {single[0]}" in worst.reason, worst.reason
+
+
+def test_a_model_computing_in_float16_inside_is_unresolved_not_broken():
+    def half_inside(p, mask):  # float16 arithmetic for speed, float32 out: exactly invariant, float16 rounding
+        q = (p / 3e4).half() * mask.half()[..., None]
+        total = q.sum(1)
+        return minkowski(total, total)[:, None].float()
+
+    p, mask = random_jets(32, 20, seed=0, min_particles=2)
+    s = sweep(half_inside, p, mask, dtypes=(torch.float64, torch.float32), **SMALL)
+    j = judge(s)
+    assert j.verdict == UNRESOLVED and set(j.by_dtype().values()) == {UNRESOLVED}, j.reasons_by_dtype()
+    assert any("computes in float16 inside" in n for n in s.notes), s.notes
+    assert all("float16 precision" in r.reason or "set aside" in r.reason for r in j.rows if r.dtype == "float32")

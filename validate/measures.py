@@ -55,6 +55,7 @@ class Measurement:
     skipped: str | None = None
     floor_method: str | None = None
     output_dtype: torch.dtype | None = None  # what the model actually returned
+    output_values: torch.dtype | None = None  # detected: every output a number of this coarser dtype (float16)
     inputs_overflow: torch.Tensor | None = None  # [T] bool: Λx is not representable in this dtype
     companion: bool = False  # measured only as the comparison precision for the verdict
     notes: list[str] = field(default_factory=list)
@@ -73,15 +74,26 @@ class Measurement:
         return self.precision.dtype
 
     @property
+    def output_precision(self) -> torch.dtype | None:
+        """The precision of what the model returned: its dtype, or the coarser one all its values are numbers of."""
+        return self.output_values or self.output_dtype
+
+    @property
+    def output_described(self) -> str:
+        if self.output_values is None:
+            return dtype_name(self.output_dtype)
+        return f"{dtype_name(self.output_dtype)} values of {dtype_name(self.output_values)} precision"
+
+    @property
     def unit(self) -> float:
-        """The precision this measurement resolves: the coarser of the mode's unit roundoff and the returned dtype's."""
+        """The precision this measurement resolves: the coarser of the mode's unit roundoff and the output's."""
         u = self.precision.u
-        return max(u, cc.unit_roundoff(self.output_dtype)) if self.output_dtype is not None else u
+        return max(u, cc.unit_roundoff(self.output_precision)) if self.output_precision is not None else u
 
     @property
     def coarse_output(self) -> bool:
-        """True when the model returned a coarser dtype than requested (its output rounding limits the floor)."""
-        return self.output_dtype is not None and cc.unit_roundoff(self.output_dtype) > self.precision.u
+        """True when the model's outputs are coarser than requested (their rounding limits the floor)."""
+        return self.output_precision is not None and cc.unit_roundoff(self.output_precision) > self.precision.u
 
     @property
     def excess(self) -> torch.Tensor | None:
@@ -123,12 +135,19 @@ def _measure_dtype(
             raise
         return Measurement(prec, points, None, skipped=_failure(e))
     meas = Measurement(prec, points, None, output_dtype=ctx.ev.output_dtypes.get(name), companion=companion)
+    meas.output_values = _half_precision_values(ref, meas.output_dtype)
     big = torch.finfo(prec.compute_dtype).max
     meas.inputs_overflow = (ctx.xs.abs() > big).flatten(1).any(1)
     expected, harness = action.expected(ctx.out_rep, ctx.m, ctx.lam, ref)
     # non-finite outputs (overflow in a narrow dtype, or NaN) count as an infinite error, never as a NaN statistic
     meas.errors = action.relative(action.norm(out - expected), action.norm(expected))
-    if meas.coarse_output:
+    if meas.output_values is not None:
+        meas.notes.append(
+            f"the model's {dtype_name(meas.output_dtype)} outputs for {name} inputs are all float16 numbers: it "
+            f"computes in float16 inside, whose rounding (u = {cc.unit_roundoff(meas.output_values):.2g}) limits what "
+            f"{name} can resolve"
+        )
+    elif meas.coarse_output:
         meas.notes.append(
             f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs: its output rounding "
             f"(u = {cc.unit_roundoff(meas.output_dtype):.2g}) limits what {name} can resolve"
@@ -136,7 +155,7 @@ def _measure_dtype(
     elif meas.output_dtype is not None and meas.output_dtype != prec.dtype and name in ("float32", "float64"):
         meas.notes.append(f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs")
     if fm is not None:
-        u_out = cc.unit_roundoff(meas.output_dtype) if meas.output_dtype is not None else prec.u
+        u_out = cc.unit_roundoff(meas.output_precision) if meas.output_precision is not None else prec.u
         # the inputs' rounding at the mode's unit roundoff (a TF32 or autocast matmul rounds its operands to it) —
         # or at the returned dtype's, when coarser: a model returning float32 for float64 inputs computed in float32
         # from some point on, at the earliest from its (preprocessed) inputs — the output's own rounding (in the
@@ -368,11 +387,19 @@ def sweep(
             f"forward?): {names} inputs were given to it with its own {dtype_name(own)} weights, as it runs for you"
         )
     if any(meas.computed_in is not None for meas in result.measurements.values()):
-        result.notes.append(
-            "the model computes in float32 inside (its float64 outputs equal its float32 outputs bit for bit — an "
-            "x.float() in forward?): float64 cannot be measured and its rows are UNRESOLVED; compute in the input's "
-            "dtype to measure float64"
-        )
+        f32 = result.measurements.get("float32")
+        if f32 is not None and f32.output_values == torch.float16:
+            result.notes.append(
+                "the model computes in float16 inside (its float64 outputs equal its float32 outputs bit for bit, and "
+                "all are float16 numbers — an x.half() in forward?): float64 and float32 cannot be measured and their "
+                "rows are UNRESOLVED; compute in the input's dtype to measure them"
+            )
+        else:
+            result.notes.append(
+                "the model computes in float32 inside (its float64 outputs equal its float32 outputs bit for bit — an "
+                "x.float() in forward?): float64 cannot be measured and its rows are UNRESOLVED; compute in the "
+                "input's dtype to measure float64"
+            )
     result.seconds = time.time() - t0
     return result
 
@@ -418,11 +445,27 @@ def _concat(ms: list[Measurement]) -> Measurement:
         cat("floor"),
         floor_method="; ".join(methods) or None,
         output_dtype=first.output_dtype,
+        output_values=first.output_values if all(x.output_values == first.output_values for x in ms) else None,
         inputs_overflow=torch.stack([x.inputs_overflow for x in ms]).any(0),
         companion=first.companion,
         notes=list(dict.fromkeys(n for x in ms for n in x.notes)),
         computed_in=next((x.computed_in for x in ms if x.computed_in is not None), None),
     )
+
+
+def _half_precision_values(ref: torch.Tensor, returned: torch.dtype | None) -> torch.dtype | None:
+    """float16 when a model returning float32/float64 gives only float16 numbers on the jets (it computes in float16
+    inside and casts back), else None. Guarded as the float32 detection is: some outputs must use more bits than
+    bfloat16 holds (class labels, counts and constants are exact in every dtype)."""
+    if returned not in (torch.float32, torch.float64):
+        return None
+    real = (torch.view_as_real(ref) if ref.is_complex() else ref).flatten()
+    real = real[torch.isfinite(real)]
+    if real.numel() == 0:
+        return None
+    as_half = real.to(torch.float16).to(real.dtype)
+    detailed = bool((real != real.to(torch.bfloat16).to(real.dtype)).any())
+    return torch.float16 if detailed and torch.equal(real, as_half) else None
 
 
 def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement]) -> None:

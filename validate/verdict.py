@@ -303,7 +303,7 @@ def _within_rule(meas, i, jets, threshold) -> tuple[Verdict, str] | None:
         return None
     if meas.coarse_output:
         return UNRESOLVED, (
-            f"output rounding: the model returns {dtype_name(meas.output_dtype)}, which cannot "
+            f"output rounding: the model returns {meas.output_described}, which cannot "
             f"resolve errors below ~{meas.unit:.1g} (within that floor)"
         )
     # above the floor but within the PASS bounds: the model's own rounding (docs/validation.md, "Verdicts")
@@ -396,7 +396,7 @@ def _judge_row(meas, i, measured, threshold):
     if 2 * k > n:
         why = f"saturated: the precision floor is ≥ {SATURATED} for {k} of {n} jets"
         if meas.coarse_output:
-            why = f"output rounding: the model returns {dtype_name(meas.output_dtype)}, whose floor is ≥ {SATURATED}"
+            why = f"output rounding: the model returns {meas.output_described}, whose floor is ≥ {SATURATED}"
             why += f" for {k} of {n} jets"
         return UNRESOLVED, why, None, None
     aside = f" ({k} of {n} jets set aside: floor ≥ {SATURATED}, unresolvable in {meas.name})" if k else ""
