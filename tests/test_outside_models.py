@@ -550,3 +550,32 @@ def test_a_model_computing_in_float16_inside_is_unresolved_not_broken():
     assert j.verdict == UNRESOLVED and set(j.by_dtype().values()) == {UNRESOLVED}, j.reasons_by_dtype()
     assert any("computes in float16 inside" in n for n in s.notes), s.notes
     assert all("float16 precision" in r.reason or "set aside" in r.reason for r in j.rows if r.dtype == "float32")
+
+
+def test_messages_for_a_fixed_width_network_and_plain_tensor_weights():
+    class FlatMLP(nn.Module):  # flattens [B, 20, 4]: built for 20 rows
+        def __init__(self):
+            super().__init__()
+            self.f = nn.Linear(80, 1)
+
+        def forward(self, p, mask):
+            return self.f((p * mask[..., None]).flatten(1))
+
+    class PlainWeight(nn.Module):  # a float32 weight kept as a plain attribute: .to(float64) leaves it
+        def __init__(self):
+            super().__init__()
+            self.w = torch.ones(4, 1)
+
+        def forward(self, p, mask):
+            return (p * mask[..., None]).sum(1) @ self.w
+
+    p, mask = random_jets(8, 20, seed=5, min_particles=2)
+    with pytest.raises(ValueError, match=r"trimmed to .* pass trim_padding=False"):
+        sweep(FlatMLP(), p, mask, **SMALL)
+    with pytest.raises(ValueError, match=r"plain attributes \(w \(float32\)\): register them"):
+        sweep(PlainWeight(), p, mask, **SMALL)
+
+
+def test_a_parity_odd_result_shows_the_line_that_decided_it():
+    r = check_parity(levi_civita, *random_jets(16, 12, seed=1, min_particles=5))
+    assert r.verdict == PropertyVerdict.ODD and "f(Px) − f(x)" in r.worst_line(), r.worst_line()

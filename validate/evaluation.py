@@ -39,6 +39,13 @@ class ModelFailed(ValueError):
                 " — the suite cannot convert the weights a plain function closes over: make the model an nn.Module "
                 "(its parameters then follow .to(dtype))"
             )
+        elif ("dtype" in str(error) or "scalar type" in str(error)) and plain_tensor_attributes(model):
+            hint = (
+                " — .to(dtype) does not convert tensors kept as plain attributes ("
+                + ", ".join(plain_tensor_attributes(model)[:3])
+                + "): register them with register_buffer or nn.Parameter"
+            )
+
         first = str(error).splitlines()[0] if str(error) else ""
         super().__init__(f"the model failed in {precision(dtype).name}: {type(error).__name__}: {first}{hint}")
 
@@ -341,7 +348,7 @@ def apply(
             try:
                 r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
             except (RuntimeError, ModelFailed) as e:
-                if trim and w < x.shape[1] and "size" in str(e).lower():
+                if trim and w < x.shape[1] and ("size" in str(e).lower() or "shape" in str(e).lower()):
                     raise ModelCallError(
                         f"the model failed on jets trimmed to {w} particles ({str(e).splitlines()[0][:120]}): "
                         "if it needs a fixed particle count, pass trim_padding=False"

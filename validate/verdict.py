@@ -154,7 +154,9 @@ class RowVerdict:
         s = f"{self.verdict}: {self.dtype} {where}: error p95 {self.error_p95:.3g}"
         if math.isfinite(self.floor_p95) and math.isfinite(self.error_p95):
             s += f", {self.excess_p95:.3g}× the precision floor (p95 over jets)"
-        if self.scaling is not None:
+        if self.scaling is not None and self.scaling > 1e200:  # the finer precision's error is exactly 0
+            s += f"; the finer precision's error is exactly 0 (rounding would scale it {self.expected_scaling:.3g}×)"
+        elif self.scaling is not None:
             s += (
                 f"; changing precision scales it {self.scaling:.3g}× (rounding would give {self.expected_scaling:.3g}×)"
             )

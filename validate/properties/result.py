@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from .verdicts import PropertyVerdict
@@ -104,8 +105,9 @@ class PropertyResult:
     def worst_line(self) -> str:
         """The line of the row or scan that decided the verdict."""
         cands = [r for r in [*self.rows, *self.scans] if r.verdict == self.verdict]
-        if not cands:
-            return ""
+        if not cands:  # a classification (parity: EVEN/ODD/NEITHER) over PASS/BROKEN rows: the largest change
+            finite = [r for r in self.rows if math.isfinite(r.excess_p95)]
+            return max(finite, key=lambda r: r.excess_p95).line() if finite else ""
         if all(isinstance(c, Row) for c in cands):
             return max(cands, key=lambda r: r.excess_p95).line()
         return cands[0].line()
