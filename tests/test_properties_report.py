@@ -43,8 +43,9 @@ def test_section_writes_figures_and_tables(tmp_path):
     assert summary(results).splitlines()[2].startswith("infrared: UNSAFE")
     # the legends under the scan panels carry each curve's verdict (read back from the PNG)
     legend = logaxes.read_text(tmp_path / "properties_infrared_scan.png", "Legend")
-    for s in results["infrared"].scans:
-        assert any(line.startswith(f"{s.check} | {s.dtype}: {s.verdict} (fitted power") for line in legend), s.check
+    for s in results["infrared"].scans:  # with the tail power the verdict reads
+        how = f"tail power {s.tail_power:.2f}" if s.tail_power is not None else "reaches the floor"
+        assert f"{s.check} | {s.dtype}: {s.verdict} ({how})" in legend, (s.check, legend)
     # counting particles is exactly permutation invariant: every p95 change is exactly 0, marked on the strip (one
     # mark per row, at the row's place), none drawn on the log axis at a stand-in value
     rows = results["permutation"].rows

@@ -112,8 +112,12 @@ class Panel:
         filled = strip == "nonfinite"
         ax.plot(*xy, marker, color=color, mfc=color if filled else "none", ms=6, mew=1.3, clip_on=False)
         if text:
-            offset = (5, -3) if self.log == "y" else (8, -3)
-            ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=6.5, color=color)
+            offset, ha = ((5, -3) if self.log == "y" else (8, -3)), "left"
+            if self.log == "y":  # near the right edge the count goes left of its mark, inside the panel
+                lo, hi = ax.get_xlim()
+                if hi > lo and (pos - lo) / (hi - lo) > 0.9:
+                    offset, ha = (-5, -3), "right"
+            ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=6.5, color=color, ha=ha)
         self.marks.append((strip, lane or "", float(pos), text or ""))
 
     def title(self) -> str:

@@ -23,6 +23,25 @@ def color(dtype: str) -> str:
     return COLORS.get(dtype, "tab:gray")
 
 
+#: per dtype a line style, marker and marker size, so that curves lying on top of each other stay visible: the
+#: finer precision solid with large open markers underneath, coarser ones dashed or dotted with smaller filled ones
+_STYLES = {
+    "float64": ("-", "o", 6),
+    "float32": ("--", "s", 3.5),
+    "bfloat16": (":", "^", 3.5),
+    "float16": ("-.", "D", 3),
+}
+
+
+def style(dtype: str, rank: int = 0) -> dict:
+    """Matplotlib keywords of a dtype's curve (`rank`: its place in the drawing order, later on top)."""
+    ls, marker, ms = _STYLES.get(dtype, ("-", "o", 3))
+    kw = {"color": color(dtype), "ls": ls, "marker": marker, "ms": ms, "zorder": 3 + rank}
+    if marker == "o" and ms > 5:
+        kw["mfc"] = "none"  # open, so a coarser curve drawn on it shows through
+    return kw
+
+
 def ordered_dtypes(names) -> list[str]:
     """dtype names, widest first as in COLORS, then any other name in the order given."""
     names = list(dict.fromkeys(names))
@@ -99,8 +118,8 @@ def _error_vs_parameter(rows: list[dict], curves: dict, kind: str, path: Path, x
             lo, hi = shown([r["floor_median"] for r in curve]), shown([r["floor_p95"] for r in curve])
             p.main.fill_between(x, lo, hi, where=np.isfinite(lo) & np.isfinite(hi), color=c, alpha=0.18, lw=0)
             med, tail = shown([r["error_median"] for r in curve]), shown([r["error_p95"] for r in curve])
-            (line,) = p.main.plot(x, med, "o-", color=c, ms=3, zorder=3)
-            p.main.plot(x, tail, "v", color=c, ms=5, zorder=3)
+            (line,) = p.main.plot(x, med, **style(d, dtypes.index(d)))
+            p.main.plot(x, tail, "v", color=c, ms=5, zorder=3 + dtypes.index(d))
             drawn += [lo, hi, med, tail]
             for r in curve:
                 if r["zero_jets"]:

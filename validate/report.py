@@ -305,7 +305,9 @@ def verdict_rows(d: dict) -> tuple[list[dict], list]:
 
 _CURVE_GLYPHS = (
     "<dl><dt>line with dots</dt><dd>the median of ε over the jets at each point; a gap where the median is "
-    "exactly 0 or not finite (see the strips)</dd>"
+    "exactly 0 or not finite (see the strips). Each dtype has its own colour, line style and marker (float64 solid "
+    "with open circles, float32 dashed with squares, bfloat16 dotted, float16 dash-dotted), so curves lying on top "
+    "of each other stay visible</dd>"
     "<dt>▼</dt><dd>the p95 of ε over the jets: the largest ε after setting aside the worst 5 % of the jets (at "
     "least one); the verdict reads it as the tail</dd>"
     "<dt>shaded band</dt><dd>the precision floor, from its median to its p95 over the jets: the error that an "

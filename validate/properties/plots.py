@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 
 from .. import logaxes
 from ..logaxes import shown
-from ..plots import color, ordered_dtypes
+from ..plots import color, ordered_dtypes, style
 from .result import Row, Scan, _power
 
 # (statistic, marker, words) of the curves of scans and exact splits
@@ -52,7 +52,7 @@ def _curve_key(floor_words: str, zero: bool, nonfinite: bool) -> list[tuple[dict
 
 def scans(items: list[Scan], path: Path, title: str) -> Path:
     """One panel per scan check: median change (line) and p95 (▼) per dtype vs the parameter, the dtype's median
-    precision floor (dashed), the verdict and fitted power of each curve in the legend row under the panel."""
+    precision floor (dashed), the verdict and tail power of each curve in the legend row under the panel."""
     checks = list(dict.fromkeys(s.check for s in items))
     dtypes = ordered_dtypes(s.dtype for s in items)
     zero, nonfinite = _needs([getattr(s, k) for s in items for k, _, _ in _STATS])
@@ -71,17 +71,22 @@ def scans(items: list[Scan], path: Path, title: str) -> Path:
         for s in (s for s in items if s.check == check):
             c = color(s.dtype)
             x = np.asarray(s.values, dtype=float)
+            rank = dtypes.index(s.dtype)
             for key, marker, _ in _STATS:
                 y = shown(getattr(s, key))
-                p.main.plot(x, y, marker + ("-" if marker == "o" else ""), color=c, ms=4)
+                if marker == "o":  # the median curve: the dtype's line style (curves on top of each other stay visible)
+                    p.main.plot(x, y, **style(s.dtype, rank))
+                else:
+                    p.main.plot(x, y, marker, color=c, ms=4, zorder=3 + rank)
                 _mark_off_scale(p, x, getattr(s, key), s.dtype, c, marker)
                 drawn.append(y)
             floor = shown([s.floor])
             if np.isfinite(floor[0]):
                 p.main.axhline(floor[0], color=c, ls="--", lw=1)
                 drawn.append(floor)
-            handles.append(Line2D([], [], color=c, marker="o", ms=4))
-            labels.append(f"{s.dtype}: {s.verdict} (fitted power {_power(s.power)})")
+            handles.append(Line2D([], [], **style(s.dtype)))
+            how = f"tail power {_power(s.tail_power)}" if s.tail_power is not None else "reaches the floor"
+            labels.append(f"{s.dtype}: {s.verdict} ({how})")
             if s.nonfinite:
                 labels[-1] += f", {s.nonfinite} non-finite changes"
         p.main.invert_xaxis()  # the limit (→ 0) on the right

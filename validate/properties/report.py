@@ -131,10 +131,11 @@ def _caption(png: str) -> str:
     """The caption of one property figure: what each glyph is."""
     if png.endswith("_scan.png"):
         return (
-            "Per dtype: median change Δ over the jets (line with dots) and its p95 (▼) against the parameter, which "
-            "decreases to the right (the limit); dashed: the dtype's precision floor (median), the output's change "
-            "under a rounding-sized input change. Legend under each panel: the verdict and fitted power of each "
-            "curve." + _STRIPS
+            "Per dtype: median change Δ over the jets (a line in the dtype's colour and style) and its p95 (▼) "
+            "against the parameter, which decreases to the right (the limit); dashed horizontal line: the dtype's "
+            "precision floor (median), the output's change under a rounding-sized input change. Legend under each "
+            "panel: the verdict of each curve and the power it rests on — the tail power (slope of the smallest "
+            "resolved values), or that the change reaches the floor." + _STRIPS
         )
     if png.endswith("_splits.png"):
         return (
