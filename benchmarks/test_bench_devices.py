@@ -13,10 +13,10 @@ import pytest
 import torch
 
 import clariant_core as cc
+from clariant.validate import sweep
+from clariant.validate.strategies import random_jets
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
-from validate import sweep
-from validate.strategies import random_jets
 
 B, N = 64, 200
 
@@ -56,7 +56,7 @@ _RSS_SCRIPT = """
 import json, sys, torch
 torch.set_num_threads(2)
 import clariant_core as cc
-from validate.strategies import random_jets
+from clariant.validate.strategies import random_jets
 
 
 def hwm_mb():  # peak resident set of this process (VmHWM)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import clariant_core as cc
-from validate.strategies import random_jets
+from clariant.validate.strategies import random_jets
 
 SIZES = [(64, 50), (64, 200)] + ([(1024, 200)] if os.environ.get("CLARIANT_BENCH_BIG") else [])
 DTYPES = (torch.float32, torch.float64)
@@ -66,7 +66,7 @@ _RSS_SCRIPT = """
 import json, sys, torch
 torch.set_num_threads(2)
 import clariant_core as cc
-from validate.strategies import random_jets
+from clariant.validate.strategies import random_jets
 
 
 def hwm_mb():  # peak resident set of this process (VmHWM: per address space, so not inherited across exec)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import clariant_core as cc
-from validate.strategies import random_jets
+from clariant.validate.strategies import random_jets
 
 lgatr = pytest.importorskip("lgatr", reason="the peer benchmark needs lgatr: pip install 'clariant[peer]'")
 

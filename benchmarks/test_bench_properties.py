@@ -3,9 +3,9 @@ jets of the embedded sample, default (shipped) LGN — to compare with the Loren
 
 import torch
 
+from clariant.validate.properties import PropertyVerdict, run_all
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
-from validate.properties import PropertyVerdict, run_all
 
 
 def test_property_checks(benchmark):

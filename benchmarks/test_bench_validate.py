@@ -5,10 +5,10 @@ the random group elements, the properties, attribution, Schur checks and the rep
 import torch
 
 from clariant.cli import main
+from clariant.validate import judge, sweep
+from clariant.validate.workers import workers_for
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
-from validate import judge, sweep
-from validate.workers import workers_for
 
 
 def test_full_validation_sweep(benchmark):

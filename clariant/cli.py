@@ -26,7 +26,7 @@ def _rapidities(text: str) -> tuple[float, ...]:
 
 def _selfcheck(args) -> int:
     from clariant import selfcheck
-    from validate import report_folder
+    from clariant.validate import report_folder
 
     report_folder.check_out_dir(args.out)  # before the measurement, as validate does
     rows = selfcheck.measure(rapidities=args.rapidities, max_label=args.max_label)
@@ -173,7 +173,8 @@ def _regression_line(m: dict) -> str:
 
 
 DEFAULT_CHECKPOINT = "lgn_default.pt"
-# Peak memory of `clariant validate`: the sweep streams jets in chunks of validate.measures.JET_CHUNK, and the report's
+# Peak memory of `clariant validate`: the sweep streams jets in chunks of clariant.validate.measures.JET_CHUNK, and
+# the report's
 # attribution and property checks use the first 256 jets, so the peak is flat in --jets (measured 1.25 GB at 256 and
 # 1.24 GB at 1024 jets, float64 + companion float32); what grows is the per-jet errors and floors (T numbers per dtype)
 # and the jets themselves (≤ 200 × 4 float64) — 64 kB per jet bounds both.
@@ -188,6 +189,7 @@ def _validate(args) -> int:
     import torch
     from tqdm import tqdm
 
+    from clariant.validate import report, report_folder
     from clariant_core.data import SAMPLE_DIR, JetFile
     from clariant_core.devices import resolve_device
     from clariant_core.network.heads import Task
@@ -195,7 +197,6 @@ def _validate(args) -> int:
     from clariant_core.resources import check_memory
     from clariant_core.training import load_checkpoint
     from clariant_core.training.regression import CARD_KEYS
-    from validate import report, report_folder
 
     # "all": the four storage dtypes; one precision: it, paired with float64 for the verdict
     dtypes = (
@@ -296,17 +297,18 @@ def _validate(args) -> int:
 
 
 def exit_code(verdict) -> int:
-    """`clariant validate`'s exit code for a Lorentz headline verdict (a `validate.Verdict` or its word): the gate
+    """`clariant validate`'s exit code for a Lorentz headline verdict (a `clariant.validate.Verdict` or its word):
+    the gate
     passes only what it judged — BROKEN, NONFINITE and a headline with nothing resolved (UNRESOLVED) give 1, PASS and
     NUMERICAL 0 (docs/validation.md, "Verdicts"). A property verdict raises TypeError: it never gates this."""
-    from validate.verdict import BROKEN, NONFINITE, UNRESOLVED, Verdict
+    from clariant.validate.verdict import BROKEN, NONFINITE, UNRESOLVED, Verdict
 
     return 1 if Verdict.of(verdict) in (BROKEN, NONFINITE, UNRESOLVED) else 0
 
 
 def _bench_compare(args) -> int:
+    from clariant.validate.benchmarks import find_runs, format_html, format_markdown, format_table, load_run
     from clariant_core.atomic import write_text
-    from validate.benchmarks import find_runs, format_html, format_markdown, format_table, load_run
 
     files = [Path(f) for f in args.files] or find_runs(args.dir)
     if not files:

@@ -75,12 +75,14 @@ def measure(
 
 def write_report(rows: list[SelfCheckRow], out: Path, max_label: int = 2) -> Path:
     """Write `out/index.html` and `out/group_precision.png` (rows measured with irreps k, n ≤ `max_label`) as one
-    unit, as the validation report is written (validate/report_folder.py: what a previous report wrote is replaced,
+    unit, as the validation report is written (clariant/validate/report_folder.py: what a previous report wrote is
+    replaced,
     other files kept, a folder holding anything it would overwrite refused), through the reports' page writer and
-    figure helpers (validate/pages.py, validate/logaxes.py); returns the HTML path. Errors exactly 0 are counted on a
+    figure helpers (clariant/validate/pages.py, clariant/validate/logaxes.py); returns the HTML path. Errors exactly
+    0 are counted on a
     marked strip, never clipped to a made-up value."""
+    from clariant.validate.report_folder import check_out_dir, kept, report_entries, write_manifest
     from clariant_core.atomic import publish_folder
-    from validate.report_folder import check_out_dir, kept, report_entries, write_manifest
 
     final = check_out_dir(out)
     previous = report_entries(final) if final.is_dir() else set()
@@ -94,9 +96,9 @@ def _write_into(rows: list[SelfCheckRow], out: Path, max_label: int) -> Path:
     import numpy as np
     from matplotlib.lines import Line2D
 
-    from validate import logaxes, pages
-    from validate.plots import color
-    from validate.tables import table
+    from clariant.validate import logaxes, pages
+    from clariant.validate.plots import color
+    from clariant.validate.tables import table
 
     dtypes = list(dict.fromkeys(r.dtype for r in rows))
     values = [getattr(r, key) for r in rows for key, _ in _SERIES]

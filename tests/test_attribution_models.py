@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 import clariant_core as cc
-from validate import attribute
-from validate.strategies import random_jets
+from clariant.validate import attribute
+from clariant.validate.strategies import random_jets
 
 P, MASK = random_jets(8, 10, seed=5, min_particles=3)
 ETA = torch.tensor([1.0, -1.0, -1.0, -1.0])

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from clariant import cli
+from clariant.validate.strategies import random_jets
 from clariant_core.data import SAMPLE_DIR, DataFormatError, JetFile, write_h5py_layout
 from clariant_core.group.lorentz import boost, max_rapidity, random_sl2c, sl2c, to_so13
-from validate.strategies import random_jets
 
 
 def _jets(n=6, seed=0):
@@ -85,7 +85,7 @@ def test_float16_storage_reaches_the_validation_suite(tmp_path):
     """Massless constituents stored as float16 lie up to ~2u₁₆ outside the light cone: the reader accepts them to
     that rounding and hands them on lifted to E = |p⃗|, so the suite's input check (held to float32's rounding)
     takes them; a real spacelike particle is still refused."""
-    from validate.evaluation import check_jets
+    from clariant.validate.evaluation import check_jets
 
     b = JetFile(SAMPLE_DIR / "test.h5").read(0, 16)
     n = b.mask.sum(1).numpy()

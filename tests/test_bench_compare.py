@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from clariant import cli
-from validate.benchmarks import compare, load_run
+from clariant.validate.benchmarks import compare, load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = """

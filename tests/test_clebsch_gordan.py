@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import clariant_core as cc
-from validate.strategies import irreps
+from clariant.validate.strategies import irreps
 
 ALL_IRREPS = [cc.Irrep(k, n) for k in range(5) for n in range(5)]
 PAIRS = list(itertools.product(ALL_IRREPS, ALL_IRREPS))

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from clariant.validate.strategies import random_jets
 from clariant_core.data import SAMPLE_DIR, DataFormatError, JetFile, load, write_h5py_layout, write_public_layout
 from clariant_core.data.inspect import jet_masses, summarize
 from clariant_core.data.layout import ALL_COLUMNS
-from validate.strategies import random_jets
 
 
 def _jets(n=12, seed=0):

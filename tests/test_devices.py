@@ -9,14 +9,14 @@ from torch import nn
 
 import clariant_core as cc
 from clariant import cli
+from clariant.validate import assert_lorentz_invariant, attribute, judge, measure, sweep
+from clariant.validate.properties import run_all
+from clariant.validate.strategies import random_jets
 from clariant_core.data import SAMPLE_DIR
 from clariant_core.devices import available, model_device, resolve_device
 from clariant_core.network import memory
 from clariant_core.numerics import PRECISIONS, TF32_UNIT_ROUNDOFF, TRAIN_DTYPES, precision
 from clariant_core.training import load_checkpoint
-from validate import assert_lorentz_invariant, attribute, judge, measure, sweep
-from validate.properties import run_all
-from validate.strategies import random_jets
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA device on this machine")
@@ -164,8 +164,8 @@ def test_one_table_of_precisions_with_their_unit_roundoffs():
         assert precision(getattr(torch, name)) is PRECISIONS[name]
         assert PRECISIONS[name].u == cc.unit_roundoff(getattr(torch, name))
     assert TRAIN_DTYPES == {"float32": torch.float32, "float64": torch.float64}
+    from clariant.validate import DTYPES as SWEEP
     from clariant_core.training.config import DTYPES
-    from validate import DTYPES as SWEEP
 
     assert DTYPES is TRAIN_DTYPES and [p.name for p in SWEEP] == ["float64", "float32", "bfloat16", "float16"]
     for bad in ("tf16", torch.int32, torch.complex64):
@@ -356,7 +356,7 @@ def test_cli_validate_takes_a_mode_and_a_device(tmp_path, capsys):
 # --- pytest plugin -----------------------------------------------------------------------------------------------
 PLUGIN_TEST = """
 import torch
-from validate import PASS, assert_lorentz_invariant
+from clariant.validate import PASS, assert_lorentz_invariant
 
 
 def mass2(p, mask):

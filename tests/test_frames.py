@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import clariant_core as cc
+from clariant.validate.exact import lorentz_apply
+from clariant.validate.strategies import random_jets
 from clariant_core.group.frames import to_jet_rest_frame
-from validate.exact import lorentz_apply
-from validate.strategies import random_jets
 
 
 def _exact_gram(p: torch.Tensor) -> list[list[Fraction]]:

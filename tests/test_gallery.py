@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-import validate
-from validate import assert_lorentz_invariant, judge, sweep
-from validate.strategies import random_jets
+from clariant import validate
+from clariant.validate import assert_lorentz_invariant, judge, sweep
+from clariant.validate.strategies import random_jets
 
 # The target API exposes an ordered str-enum; compare with its string values so the file still imports (and the
 # individual tests fail, instead of the whole module erroring) where `Verdict` does not exist yet.
@@ -410,7 +410,7 @@ def run_case(case):
 
 
 def test_verdict_enum_is_ordered_str_enum():
-    assert Verdict is not None, "validate.Verdict missing"
+    assert Verdict is not None, "clariant.validate.Verdict missing"
     order = [Verdict.PASS, Verdict.UNRESOLVED, Verdict.NUMERICAL, Verdict.BROKEN, Verdict.NONFINITE]
     assert [str(v.value) for v in order] == [PASS, UNRESOLVED, NUMERICAL, BROKEN, NONFINITE]
     assert all(a < b for a, b in zip(order, order[1:]))  # PASS < UNRESOLVED < … (not alphabetical)

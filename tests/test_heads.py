@@ -9,15 +9,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import validate
+from clariant import validate
+from clariant.validate.exact import lorentz_apply
+from clariant.validate.strategies import random_jets
 from clariant_core.group.lorentz import minkowski_norm2, random_sl2c, sl2c, to_so13
 from clariant_core.network.baseline import ParticleFlowNetwork, PFNConfig
 from clariant_core.network.heads import Task, jet_momentum, jet_relative_momentum
 from clariant_core.network.lgn import LGN, LGNConfig
 from clariant_core.training.regression import mass_loss, momentum_loss, regression_metrics
 from tests.helpers import REAL_DTYPES, tol
-from validate.exact import lorentz_apply
-from validate.strategies import random_jets
 
 SMALL = dict(n_rapidities=4, n_angles=3, groups=(), max_rapidity=6.0)
 CHANNELS = (2, 3, 3, 2)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import clariant_core as cc
-from validate.strategies import directions, irreps, sl2c_elements
+from clariant.validate.strategies import directions, irreps, sl2c_elements
 
 ALL_IRREPS = [cc.Irrep(k, n) for k in range(5) for n in range(5)]
 EPS3 = torch.zeros(3, 3, 3, dtype=torch.complex128)

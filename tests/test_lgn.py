@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import clariant_core as cc
-from validate.strategies import jets, random_jets, sl2c_elements
+from clariant.validate.strategies import jets, random_jets, sl2c_elements
 
 # Error model: the boost's condition number e^{2|y|} times u, times the jet's own sensitivity (nearly collinear
 # constituent pairs make some jets ill-conditioned): typical jets stay within 16·u·e^{2|y|}, the worst of a batch of

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import clariant_core as cc
-from validate.strategies import directions, sl2c_elements
+from clariant.validate.strategies import directions, sl2c_elements
 
 ETA = torch.diag(torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=torch.float64))
 

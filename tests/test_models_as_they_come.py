@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from validate import judge, sweep
-from validate.strategies import random_jets
+from clariant.validate import judge, sweep
+from clariant.validate.strategies import random_jets
 
 P, MASK = random_jets(8, 6, seed=4)
 SMALL = dict(n_rapidities=2, n_angles=2)
@@ -81,7 +81,7 @@ def test_a_coarser_output_dtype_is_noted_and_never_certified():
 
 def test_jet_chunks_give_the_same_measurement(monkeypatch):
     """Large batches go through in chunks of JET_CHUNK jets (bounded memory): the numbers do not change."""
-    from validate import measures
+    from clariant.validate import measures
 
     whole = sweep(_pairs, P, MASK, dtypes=(torch.float64, torch.float32), **SMALL)
     monkeypatch.setattr(measures, "JET_CHUNK", 3)

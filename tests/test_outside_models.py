@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from validate import BROKEN, NUMERICAL, PASS, UNRESOLVED, assert_lorentz_invariant, judge, sweep
-from validate.properties import (
+from clariant.validate import BROKEN, NUMERICAL, PASS, UNRESOLVED, assert_lorentz_invariant, judge, sweep
+from clariant.validate.properties import (
     PropertyVerdict,
     assert_parity_invariant,
     check_collinear,
@@ -18,7 +18,7 @@ from validate.properties import (
     check_parity,
     run_all,
 )
-from validate.strategies import random_jets
+from clariant.validate.strategies import random_jets
 
 P, MASK = random_jets(16, 12, seed=0)
 SMALL = dict(n_rapidities=3, n_angles=2, axes=("x", "z"))
@@ -268,7 +268,7 @@ class DropoutVectors(nn.Module):
 
 
 def test_attribution_runs_a_training_mode_model_in_eval_mode_and_gives_it_back():
-    from validate import attribute
+    from clariant.validate import attribute
 
     model = DropoutVectors().double()
     model.drop.eval()  # a mixed state of the user's own: kept exactly
@@ -391,7 +391,7 @@ def test_an_order_dependence_below_float32s_floor_is_a_broken_permutation_not_ro
         return (s * (1 + 1e-11 * p[:, 0, 0] / (p[..., 0] * m).sum(1)))[:, None]
 
     p, mask = random_jets(32, 12, seed=1, min_particles=3)
-    from validate.properties import check_permutation
+    from clariant.validate.properties import check_permutation
 
     r = check_permutation(first_particle_leak, p, mask)
     assert r.verdict == PropertyVerdict.BROKEN and r.by_dtype["float64"] == PropertyVerdict.BROKEN, r.by_dtype
@@ -469,7 +469,7 @@ def test_an_order_dependence_in_a_float32_inside_model_is_judged_with_one_precis
         m = mask.to(x.dtype)
         return (pair_model(x, mask)[:, 0] * (1 + size * x[:, 0, 0] / (x[..., 0] * m).sum(1)))[:, None].double()
 
-    from validate.properties import check_permutation
+    from clariant.validate.properties import check_permutation
 
     r = check_permutation(first_particle_leak, *random_jets(16, 12, seed=1, min_particles=3))
     assert r.verdict == verdict and r.by_dtype["float64"] == verdict, r.worst_line()

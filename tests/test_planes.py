@@ -8,8 +8,8 @@ import torch
 from helpers import REAL_DTYPES, tol
 
 import clariant_core as cc
+from clariant.validate.strategies import random_jets
 from clariant_core.network import planes
-from validate.strategies import random_jets
 
 IRREPS = "3x(0,0)+3x(1,1)+3x(2,0)+3x(0,2)+3x(2,2)"
 

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 
 import clariant_core as cc
-from validate import PASS, assert_lorentz_invariant
+from clariant.validate import PASS, assert_lorentz_invariant
 
 
 class JetMass(torch.nn.Module):
@@ -34,7 +34,7 @@ def test_with_fixtures(jets, lorentz_transform, lorentz_report):
 
 
 @settings(max_examples=5, deadline=None)
-@given(data=__import__("validate").strategies.lorentz_transformations(max_rapidity=3.0))
+@given(data=__import__("clariant.validate.strategies", fromlist=["x"]).lorentz_transformations(max_rapidity=3.0))
 def test_with_strategies(data):
     assert data.shape == (4, 4)
 '''
@@ -187,14 +187,14 @@ def test_the_ini_value_and_a_bad_value(pytester):
     ],
 )
 def test_parse_fail_on(spec, expected):
-    from validate.pytest_plugin import parse_fail_on
+    from clariant.validate.pytest_plugin import parse_fail_on
 
     assert {str(v) for v in parse_fail_on(spec)} == expected
 
 
 @pytest.mark.parametrize("spec", ["PASS", "BROKEN,none", "", "BROKEN,,NONFINITE"])
 def test_parse_fail_on_rejects(spec):
-    from validate.pytest_plugin import parse_fail_on
+    from clariant.validate.pytest_plugin import parse_fail_on
 
     with pytest.raises(pytest.UsageError, match="is not a verdict that can fail a session"):
         parse_fail_on(spec)

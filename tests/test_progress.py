@@ -4,8 +4,8 @@ the first report — precisions the model cannot run at found with one jet up fr
 import torch
 from torch import nn
 
-from validate import sweep
-from validate.strategies import random_jets
+from clariant.validate import sweep
+from clariant.validate.strategies import random_jets
 
 
 class MassSum(nn.Module):

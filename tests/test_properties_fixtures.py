@@ -4,10 +4,10 @@ import torch
 from hypothesis import given, settings
 from test_properties_models import angular_sum, count  # the proof models, defined once
 
-from validate import assert_lorentz_invariant
-from validate.properties import PropertyVerdict
-from validate.properties import strategies as ps
-from validate.strategies import jets, random_jets
+from clariant.validate import assert_lorentz_invariant
+from clariant.validate.properties import PropertyVerdict
+from clariant.validate.properties import strategies as ps
+from clariant.validate.strategies import jets, random_jets
 
 
 def test_fixtures(perturb, property_strategies, property_checks):

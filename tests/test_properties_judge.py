@@ -5,11 +5,11 @@ import math
 
 import torch
 
-from validate.properties import PropertyVerdict
-from validate.properties.judge import MIN_POWER, judge_rows, judge_scan
-from validate.properties.report import to_json
-from validate.properties.result import PropertyResult
-from validate.properties.verdicts import worst
+from clariant.validate.properties import PropertyVerdict
+from clariant.validate.properties.judge import MIN_POWER, judge_rows, judge_scan
+from clariant.validate.properties.report import to_json
+from clariant.validate.properties.result import PropertyResult
+from clariant.validate.properties.verdicts import worst
 
 U64, U32 = 2.0**-53, 2.0**-24
 B = 50

@@ -1,6 +1,6 @@
 """Proof of the property checks: small independent models, each with a known set of properties, judged right.
 
-The models are written here, independently of validate.properties: a particle count (IR and collinear unsafe),
+The models are written here, independently of clariant.validate.properties: a particle count (IR and collinear unsafe),
 Σ pT² (IR safe, collinear unsafe), an energy-weighted angular sum Σ E_i g(θ_i) about the jet axis (IRC safe), a
 row-index weighted sum (order dependent), a mean over all rows padding included, a sum over rows that ignores the
 mask, and the pseudoscalar ε_μνρσ p₁p₂p₃p₄ (Lorentz invariant, parity odd).
@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from validate.properties import (
+from clariant.validate.properties import (
     PropertyVerdict,
     assert_collinear_safe,
     assert_ir_safe,
@@ -23,7 +23,7 @@ from validate.properties import (
     check_permutation,
     run_all,
 )
-from validate.strategies import random_jets
+from clariant.validate.strategies import random_jets
 
 P, M = random_jets(24, 16, seed=3, min_particles=4)
 GEV2 = 1e4  # (100 GeV)²: keeps outputs O(1)

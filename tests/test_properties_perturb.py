@@ -7,9 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validate.properties import perturb
-from validate.properties import strategies as ps
-from validate.strategies import jets, random_jets
+from clariant.validate.properties import perturb
+from clariant.validate.properties import strategies as ps
+from clariant.validate.strategies import jets, random_jets
 
 U = torch.finfo(torch.float64).eps / 2
 ETA = torch.tensor([1.0, -1, -1, -1], dtype=torch.float64)

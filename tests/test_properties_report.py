@@ -5,10 +5,8 @@ import json
 import pytest
 import torch
 
-from clariant_core.data import SAMPLE_DIR, JetFile
-from clariant_core.training import load_checkpoint
-from validate import logaxes
-from validate.properties import (
+from clariant.validate import logaxes
+from clariant.validate.properties import (
     PropertyVerdict,
     check_collinear,
     check_infrared,
@@ -18,9 +16,11 @@ from validate.properties import (
     run_all,
     summary,
 )
-from validate.properties.evaluate import Context
-from validate.properties.report import page, section, to_json
-from validate.strategies import random_jets
+from clariant.validate.properties.evaluate import Context
+from clariant.validate.properties.report import page, section, to_json
+from clariant.validate.strategies import random_jets
+from clariant_core.data import SAMPLE_DIR, JetFile
+from clariant_core.training import load_checkpoint
 
 
 def count(p, mask):

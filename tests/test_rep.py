@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import clariant_core as cc
-from validate import BROKEN, PASS, attribute, judge, sweep
-from validate.groups import grid
-from validate.strategies import irreps, random_jets, sl2c_elements
+from clariant.validate import BROKEN, PASS, attribute, judge, sweep
+from clariant.validate.groups import grid
+from clariant.validate.strategies import irreps, random_jets, sl2c_elements
 
 P, MASK = random_jets(6, 10, seed=5, min_particles=3)
 _GEN = torch.Generator().manual_seed(7)
@@ -192,7 +192,7 @@ def test_a_wrong_basis_is_broken_under_custom_transformations_too():
 
 def test_the_summary_says_equivariant_for_a_transforming_output():
     """A covariant output (the jet's four-momentum) is summarised as equivariant, an invariant one as invariant."""
-    from validate.strategies import random_jets
+    from clariant.validate.strategies import random_jets
 
     p, mask = random_jets(4, 6, seed=11)
 

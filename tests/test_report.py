@@ -14,12 +14,12 @@ import torch
 
 import clariant_core as cc
 from clariant import cli
+from clariant.validate import labels, logaxes, report
+from clariant.validate.benchmarks import format_table, load_run
+from clariant.validate.strategies import random_jets
+from clariant.validate.verdict import headline
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint, save_checkpoint
-from validate import labels, logaxes, report
-from validate.benchmarks import format_table, load_run
-from validate.strategies import random_jets
-from validate.verdict import headline
 
 DEFAULT = SAMPLE_DIR / cli.DEFAULT_CHECKPOINT
 
@@ -434,12 +434,12 @@ def test_log_axes_show_no_value_that_is_not_there():
 
 
 def test_one_page_writer_for_every_page(small_report, tmp_path):
-    """The validation report, the properties page and the self-check page come from validate/pages.py: the same
+    """The validation report, the properties page and the self-check page come from clariant/validate/pages.py: the same
     head and style, tables with headers in words."""
     from clariant import selfcheck
-    from validate import pages
-    from validate.properties import run_all
-    from validate.properties.report import page as properties_page
+    from clariant.validate import pages
+    from clariant.validate.properties import run_all
+    from clariant.validate.properties.report import page as properties_page
 
     _, index, _ = small_report
     rows = selfcheck.measure(rapidities=(0.0, 2.0), max_label=1)

@@ -174,8 +174,8 @@ def test_metrics_record_the_run_folder(tmp_path):
 
 # --- report folders: what a previous report wrote is replaced, nothing else is lost ------------------------------
 def _tiny_result(properties=False):
-    from validate import report
-    from validate.strategies import random_jets
+    from clariant.validate import report
+    from clariant.validate.strategies import random_jets
 
     def mass2(p, mask):
         total = (p * mask[..., None].to(p.dtype)).sum(1) / 100
@@ -199,7 +199,7 @@ def test_a_report_folder_holding_the_users_files_is_refused_before_the_work(tmp_
 
 
 def test_a_previous_report_is_replaced_and_every_other_file_kept(tmp_path):
-    from validate import report, report_folder
+    from clariant.validate import report, report_folder
 
     result, out = _tiny_result(), tmp_path / "out"
     report.write(result, out)
@@ -223,7 +223,7 @@ def test_a_previous_report_is_replaced_and_every_other_file_kept(tmp_path):
 
 
 def test_report_locations_through_links_and_odd_names(tmp_path, monkeypatch):
-    from validate import report, report_folder
+    from clariant.validate import report, report_folder
 
     real = tmp_path / "real"
     real.mkdir()
@@ -250,7 +250,7 @@ def test_what_a_previous_report_did_not_write_is_never_dropped(tmp_path):
     import os
     import stat
 
-    from validate import report, report_folder
+    from clariant.validate import report, report_folder
 
     result, out = _tiny_result(), tmp_path / "out"
     report.write(result, out)
@@ -301,7 +301,7 @@ def test_a_kept_file_is_never_dropped_for_a_new_file_of_its_name(tmp_path):
 
 
 def test_reports_and_collections_from_before_manifests_are_recognised(tmp_path):
-    from validate import report, report_folder
+    from clariant.validate import report, report_folder
 
     out = tmp_path / "old"
     report.write(_tiny_result(properties=True), out)
@@ -327,7 +327,7 @@ def test_selfcheck_and_validate_reports_share_a_folder_and_lose_nothing(tmp_path
     """The defaults nest selfcheck's report (reports/selfcheck) in validate's (reports/): each writes its own, and
     selfcheck obeys the same folder rules — a user's page is refused before any measurement, a file named clearly."""
     from clariant import cli
-    from validate import report
+    from clariant.validate import report
 
     monkeypatch.chdir(tmp_path)
     check = ["selfcheck", "--rapidities", "0,1", "--max-label", "1"]

@@ -1,4 +1,4 @@
-"""Double-double Λx (validate.exact): rounded once from the exact action of the float64 SL(2,C) element."""
+"""Double-double Λx (clariant.validate.exact): rounded once from the exact action of the float64 SL(2,C) element."""
 
 from decimal import Decimal, getcontext
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import clariant_core as cc
-from validate.exact import lorentz_apply
+from clariant.validate.exact import lorentz_apply
 
 
 def _exact(m: torch.Tensor, x: torch.Tensor) -> list[list[Decimal]]:

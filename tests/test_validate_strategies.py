@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 
 import clariant_core as cc
-from validate import groups, strategies
+from clariant.validate import groups, strategies
 
 ETA = torch.diag(torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=torch.float64))
 

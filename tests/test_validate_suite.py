@@ -9,7 +9,7 @@ from mutants import MUTANTS, MixedLinear, base
 from torch import nn
 
 import clariant_core as cc
-from validate import (
+from clariant.validate import (
     BROKEN,
     NUMERICAL,
     PASS,
@@ -21,11 +21,11 @@ from validate import (
     strategies,
     sweep,
 )
-from validate.context import Context
-from validate.evaluation import Evaluator
-from validate.groups import grid
-from validate.measures import measure
-from validate.strategies import random_jets
+from clariant.validate.context import Context
+from clariant.validate.evaluation import Evaluator
+from clariant.validate.groups import grid
+from clariant.validate.measures import measure
+from clariant.validate.strategies import random_jets
 
 P, MASK = random_jets(8, 16, seed=3, min_particles=4)
 BOTH = (torch.float32, torch.float64)
@@ -154,7 +154,7 @@ def test_floor_matches_pure_input_rounding():
 def test_exact_rms_floor_equals_the_mean_over_random_roundings(case, monkeypatch):
     """The reverse-mode floor is the exact root mean square over the rounding model; forced onto the forward-mode
     path, the RMS of many seeded single draws must converge to it (64 draws: ~±20 % per entry)."""
-    from validate import floor
+    from clariant.validate import floor
 
     t = cc.vector_intertwiner()
     model, rep = {

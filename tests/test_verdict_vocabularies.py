@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from clariant.cli import exit_code
-from validate import BROKEN, NONFINITE, NUMERICAL, PASS, UNRESOLVED, Verdict
-from validate.properties import PropertyVerdict
-from validate.properties.verdicts import as_safety, worst
-from validate.pytest_plugin import parse_fail_on
+from clariant.validate import BROKEN, NONFINITE, NUMERICAL, PASS, UNRESOLVED, Verdict
+from clariant.validate.properties import PropertyVerdict
+from clariant.validate.properties.verdicts import as_safety, worst
+from clariant.validate.pytest_plugin import parse_fail_on
 
 SHARED = [v.value for v in Verdict]
 
@@ -73,9 +73,9 @@ def test_plugin_fail_on_speaks_the_lorentz_vocabulary():
 def _measured(name, amplification, floor_scale=3.0, jets=100, seed=0):
     """A measurement whose errors are the precision's rounding floor times `amplification` [B] (rounding the model
     amplifies by the same factor at every precision), with a 20 % jitter."""
+    from clariant.validate.groups import GridPoint
+    from clariant.validate.measures import Measurement
     from clariant_core.numerics import PRECISIONS
-    from validate.groups import GridPoint
-    from validate.measures import Measurement
 
     g = torch.Generator().manual_seed(seed)
     u = PRECISIONS[name].u
@@ -87,9 +87,9 @@ def _measured(name, amplification, floor_scale=3.0, jets=100, seed=0):
 
 
 def _judged(*names_and_amplifications):
-    from validate.groups import boost_sl2c
-    from validate.measures import Sweep
-    from validate.verdict import judge
+    from clariant.validate.groups import boost_sl2c
+    from clariant.validate.measures import Sweep
+    from clariant.validate.verdict import judge
 
     t = boost_sl2c("x", torch.tensor([2.0], dtype=torch.float64))
     points = _measured("float64", torch.ones(1)).points

@@ -1,4 +1,5 @@
-"""Concurrent evaluation (validate/workers.py): the pool changes the wall time only — every number the suite reports
+"""Concurrent evaluation (clariant/validate/workers.py): the pool changes the wall time only — every number the suite
+reports
 is the same with one worker as with several, in order, and errors still surface with their message."""
 
 import threading
@@ -7,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from validate import judge, sweep, workers
-from validate.properties import run_all
-from validate.strategies import random_jets
+from clariant.validate import judge, sweep, workers
+from clariant.validate.properties import run_all
+from clariant.validate.strategies import random_jets
 
 
 class PairSum(nn.Module):

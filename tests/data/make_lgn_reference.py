@@ -10,9 +10,9 @@ loaded with weights_only=True):
 import torch
 
 import clariant_core as cc
+from clariant.validate.strategies import random_jets
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
-from validate.strategies import random_jets
 
 CONFIGS = {
     "lab_beams": dict(channels=(3, 2, 3), max_label=3, num_basis=3, num_scalars=1, frame="lab", beams=True),

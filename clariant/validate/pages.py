@@ -1,6 +1,6 @@
 """The one writer of the project's HTML pages: the validation report, the property checks' stand-alone page, the
 group-library self-check and the plugin's index all go through `page` / `write`, so they share one look and
-one set of verdict colours. Tables: `validate.tables`."""
+one set of verdict colours. Tables: `clariant.validate.tables`."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Beyond Lorentz: permutation, padding, infrared and collinear safety, and parity of any model
 `f(p [B, N, 4], mask [B, N]) → [B, ...]`, each measured against a precision floor and judged (docs/properties.md).
 
-    from validate.properties import run_all, assert_padding_invariant, assert_ir_safe
+    from clariant.validate.properties import run_all, assert_padding_invariant, assert_ir_safe
     results = run_all(model, p, mask)          # {property: PropertyResult}
-    html = validate.properties.report.section(results, out_dir)   # the report's section (writes its PNGs)
+    html = clariant.validate.properties.report.section(results, out_dir)   # the report's section (writes its PNGs)
 
 Measure (check_*) is separate from judge (judge.py) and assert (assert_*: one-line AssertionError).
 """

@@ -1,7 +1,7 @@
 """CLARIANT validate: is a model Lorentz invariant/equivariant, how close to the float-precision floor, which layer
 breaks it, and do its linear maps obey Schur's lemma. Definitions: docs/validation.md.
 
-    from validate import sweep, judge, assert_lorentz_invariant, attribute, schur
+    from clariant.validate import sweep, judge, assert_lorentz_invariant, attribute, schur
 """
 
 from . import groups, representations, schur, strategies

@@ -2,7 +2,8 @@
 distributions, per-layer attribution. Each function writes one PNG and returns its path.
 
 Nothing is clipped to a made-up number: exact zeros and non-finite errors go on the marked strips of
-`validate.logaxes`, counted. Each curve's verdict is the one given in `curves` — the Judgement's per-curve verdict
+`clariant.validate.logaxes`, counted. Each curve's verdict is the one given in `curves` — the Judgement's per-curve
+verdict
 (`Judgement.by_curve()`), never re-derived here. Glyphs: docs/validation.md ("The report")."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """HTML tables of the reports: one cell format for every number the reports show, column headers in words
-(`validate.labels`), and two-column tables (field, value) for nested metadata such as a model card."""
+(`clariant.validate.labels`), and two-column tables (field, value) for nested metadata such as a model card."""
 
 from __future__ import annotations
 

@@ -87,7 +87,8 @@ class VerdictWord(str, enum.Enum):
 class Verdict(VerdictWord):
     """The Lorentz verdict, ordered: PASS < UNRESOLVED < NUMERICAL < BROKEN < NONFINITE (`max` gives the worst).
 
-    Its own type, distinct from `validate.properties.PropertyVerdict`: the five words share their row criteria with
+    Its own type, distinct from `clariant.validate.properties.PropertyVerdict`: the five words share their row
+    criteria with
     the property checks' must-vanish rows, but not their combination (here UNRESOLVED counts only when nothing was
     resolved and NONFINITE is the worst; a property counts UNRESOLVED against itself and ranks BROKEN worst) nor the
     gates built on them (`--lorentz-fail-on`, the CLI's exit code, `assert_lorentz_*`), which speak this type only.

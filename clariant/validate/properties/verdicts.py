@@ -2,7 +2,7 @@
 (docs/properties.md, "Verdicts").
 
 Members compare equal to, print as and serialise to their plain words ("PASS", …), like the Lorentz `Verdict`'s, but the
-two are distinct types (`validate.verdict.VerdictWord`): comparing one with the other raises TypeError.
+two are distinct types (`clariant.validate.verdict.VerdictWord`): comparing one with the other raises TypeError.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ..verdict import VerdictWord
 class PropertyVerdict(VerdictWord):
     """Verdict of one row (one check at one dtype) or of one property.
 
-    Not the Lorentz `validate.Verdict`: it holds more words (safety and parity outcomes), its shared words are
+    Not the Lorentz `clariant.validate.Verdict`: it holds more words (safety and parity outcomes), its shared words are
     combined differently (`worst`: UNRESOLVED counts against a property, BROKEN/UNSAFE rank above NONFINITE; EVEN/ODD
     are classifications, not grades), and no Lorentz gate (`--lorentz-fail-on`, the CLI's exit code) reads it.
 

@@ -85,7 +85,8 @@ class Model:
         return out.reshape(b, -1)
 
     def state(self) -> tuple:
-        """A fingerprint of the model's own state and its dtype copies (concurrent calls: validate/workers.py)."""
+        """A fingerprint of the model's own state and its dtype copies (concurrent calls:
+        clariant/validate/workers.py)."""
         return self.ev.state()
 
     def _once(self, f, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -103,7 +104,7 @@ class Model:
         return self._flat(out, x.shape[0], x.shape[1])
 
     def _chunks(self, rows: int, width: int) -> list[slice]:
-        """Bounded batches of `rows` jets of `width` particles (validate/workers.py, `jets_per_call`)."""
+        """Bounded batches of `rows` jets of `width` particles (clariant/validate/workers.py, `jets_per_call`)."""
         size = jets_per_call(width, self.budget, self.particles)
         return [slice(i, min(i + size, rows)) for i in range(0, rows, size)]
 
@@ -331,7 +332,8 @@ class Context:
 
 
 def check_jets(p: torch.Tensor, mask: torch.Tensor) -> None:
-    """Raise ValueError unless the jets pass the Lorentz suite's input checks (`validate.evaluation.check_jets`:
+    """Raise ValueError unless the jets pass the Lorentz suite's input checks
+    (`clariant.validate.evaluation.check_jets`:
     shapes, B > 0, no empty jet, finite real particles, E ≥ |p⃗|) and the masked rows are finite too — the padding
     checks feed the jets as given."""
     check_lorentz_inputs(p, mask)

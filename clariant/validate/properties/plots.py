@@ -1,7 +1,7 @@
 """Figures of the property checks (matplotlib, Agg): change vs ε or θ on log-log axes with each dtype's floor, and
 a dot plot of must-vanish changes against their floors. Each function writes one PNG and returns its path.
 Legends sit outside the axes, never over data; a statistic exactly 0 or non-finite is marked on the strips of
-`validate.logaxes`, never clipped to a made-up number. Glyphs: docs/properties.md ("Figures")."""
+`clariant.validate.logaxes`, never clipped to a made-up number. Glyphs: docs/properties.md ("Figures")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Hypothesis strategies for the perturbations: soft emissions, collinear splittings, permutations, paddings.
 
 Each strategy draws a small frozen value object whose `apply(p, mask)` returns the perturbed float64 jets (through
-validate.properties.perturb, the one home of every perturbation), shrinking toward the mildest case: the largest
+clariant.validate.properties.perturb, the one home of every perturbation), shrinking toward the mildest case: the
+largest
 soft fraction and split angle allowed shrink toward their bounds' simple ends, the fewest padding rows, the
-reversed order. Combine with `validate.strategies.jets` for the jets themselves.
+reversed order. Combine with `clariant.validate.strategies.jets` for the jets themselves.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ class LorentzReport:
     target: Path | None = None  # the report folder (None: --lorentz-report=no)
 
     def add(self, model, p, mask, *, name: str = "model", model_card: dict | None = None, **run_kw) -> None:
-        """Register `model(p, mask)` for the session report; run_kw go to validate.report.run (dtypes,
+        """Register `model(p, mask)` for the session report; run_kw go to clariant.validate.report.run (dtypes,
         max_rapidity, n_rapidities, groups, …). Checked now, in the registering test: the name, the keywords, and
         (first registration) that the report folder can take a report without losing anything."""
         __tracebackhide__ = True  # a mistake shows as the test's own line and one message
@@ -116,7 +116,7 @@ class LorentzReport:
         if unknown:
             raise TypeError(
                 f"lorentz_report.add got unknown keyword(s) {', '.join(unknown)}; it takes those of "
-                f"validate.report.run and validate.sweep: {', '.join(sorted(_run_keywords()))}"
+                f"clariant.validate.report.run and clariant.validate.sweep: {', '.join(sorted(_run_keywords()))}"
             )
         from .evaluation import ModelCallError, check_jets, takes_two
 
@@ -147,7 +147,8 @@ class LorentzReport:
 
 
 def _run_keywords() -> set[str]:
-    """The keywords `lorentz_report.add` passes on: validate.report.run's and, through it, validate.sweep's."""
+    """The keywords `lorentz_report.add` passes on: clariant.validate.report.run's and, through it,
+    clariant.validate.sweep's."""
     import inspect
 
     from .measures import sweep
@@ -272,7 +273,8 @@ def lorentz_judge():
 
 
 def _explanation(result: dict) -> str:
-    """The one line that says why a headline is what it is, from what validate.report.run returns: the per-family
+    """The one line that says why a headline is what it is, from what clariant.validate.report.run returns: the
+    per-family
     summary, the worst row (rows rebuilt as RowVerdicts so the wording is verdict.py's), the first breaking layer."""
     from .groups import GridPoint
     from .verdict import BROKEN, UNRESOLVED, Judgement, RowVerdict, Verdict
@@ -407,7 +409,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"Lorentz gate: passed (--lorentz-fail-on={spec} fails on {shown})")
 
 
-# --- fixtures of validate.properties (permutation, padding, infrared/collinear safety, parity) -------------------
+# --- fixtures of clariant.validate.properties (permutation, padding, infrared/collinear safety, parity)
+# -------------------
 @pytest.fixture
 def property_strategies():
     """Hypothesis strategies of the perturbations: soft_emissions, collinear_splittings, permutations, paddings."""
@@ -426,7 +429,7 @@ def perturb():
 
 @pytest.fixture
 def property_checks():
-    """`property_checks(model, p, mask, **kw)` → {property: PropertyResult} (validate.properties.run_all)."""
+    """`property_checks(model, p, mask, **kw)` → {property: PropertyResult} (clariant.validate.properties.run_all)."""
     from .properties import run_all
 
     return run_all
