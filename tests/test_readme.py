@@ -67,3 +67,17 @@ def test_docs_links_resolve_and_never_cite_the_team_notes():
         assert not TEAM_NOTES.search(text), path
         for link in re.findall(r"\]\(([^)#:]+\.md)\)", text):
             assert (path.parent / link).exists(), f"{path.name} links to missing {link}"
+
+
+def test_the_suite_lives_under_clariant_and_nothing_imports_a_top_level_validate():
+    """configobj installs a top-level package `validate`: the suite must neither be one nor import one."""
+    import importlib.util
+
+    assert importlib.util.find_spec("clariant.validate") is not None
+    sources = [*ROOT.glob("clariant/**/*.py"), *ROOT.glob("clariant_core/**/*.py"), *ROOT.glob("tests/*.py")]
+    sources += [*ROOT.glob("benchmarks/*.py"), README, *DOCS]
+    bad = re.compile(r"^\s*(from validate[ .]|import validate\b)", re.M)
+    offenders = [p.name for p in sources if bad.search(p.read_text(encoding="utf-8"))]
+    assert not offenders, offenders
+    spec = importlib.util.find_spec("validate")
+    assert spec is None or ROOT not in Path(spec.origin or "").parents
