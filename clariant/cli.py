@@ -270,6 +270,8 @@ def _validate(args) -> int:
             "parameters": sum(x.numel() for x in model.parameters()),
             "config": meta.get("config") or {},
             "trained on": meta.get("trained_on", "—"),
+            # how much training the checkpoint had: its epoch (best.pt: the best validation epoch) and the cap on jets
+            "training": _training_line(meta),
             "validated on": f"{data} (first {p.shape[0]} jets)",
             "evaluated on": str(device),
             # classification metrics, then a regression's (CARD_KEYS), on the test split; labelled by the report
@@ -294,6 +296,16 @@ def _validate(args) -> int:
         print("beyond Lorentz: " + "; ".join(f"{k} {v['verdict']}" for k, v in result["properties"].items()))
     print(f"report: {index}")
     return exit_code(result["verdict"])
+
+
+def _training_line(meta: dict) -> str:
+    """'epoch 7 of at most 8, every training jet' from a checkpoint's metadata ('—' where it does not say)."""
+    tc = meta.get("train_config") or {}
+    if meta.get("epoch") is None:
+        return "—"
+    line = f"epoch {meta['epoch']}" + (f" of at most {tc['epochs']}" if tc.get("epochs") else "")
+    cap = tc.get("max_train_jets")
+    return line + (f", at most {cap} training jets" if cap else ", every training jet")
 
 
 def exit_code(verdict) -> int:

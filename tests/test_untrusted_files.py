@@ -206,3 +206,8 @@ def test_a_checkpoint_carrying_code_is_refused_without_running_it_or_advising_to
     (tmp_path / "cut.pt").write_bytes(path.read_bytes()[:100])
     assert cli.main(["validate", "--checkpoint", str(tmp_path / "cut.pt"), "--out", str(tmp_path / "r")]) == 2
     assert "truncated, corrupt or not a torch checkpoint" in capsys.readouterr().err
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"")
+    assert cli.main(["validate", "--checkpoint", str(run), "--out", str(tmp_path / "r")]) == 2
+    assert f"is a folder, not a checkpoint file: give {run / 'best.pt'}" in capsys.readouterr().err

@@ -433,7 +433,7 @@ def _judge_row(meas, i, measured, threshold):
             return BROKEN, disagree + aside, scaling, expected
         return NUMERICAL, "excess error, but it scales with the unit roundoff" + aside, scaling, expected
     if e_lo >= SATURATED:
-        why = f"{lo.name} saturated (error ≥ {SATURATED}): scaling unobservable here"
+        why = f"{lo.name}'s error is ≥ {SATURATED} here, too large to show how it scales with the precision"
         return "pending", why + aside, scaling, expected
     return BROKEN, "the error does not shrink with the unit roundoff" + aside, scaling, expected
 
@@ -510,7 +510,7 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
                 else:
                     v, why = NUMERICAL, f"{r.reason}; excess within what rounding could explain"
             else:
-                v, why = BROKEN, f"{r.reason}; no unsaturated evidence of rounding in its family"
+                v, why = BROKEN, f"{r.reason}; and no smaller rapidity or angle of its family shows rounding instead"
             rows[k] = RowVerdict(**{**vars(r), "verdict": v, "reason": why})
     overall = headline(r.verdict for r in rows) or PASS
     outliers = _outlier_notes(measured, rows, threshold)

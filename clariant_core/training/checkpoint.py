@@ -58,6 +58,10 @@ def load_checkpoint(path, dtype: torch.dtype | None = None) -> tuple[nn.Module, 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
+    if path.is_dir():
+        inside = [f for f in ("best.pt", "last.pt") if (path / f).is_file()]
+        hint = f": give {path / inside[0]}" if inside else ": give the checkpoint file (a run folder holds best.pt)"
+        raise IsADirectoryError(f"checkpoint {path} is a folder, not a checkpoint file{hint}")
     try:
         with warnings.catch_warnings():  # torch's notes on pickle protocols: its unpickler's business, not the user's
             warnings.simplefilter("ignore", UserWarning)
