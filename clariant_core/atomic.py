@@ -25,6 +25,16 @@ def _sibling(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{tag}")
 
 
+def _fresh_sibling(path: Path, tag: str) -> Path:
+    """A sibling name no entry has yet: `.name.<pid>.<tag>`, or `.name.<pid><k>.<tag>` when that one exists (a
+    leftover of an interrupted run in the same process is never reused, so never deleted)."""
+    out, k = _sibling(path, tag), 0
+    while out.exists() or out.is_symlink():
+        k += 1
+        out = path.with_name(f".{path.name}.{os.getpid()}{k}.{tag}")
+    return out
+
+
 @contextlib.contextmanager
 def atomic_file(path, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary sibling path to write to; on success it is renamed over `path`, on error removed.
@@ -108,49 +118,59 @@ def publish_folder(folder, *, keep: Callable[[Path], bool] | None = None) -> Ite
     folder, if any, is removed after the swap), on error it is removed and `folder` is left as it was.
 
     keep: entries of the old folder for which keep(path) is true are carried into the new one — files (hard-linked,
-    else copied) just before the swap, e.g. a README beside a report; folders (e.g. another report's, notes) moved
-    over right after it, and the old folder is removed only once every one of them has moved (a failure leaves it,
-    with what it still holds, beside `folder`). A kept entry whose name the new contents also hold is refused
-    before anything is swapped."""
+    else copied), e.g. a README beside a report, and folders (e.g. another report's), moved in whole just before the
+    swap. A folder that cannot be moved, or a kept entry whose name the new contents also hold, is refused before
+    anything is swapped, with every folder moved so far moved back. The temporary's name is new for every call
+    (never a leftover of an earlier run, which is never deleted here)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(folder, "new")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = _fresh_sibling(folder, "new")
     tmp.mkdir()
-    holds_kept = False  # True while `tmp` holds the old contents with folders still to move out
+    moved: list[str] = []  # kept folders now inside `tmp`, to move back if the swap does not happen
+    swapped = False
     try:
         yield tmp
-        kept_dirs = []
         if keep is not None and folder.is_dir():
             os.chmod(tmp, stat.S_IMODE(folder.stat().st_mode))  # the folder keeps its permissions
-            for f in folder.iterdir():
-                if f.is_symlink() or not (f.is_file() or f.is_dir()) or not keep(f):
-                    continue
-                if (tmp / f.name).exists():  # never drop what the caller asked to keep: leave the folder as it was
+            entries = [f for f in folder.iterdir() if not f.is_symlink() and (f.is_file() or f.is_dir()) and keep(f)]
+            for f in entries:  # never drop what the caller asked to keep: leave the folder as it was
+                if (tmp / f.name).exists():
                     raise FileExistsError(
                         f"{f} is not part of what is being replaced, and the new contents hold an entry of that name: "
                         "move it, or choose another folder"
                     )
+            for f in entries:
+                if f.is_file():
+                    try:
+                        os.link(f, tmp / f.name)
+                    except OSError:
+                        shutil.copy2(f, tmp / f.name)
+            for f in entries:
                 if f.is_dir():
-                    kept_dirs.append(f.name)
-                    continue
-                try:
-                    os.link(f, tmp / f.name)
-                except OSError:
-                    shutil.copy2(f, tmp / f.name)
+                    try:
+                        os.rename(f, tmp / f.name)  # one rename within the file system: moved whole, never copied
+                    except OSError as e:
+                        why = f"{f} cannot be carried over into the new report ({e.strerror}): move it"
+                        raise OSError(why) from None
+                    moved.append(f.name)
         if folder.exists():
+            previous = _fresh_sibling(folder, "old")
             if _exchange(tmp, folder):
-                previous, holds_kept = tmp, bool(kept_dirs)
+                previous = tmp
             else:
-                previous = _sibling(folder, "old")
                 os.replace(folder, previous)
                 os.replace(tmp, folder)
-            for name in kept_dirs:  # each a rename within one file system: moved whole, never copied
-                os.rename(previous / name, folder / name)
-            holds_kept = False
+            swapped = True
             shutil.rmtree(previous, ignore_errors=True)
         else:
             os.replace(tmp, folder)
+            swapped = True
     finally:
-        if not holds_kept:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if not swapped:
+            for name in moved:  # back where they were; a folder that cannot go back stays in `tmp`, kept
+                try:
+                    os.rename(tmp / name, folder / name)
+                except OSError:
+                    pass
+            if not any((tmp / name).exists() for name in moved):
+                shutil.rmtree(tmp, ignore_errors=True)

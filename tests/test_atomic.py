@@ -1,6 +1,7 @@
 """Atomic writing: a file or a folder appears complete or not at all."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,41 @@ def test_kept_files_survive_the_swap(tmp_path):
     with publish_folder(out, keep=lambda f: f.suffix == ".md") as tmp:
         (tmp / "report.json").write_text("2")
     assert {p.name: p.read_text() for p in out.iterdir()} == {"README.md": "about this folder", "report.json": "2"}
+
+
+def test_kept_folders_move_whole_and_a_failed_move_loses_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "report"
+    (out / "a").mkdir(parents=True)
+    (out / "b").mkdir()
+    (out / "a" / "x.txt").write_text("a's")
+    (out / "b" / "y.txt").write_text("b's")
+    (out / "old.png").write_text("run 1")
+    with publish_folder(out, keep=lambda f: f.is_dir()) as tmp:
+        (tmp / "new.png").write_text("run 2")
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b", "new.png"] and (out / "a" / "x.txt").exists()
+    real = os.rename
+
+    def refuse_b(src, dst):  # a folder that cannot be moved (read-only, another mount)
+        if Path(src).name == "b" and Path(src).parent == out:
+            raise PermissionError(13, "Permission denied")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", refuse_b)
+    with pytest.raises(OSError, match=r"b cannot be carried over into the new report \(Permission denied\)"):
+        with publish_folder(out, keep=lambda f: f.is_dir()) as tmp:
+            (tmp / "newer.png").write_text("run 3")
+    monkeypatch.undo()
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b", "new.png"]  # as it was: nothing swapped or lost
+    assert (out / "a" / "x.txt").read_text() == "a's" and (out / "b" / "y.txt").read_text() == "b's"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_leftover_temporary_of_the_same_process_is_never_deleted(tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    leftover = tmp_path / f".report.{os.getpid()}.new"  # what an interrupted earlier call left, maybe holding a folder
+    (leftover / "kept").mkdir(parents=True)
+    with publish_folder(out) as tmp:
+        assert tmp != leftover
+        (tmp / "index.html").write_text("new")
+    assert (leftover / "kept").is_dir() and (out / "index.html").exists()

@@ -1,7 +1,7 @@
 """Models in the styles outside users write, each with the verdict a physicist expects — the cases an outside attack
 on the suite found wrong (a float32-inside model called BROKEN, order-one bugs passing in bfloat16, a rotation
 symmetry by π passing a rotation claim, single-precision property checks that could not fail, …). Written
-independently of the suite's code: plain torch, no helpers from `validate`."""
+independently of the suite's code: plain torch, no helpers from `clariant.validate`."""
 
 import math
 
@@ -579,3 +579,11 @@ def test_messages_for_a_fixed_width_network_and_plain_tensor_weights():
 def test_a_parity_odd_result_shows_the_line_that_decided_it():
     r = check_parity(levi_civita, *random_jets(16, 12, seed=1, min_particles=5))
     assert r.verdict == PropertyVerdict.ODD and "f(Px) − f(x)" in r.worst_line(), r.worst_line()
+
+
+def test_outputs_that_happen_to_be_float16_numbers_are_judged_as_computed():
+    def multiplicity_score(p, mask):  # 1000 + 7·n: exact integers in 257…2048, float16 numbers by coincidence
+        return (1000 + 7 * mask.sum(1, keepdim=True)).to(p.dtype) + 0 * p.sum((1, 2))[:, None]
+
+    j = assert_lorentz_invariant(multiplicity_score, P, MASK, **SMALL)
+    assert j.verdict == PASS and set(j.by_dtype().values()) == {PASS}, j.by_dtype()

@@ -194,6 +194,7 @@ class Evaluator:
         self._copies: dict[torch.dtype, object] = {}
         self.output_dtypes: dict[str, torch.dtype] = {}
         self.native: set[str] = set()  # precisions evaluated with the module's own parameter dtype (see __call__)
+        self.native_dtype: torch.dtype | None = None  # that dtype
 
     @property
     def copied(self) -> bool:
@@ -221,7 +222,8 @@ class Evaluator:
         runs as its author runs it. Re-raises `error` where that does not apply."""
         text = str(error)
         mismatch = "dtype" in text or "scalar type" in text or "mat1 and mat2 must have the same" in text
-        if not (mismatch and isinstance(self.model, torch.nn.Module)):
+        # a tensor kept as a plain attribute explains a dtype mismatch too, and ModelFailed names it: no fallback
+        if not (mismatch and isinstance(self.model, torch.nn.Module)) or plain_tensor_attributes(self.model):
             raise error
         if prec.name in self.native:  # a call that fetched the converted copy before another switched (threads)
             return self._copies[prec.dtype]
@@ -233,6 +235,7 @@ class Evaluator:
             net = copy.deepcopy(self.model).to(device=self.device).eval()
         self._copies[prec.dtype] = net
         self.native.add(prec.name)
+        self.native_dtype = own.pop()
         return net
 
     def state(self) -> tuple:

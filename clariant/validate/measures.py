@@ -136,19 +136,12 @@ def _measure_dtype(
             raise
         return Measurement(prec, points, None, skipped=_failure(e))
     meas = Measurement(prec, points, None, output_dtype=ctx.ev.output_dtypes.get(name), companion=companion)
-    meas.output_values = _half_precision_values(ref, meas.output_dtype)
     big = torch.finfo(prec.compute_dtype).max
     meas.inputs_overflow = (ctx.xs.abs() > big).flatten(1).any(1)
     expected, harness = action.expected(ctx.out_rep, ctx.m, ctx.lam, ref)
     # non-finite outputs (overflow in a narrow dtype, or NaN) count as an infinite error, never as a NaN statistic
     meas.errors = action.relative(action.norm(out - expected), action.norm(expected))
-    if meas.output_values is not None:
-        meas.notes.append(
-            f"the model's {dtype_name(meas.output_dtype)} outputs for {name} inputs are all float16 numbers: it "
-            f"computes in float16 inside, whose rounding (u = {cc.unit_roundoff(meas.output_values):.2g}) limits what "
-            f"{name} can resolve"
-        )
-    elif meas.coarse_output:
+    if meas.coarse_output:
         meas.notes.append(
             f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs: its output rounding "
             f"(u = {cc.unit_roundoff(meas.output_dtype):.2g}) limits what {name} can resolve"
@@ -373,7 +366,7 @@ def sweep(
             left -= meas.name not in skips
             total[0] = done[0] + plan(start, left, rough_width)  # what is left
             tick(0)
-        _detect_float32_inside(ctx, chunk)
+        _detect_float32_inside(ctx, chunk, fm)
         if out_rep == cc.SCALAR and start == 0:
             hint = _vector_hint(ctx)
             if hint:
@@ -382,7 +375,7 @@ def sweep(
     result.measurements = {name: _concat([c[name] for c in parts]) for name in parts[0]}
     if ev.native:
         names = ", ".join(n for n in result.measurements if n in ev.native)
-        own = next(t.dtype for t in model.parameters() if t.is_floating_point())
+        own = ev.native_dtype
         result.notes.append(
             f"the model fails with {names} weights on a dtype mismatch (it casts its inputs itself — x.float() in "
             f"forward?): {names} inputs were given to it with its own {dtype_name(own)} weights, as it runs for you"
@@ -454,22 +447,7 @@ def _concat(ms: list[Measurement]) -> Measurement:
     )
 
 
-def _half_precision_values(ref: torch.Tensor, returned: torch.dtype | None) -> torch.dtype | None:
-    """float16 when a model returning float32/float64 gives only float16 numbers on the jets (it computes in float16
-    inside and casts back), else None. Guarded as the float32 detection is: some outputs must use more bits than
-    bfloat16 holds (class labels, counts and constants are exact in every dtype)."""
-    if returned not in (torch.float32, torch.float64):
-        return None
-    real = (torch.view_as_real(ref) if ref.is_complex() else ref).flatten()
-    real = real[torch.isfinite(real)]
-    if real.numel() == 0:
-        return None
-    as_half = real.to(torch.float16).to(real.dtype)
-    detailed = bool((real != real.to(torch.bfloat16).to(real.dtype)).any())
-    return torch.float16 if detailed and torch.equal(real, as_half) else None
-
-
-def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement]) -> None:
+def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorModel | None = None) -> None:
     """Flag the float64 measurement of a model that computes in float32 inside (`x = x.float()` in forward): its
     float64 outputs on the jets equal its float32 outputs bit for bit, while a true float64 model's differ at ~u₃₂
     for almost every jet. Guards against false flags: the outputs must use more bits than bfloat16 holds (class
@@ -484,6 +462,28 @@ def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement]) -> None:
     moving = bool((m64.errors[torch.isfinite(m64.errors)] > 0).any())
     if ok and detailed and moving and torch.equal(r64, r32):
         m64.computed_in = torch.float32
+        # float16 inside (x.half(), cast back at the end): float32 and float64 alike return only float16 numbers
+        flat = real.flatten()
+        as_half = flat.to(torch.float16).to(flat.dtype)
+        if m32.output_dtype in (torch.float32, torch.float64) and torch.equal(flat, as_half):
+            for m in (m32, m64):
+                _coarser_output(ctx, fm, m, torch.float16)
+
+
+def _coarser_output(ctx: Context, fm, meas: Measurement, dtype: torch.dtype) -> None:
+    """Judge `meas` as a measurement whose outputs hold only `dtype`'s precision: its floor moved to that unit
+    roundoff (input rounding and output rounding), and a note."""
+    before_u, before_out = meas.unit, cc.unit_roundoff(meas.output_precision) if meas.output_precision else meas.unit
+    meas.output_values = dtype
+    if fm is not None and meas.floor is not None:
+        u = meas.unit
+        meas.floor = meas.floor - fm.input_floor(ctx, before_u) - before_out + fm.input_floor(ctx, u) + u
+    meas.notes.append(
+        f"the model's {dtype_name(meas.output_dtype)} outputs for {meas.name} inputs are all {dtype_name(dtype)} "
+        f"numbers, and its float64 and float32 outputs equal bit for bit ({dtype_name(dtype)} arithmetic inside, or "
+        f"outputs rounded as coarsely): {dtype_name(dtype)}'s rounding (u = {cc.unit_roundoff(dtype):.2g}) limits "
+        f"what {meas.name} can resolve"
+    )
 
 
 def _vector_hint(ctx: Context) -> str | None:

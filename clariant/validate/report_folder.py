@@ -110,9 +110,9 @@ def _foreign(folder: Path, previous: set[str], collection: bool) -> list[str]:
 
 
 def kept(entry: Path, previous: set[str]) -> bool:
-    """Whether a report written into `entry`'s folder carries it over: everything a previous report did not write,
-    except our own temporaries left by a killed run."""
-    return entry.name not in previous and not _LEFTOVER.fullmatch(entry.name)
+    """Whether a report written into `entry`'s folder carries it over: everything a previous report did not write
+    (a temporary left by a killed run included: it may hold a folder that was being carried over)."""
+    return entry.name not in previous
 
 
 def check_out_dir(out_dir, *, collection: bool = False) -> Path:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import torch
 
-from clariant_core.numerics import is_transformed
-
 
 def to_planes(z: torch.Tensor) -> torch.Tensor:
     """complex `[B, N, τ, d]` → real planes `[d, 2, τ, B, N]` of the matching precision (a copy)."""
@@ -46,21 +44,11 @@ def cg_product(mx: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
 
 
 def real_block(w: torch.Tensor) -> torch.Tensor:
-    """[[A, −B], [B, A]] `[2m, 2n]` of a complex `[m, n]` matrix stored as `w: [m, n, 2]` (A = re, B = im). Where
-    nothing differentiates through it (no_grad, frozen weights) it is built once and kept on the weight tensor, keyed
-    by the weight's storage, dtype and version: an in-place update (an optimizer step) or a conversion rebuilds it;
-    otherwise it is built every call, so that autograd sees it."""
-    cacheable = not (torch.is_grad_enabled() and w.requires_grad) and not is_transformed(w)
-    key = (w._version, w.data_ptr(), w.dtype, w.device) if cacheable else None
-    if key is not None:
-        hit = getattr(w, "_clariant_block", None)
-        if hit is not None and hit[0] == key:
-            return hit[1]
+    """[[A, −B], [B, A]] `[2m, 2n]` of a complex `[m, n]` matrix stored as `w: [m, n, 2]` (A = re, B = im). Built each
+    call: a block kept between calls would go stale when a weight is written without a version bump (a fused
+    optimizer step, writes through `.data`)."""
     re, im = w[..., 0], w[..., 1]
-    block = torch.cat([torch.cat([re, -im], 1), torch.cat([im, re], 1)])
-    if key is not None:
-        w._clariant_block = (key, block)
-    return block
+    return torch.cat([torch.cat([re, -im], 1), torch.cat([im, re], 1)])
 
 
 def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
