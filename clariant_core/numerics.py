@@ -49,6 +49,13 @@ def unit_roundoff(dtype: torch.dtype) -> float:
 LIGHTCONE_SLACK = 8 * unit_roundoff(torch.float32)
 
 
+def beyond_lightcone(e: float, three: float, slack: float) -> str:
+    """How far a particle's |p⃗| exceeds its E, in words, for the messages that refuse it (one wording for the file
+    reader and the validation suite)."""
+    excess = (three - e) / max(abs(e), three)
+    return f"|p⃗| = {three:.9g} > E = {e:.9g}, by {excess:.2g} relative; rounding allows {slack:.2g}"
+
+
 def as_real_tensor(x, dtype: torch.dtype | None, name: str) -> torch.Tensor:
     """Turn `x` (tensor, number or nested sequence) into a real floating tensor of a supported dtype.
 

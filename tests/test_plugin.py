@@ -246,7 +246,7 @@ def test_raises(jets, lorentz_report):
     result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines(["*TypeError: lorentz_report.add got unknown keyword(s) n_rapidity*"])
     result.stdout.fnmatch_lines(["*ModelCallError: the model takes one positional argument*pass takes_mask=False*"])
-    result.stdout.fnmatch_lines(["*ValueError: jet *, particle *: E = * < |p⃗| = *is the energy stored last*"])
+    result.stdout.fnmatch_lines(["*ValueError: jet *, particle *: |p⃗| = * > E = *is the energy stored last*"])
     result.stdout.fnmatch_lines(
         ["unfinished: validation failed (session fails): ModelFailed: the model failed in float*my model is not*"]
     )

@@ -17,7 +17,7 @@ import torch
 
 import clariant_core as cc
 from clariant_core.devices import model_device, resolve_device
-from clariant_core.numerics import LIGHTCONE_SLACK, precision
+from clariant_core.numerics import LIGHTCONE_SLACK, beyond_lightcone, precision
 
 from . import representations as reps
 from .workers import jets_per_call, model_state
@@ -89,9 +89,8 @@ def check_jets(p, mask) -> tuple[torch.Tensor, torch.Tensor]:
     if bad.any():
         j, i = (int(v) for v in torch.nonzero(bad)[0])
         raise ValueError(
-            f"jet {j}, particle {i}: E = {float(e[j, i]):.9g} < |p⃗| = {float(three[j, i]):.9g}, by "
-            f"{float((three[j, i] - e[j, i]) / three[j, i]):.2g} relative, beyond rounding ({LIGHTCONE_SLACK:.2g}; "
-            f"{int(bad.sum())} such particles): four-momenta must be (E, px, py, pz) with E ≥ |p⃗| — "
+            f"jet {j}, particle {i}: {beyond_lightcone(float(e[j, i]), float(three[j, i]), LIGHTCONE_SLACK)} "
+            f"({int(bad.sum())} such particles): four-momenta must be (E, px, py, pz) with E ≥ |p⃗| — "
             f"is the energy stored last, (px, py, pz, E)?"
         )
     return x.masked_fill(~mask[..., None], 0.0), mask

@@ -37,7 +37,7 @@ from clariant_core.data.layout import (
     TRUTH_COLUMNS,
     particle_columns,
 )
-from clariant_core.numerics import LIGHTCONE_SLACK
+from clariant_core.numerics import LIGHTCONE_SLACK, beyond_lightcone
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _COMPONENTS = ("E", "px", "py", "pz")
@@ -478,9 +478,8 @@ class JetFile:
         if spacelike.any():
             j, i = (int(v) for v in np.argwhere(spacelike)[0])
             raise DataFormatError(
-                f"{self.path}: jet {start + j}, constituent {i} is spacelike (|p⃗| = {three[j, i]:.9g} > "
-                f"E = {e[j, i]:.9g}, by {(three[j, i] - e[j, i]) / e[j, i]:.2g} relative; rounding allows "
-                f"{slack:.2g}); a particle has |p⃗| ≤ E"
+                f"{self.path}: jet {start + j}, constituent {i} is spacelike "
+                f"({beyond_lightcone(float(e[j, i]), float(three[j, i]), slack)}); a particle has |p⃗| ≤ E"
             )
         if not np.isin(label, (0, 1)).all():
             j = int(np.flatnonzero(~np.isin(label, (0, 1)))[0])

@@ -42,6 +42,11 @@ MIN_POWER = 0.25
 
 
 _ALLOWANCE = "within the floor's rounding allowance"  # above the floor, within the PASS bounds: the model's rounding
+#: a row or scan whose median floor is saturated
+_UNRESOLVABLE = (
+    PropertyVerdict.UNRESOLVED,
+    f"the floor itself is ≥ {SATURATED}: this dtype cannot resolve the function",
+)
 
 
 def _dtype(name: str) -> torch.dtype:
@@ -85,10 +90,7 @@ def judge_rows(
         if bad:
             v, why = PropertyVerdict.NONFINITE, f"{bad} of {d.numel()} jets give inf/NaN outputs"
         elif fm >= SATURATED:
-            v, why = (
-                PropertyVerdict.UNRESOLVED,
-                f"the floor itself is ≥ {SATURATED}: this dtype cannot resolve the function",
-            )
+            v, why = _UNRESOLVABLE
         elif _within(ex):
             v, why = PropertyVerdict.PASS, "within the precision floor" if ep <= 1 else _ALLOWANCE
         else:
@@ -158,10 +160,7 @@ def judge_scan(
     if bad:
         v, why = PropertyVerdict.NONFINITE, f"{bad} of {changes.numel()} (jet, {parameter}) changes are inf/NaN"
     elif fl >= SATURATED:
-        v, why = (
-            PropertyVerdict.UNRESOLVED,
-            f"the floor itself is ≥ {SATURATED}: this dtype cannot resolve the function",
-        )
+        v, why = _UNRESOLVABLE
     elif not resolved[-1]:
         v, why = PropertyVerdict.SAFE, f"the change falls to the precision floor as {parameter} → 0"
     elif tail_power is None:
