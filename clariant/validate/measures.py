@@ -475,6 +475,7 @@ def _coarser_output(ctx: Context, fm, meas: Measurement, dtype: torch.dtype) -> 
     roundoff (input rounding and output rounding), and a note."""
     before_u, before_out = meas.unit, cc.unit_roundoff(meas.output_precision) if meas.output_precision else meas.unit
     meas.output_values = dtype
+    meas.notes = [n for n in meas.notes if not n.startswith("the model returned ")]  # superseded by the note below
     if fm is not None and meas.floor is not None:
         u = meas.unit
         meas.floor = meas.floor - fm.input_floor(ctx, before_u) - before_out + fm.input_floor(ctx, u) + u
