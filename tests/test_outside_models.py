@@ -587,3 +587,22 @@ def test_outputs_that_happen_to_be_float16_numbers_are_judged_as_computed():
 
     j = assert_lorentz_invariant(multiplicity_score, P, MASK, **SMALL)
     assert j.verdict == PASS and set(j.by_dtype().values()) == {PASS}, j.by_dtype()
+
+
+def lab_tensor_contraction(p, mask):
+    """tanh(Σ_ij (p_i·p_j)² / (P²)²) via the lab-frame tensor T = Σ_i p_i p_iᵀ contracted with η: exactly invariant,
+    its own rounding growing with the boost (float32 overflows on a jet or two at large rapidity)."""
+    q = p * mask.to(p.dtype)[..., None]
+    t = torch.einsum("bim,bin->bmn", q, q)
+    eta = ETA.to(p.dtype)
+    contracted = (t * t * eta[None, :, None] * eta[None, None, :]).sum((1, 2))
+    total = q.sum(1)
+    return torch.tanh(contracted / minkowski(total, total) ** 2)[:, None]
+
+
+def test_a_few_jets_overflowing_in_float32_do_not_turn_growing_rounding_into_a_bug():
+    p, mask = random_jets(32, 12, seed=0, min_particles=2)
+    j = judge(sweep(lab_tensor_contraction, p, mask, dtypes=(torch.float64, torch.float32), axes=("z",), n_angles=2))
+    assert j.verdict == NUMERICAL, j.summary()
+    reasons = [r.reason for r in j.rows]
+    assert any("left out of the comparison: non-finite in float32" in r for r in reasons), reasons

@@ -412,7 +412,17 @@ def _judge_row(meas, i, measured, threshold):
         return got[0], got[1] + aside, None, None
     err = p95(meas.errors[i][jets])
     other = _comparison(meas, measured)
-    if other is None or not bool(torch.isfinite(other.errors[i]).all()):
+    if other is not None:  # compared on the jets both precisions give finite outputs for (an overflow in the other
+        # precision on a few jets says nothing about how the error scales on the rest), if that is most of them
+        finite = jets & torch.isfinite(other.errors[i])
+        if 2 * int(finite.sum()) > int(jets.sum()):
+            dropped = int(jets.sum()) - int(finite.sum())
+            if dropped:
+                aside += f" ({dropped} jets left out of the comparison: non-finite in {other.name})"
+            jets = finite
+        else:
+            other = None
+    if other is None:
         if median(meas.excess[i][jets]) > TAIL * threshold:
             why = "median excess beyond anything rounding explains (no second precision needed)"
             return BROKEN, why + aside, None, None
