@@ -501,7 +501,10 @@ def _vector_hint(ctx: Context) -> str | None:
     as_vector = float(((f1 - ref @ ctx.lam[i].T).norm(dim=-1) / f1.norm(dim=-1).clamp_min(_TINY)).median())
     small = cc.unit_roundoff(torch.float64) ** 0.5  # far above float64 rounding, far below a boost's O(1) change
     if as_vector <= small < as_scalar:
-        return "the output has 4 components and transforms as a four-vector: judge it with out_rep='vector'"
+        return (
+            "the output has 4 components and transforms as a four-vector: judge it with out_rep='vector' (as a "
+            "test: assert_lorentz_equivariant(model, p, mask, out_rep='vector'))"
+        )
     return None
 
 
