@@ -73,7 +73,7 @@ def write_text(path, text: str, *, overwrite: bool = True) -> Path:
 def check_writable_folder(folder) -> Path:
     """Fail early (before any expensive work) if `folder` cannot receive output: it is a file, a parent is a file, or
     the nearest existing ancestor is not writable. Creates nothing. (Whether an existing folder's files may be
-    replaced is the caller's question: clariant/validate/report_folder.py for reports, training/runs.py for runs.)"""
+    replaced is the caller's question: validate/report_folder.py for reports, training/runs.py for runs.)"""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"output location {folder} is a file, not a folder")

@@ -69,15 +69,22 @@ def test_docs_links_resolve_and_never_cite_the_team_notes():
             assert (path.parent / link).exists(), f"{path.name} links to missing {link}"
 
 
-def test_the_suite_lives_under_clariant_and_nothing_imports_a_top_level_validate():
-    """configobj installs a top-level package `validate`: the suite must neither be one nor import one."""
-    import importlib.util
+def test_the_suite_installs_as_clariant_validate_and_nothing_imports_a_top_level_validate(tmp_path):
+    """configobj installs a top-level package `validate`: the suite (sources in validate/) must install as
+    `clariant.validate`, never as a top-level `validate`, and nothing may import one."""
+    import subprocess
+    import sys
 
-    assert importlib.util.find_spec("clariant.validate") is not None
-    sources = [*ROOT.glob("clariant/**/*.py"), *ROOT.glob("clariant_core/**/*.py"), *ROOT.glob("tests/*.py")]
-    sources += [*ROOT.glob("benchmarks/*.py"), README, *DOCS]
+    sources = [*ROOT.glob("validate/**/*.py"), *ROOT.glob("clariant/**/*.py"), *ROOT.glob("clariant_core/**/*.py")]
+    sources += [*ROOT.glob("tests/*.py"), *ROOT.glob("benchmarks/*.py"), README, *DOCS]
     bad = re.compile(r"^\s*(from validate[ .]|import validate\b)", re.M)
     offenders = [p.name for p in sources if bad.search(p.read_text(encoding="utf-8"))]
     assert not offenders, offenders
-    spec = importlib.util.find_spec("validate")
-    assert spec is None or ROOT not in Path(spec.origin or "").parents
+    probe = (
+        "import importlib.util as u, clariant.validate as v; s = u.find_spec('validate'); "
+        "print(v.__name__, v.__file__, s.origin if s else None)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    name, path, top = out.stdout.split()
+    assert name == "clariant.validate" and Path(path).parent == ROOT / "validate"
+    assert top == "None" or ROOT not in Path(top).parents  # outside the checkout, no top-level `validate` of ours

@@ -434,7 +434,7 @@ def test_log_axes_show_no_value_that_is_not_there():
 
 
 def test_one_page_writer_for_every_page(small_report, tmp_path):
-    """The validation report, the properties page and the self-check page come from clariant/validate/pages.py: the same
+    """The validation report, the properties page and the self-check page come from validate/pages.py: the same
     head and style, tables with headers in words."""
     from clariant import selfcheck
     from clariant.validate import pages

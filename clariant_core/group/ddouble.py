@@ -2,7 +2,7 @@
 numbers carried as an unevaluated sum hi + lo, about twice the working precision (float64 → ~106 bits, float32 →
 ~48 bits), with only working-precision operations — no extended precision, no FMA, the same result on every
 platform. Used where a short computation must not lose the digits that cancellation would cost: the jet rest frame
-(frames.py) and the validation suite's transformed inputs (clariant/validate/exact.py).
+(frames.py) and the validation suite's transformed inputs (validate/exact.py).
 """
 
 from __future__ import annotations

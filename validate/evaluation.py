@@ -238,7 +238,7 @@ class Evaluator:
         return net
 
     def state(self) -> tuple:
-        """A fingerprint of the model's own state and of its dtype copies (clariant/validate/workers.py,
+        """A fingerprint of the model's own state and of its dtype copies (validate/workers.py,
         `model_state`)."""
         return tuple(model_state(m) for m in (self.model, *self._copies.values()))
 
@@ -341,7 +341,7 @@ def apply(
     state=None,
 ) -> torch.Tensor:
     """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128 on
-    the CPU (wherever fn computed them). `workers` > 1: that many groups at a time (clariant/validate/workers.py; the
+    the CPU (wherever fn computed them). `workers` > 1: that many groups at a time (validate/workers.py; the
     largest first; `state`: the model's fingerprint, checked around the second call). `tick(particles)` is called
     after each chunk with the particles it evaluated (progress), from the workers: it must be thread-safe."""
     chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)

@@ -36,7 +36,7 @@ _FMAX = np.finfo(np.float64).max
 def shown(x) -> np.ndarray:
     """x as float64 with every value a log axis cannot show replaced by NaN (a gap, never a point): ≤ 0, NaN, ±inf,
     and float64's largest number, which the error measures return for a ratio beyond float64's range (an output
-    exactly 0 in one frame and not in the other; clariant/validate/action.py)."""
+    exactly 0 in one frame and not in the other; validate/action.py)."""
     x = np.asarray(x, dtype=float)
     return np.where(np.isfinite(x) & (x > 0) & (x < _FMAX), x, np.nan)
 

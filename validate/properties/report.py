@@ -3,8 +3,8 @@
 `section(results, out_dir)` writes the figures into out_dir (properties_<name>.png) and returns an HTML fragment:
 a summary table, then one sub-section per property with its verdict table and figure.
 
-The validation report (clariant/validate/report.py) runs `run_all` on its subset of jets and embeds `section(...)`;
-`page(results, out_dir)` writes a stand-alone properties.html. Both go through clariant/validate/pages.py, as every
+The validation report (validate/report.py) runs `run_all` on its subset of jets and embeds `section(...)`;
+`page(results, out_dir)` writes a stand-alone properties.html. Both go through validate/pages.py, as every
 page.
 Figures and glyphs: docs/properties.md.
 """

@@ -40,7 +40,7 @@ def start(model, p, mask, dtypes, kw) -> tuple[Context, Dtypes, dict[str, str], 
             ctx.reference(other)
             out.companion = other
         except (RuntimeError, NotImplementedError, TypeError, ValueError):
-            pass  # no second precision: the single-precision rule judges (clariant/validate/properties/judge.py)
+            pass  # no second precision: the single-precision rule judges (validate/properties/judge.py)
     ctx.settle_units()
     return ctx, out, skipped, time.time()
 

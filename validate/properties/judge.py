@@ -35,7 +35,7 @@ from ._deps import DEFAULT_THRESHOLD, SATURATED, TAIL, excess_scales, p95, unit_
 from .result import Row, Scan
 from .verdicts import PropertyVerdict
 
-#: the Lorentz verdict's bounds (clariant/validate/verdict.py), so that a property row and a Lorentz row mean the same
+#: the Lorentz verdict's bounds (validate/verdict.py), so that a property row and a Lorentz row mean the same
 THRESHOLD = DEFAULT_THRESHOLD
 RESOLVE = 10.0
 MIN_POWER = 0.25

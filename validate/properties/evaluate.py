@@ -86,7 +86,7 @@ class Model:
 
     def state(self) -> tuple:
         """A fingerprint of the model's own state and its dtype copies (concurrent calls:
-        clariant/validate/workers.py)."""
+        validate/workers.py)."""
         return self.ev.state()
 
     def _once(self, f, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -104,7 +104,7 @@ class Model:
         return self._flat(out, x.shape[0], x.shape[1])
 
     def _chunks(self, rows: int, width: int) -> list[slice]:
-        """Bounded batches of `rows` jets of `width` particles (clariant/validate/workers.py, `jets_per_call`)."""
+        """Bounded batches of `rows` jets of `width` particles (validate/workers.py, `jets_per_call`)."""
         size = jets_per_call(width, self.budget, self.particles)
         return [slice(i, min(i + size, rows)) for i in range(0, rows, size)]
 

@@ -4,7 +4,7 @@ shows from rounding alone (docs/validation.md, "The precision floor").
 Rounding model: the transformed input Λx is rounded once to the dtype under test, δ_μ = u r_μ (Λx)_μ, and so is
 the untransformed x, δ₀_μ = u r'_μ x_μ, with r, r' independent and uniform in [−1, 1]. For an exactly symmetric f,
 f(round(Λx)) − ρ f(round(x)) = ρ [f(x + Λ⁻¹δ) − f(x + δ₀)]. The floor is its root mean square relative to ‖ρ f(x)‖,
-plus the output dtype's own rounding, plus the suite's own rounding of ρ f(x) (clariant/validate/action.py).
+plus the output dtype's own rounding, plus the suite's own rounding of ρ f(x) (validate/action.py).
 
 Two ways to evaluate that expectation, per jet:
 - first order (smooth jets): ‖ρ J (Λ⁻¹δ − δ₀)‖ with J the float64 Jacobian. For outputs of ≤ 16 real components the

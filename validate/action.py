@@ -1,6 +1,6 @@
 """The group action the suite applies: transformations as SL(2,C) elements (and Λ), on inputs and on outputs.
 
-Inputs: Λx from the SL(2,C) element in double-double, rounded once to float64 (clariant/validate/exact.py); a
+Inputs: Λx from the SL(2,C) element in double-double, rounded once to float64 (validate/exact.py); a
 user-given real
 Λ is applied in float64 (it is itself Lorentz only to ~u‖Λ‖², which the errors then include). Outputs: ρ_out(M) f(x)
 with a bound on the suite's own float64 rounding of it, so the suite never charges its arithmetic to the model.
@@ -89,7 +89,7 @@ def norm(x: torch.Tensor) -> torch.Tensor:
 def expected(out_rep: cc.Rep, m, lam, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
     """ρ(M) f(x) `[T, B, ...]` and a bound on its own float64 rounding relative to its norm (0 where exact).
 
-    Invariants: f(x). Four-vectors given as SL(2,C): Λf(x) in double-double, rounded once (clariant/validate/exact.py).
+    Invariants: f(x). Four-vectors given as SL(2,C): Λf(x) in double-double, rounded once (validate/exact.py).
     Otherwise a float64 product, whose rounding u₆₄‖|ρ||f|‖ / ‖ρf‖ grows with the conditioning of ρ(M)
     (e^{(k+n)|y|/2} per irrep)."""
     t = lam.shape[0]

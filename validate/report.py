@@ -4,8 +4,8 @@ Sections: verdicts (per dtype and curve); error vs rapidity per dtype with the p
 rotation angle; per-sample distributions; per-layer attribution; properties; Schur checks of every declared
 equivariant map; model card; benchmark table (saved pytest-benchmark runs); machine info; all measurements.
 Everything shown is read from `report.json`'s values, every verdict from one `Judgement` (rows, `by_curve`,
-`by_dtype`, the headline). The page goes through clariant/validate/pages.py, the figures through
-clariant/validate/plots.py; what
+`by_dtype`, the headline). The page goes through validate/pages.py, the figures through
+validate/plots.py; what
 each glyph means: docs/validation.md ("The report").
 """
 
