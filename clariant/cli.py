@@ -174,10 +174,9 @@ def _regression_line(m: dict) -> str:
 
 DEFAULT_CHECKPOINT = "lgn_default.pt"
 # Peak memory of `clariant validate`: the sweep streams jets in chunks of clariant.validate.measures.JET_CHUNK, and
-# the report's
-# attribution and property checks use the first 256 jets, so the peak is flat in --jets (measured 1.25 GB at 256 and
-# 1.24 GB at 1024 jets, float64 + companion float32); what grows is the per-jet errors and floors (T numbers per dtype)
-# and the jets themselves (≤ 200 × 4 float64) — 64 kB per jet bounds both.
+# the report's attribution and property checks use the first 256 jets, so the peak is flat in --jets (measured
+# 1.25 GB at 256 and 1.24 GB at 1024 jets, float64 + companion float32); what grows is the per-jet errors and floors
+# (T numbers per dtype) and the jets themselves (≤ 200 × 4 float64) — 64 kB per jet bounds both.
 _VALIDATE_BASE_BYTES = 3 << 29
 _VALIDATE_BYTES_PER_JET = 64 << 10
 
@@ -310,9 +309,8 @@ def _training_line(meta: dict) -> str:
 
 def exit_code(verdict) -> int:
     """`clariant validate`'s exit code for a Lorentz headline verdict (a `clariant.validate.Verdict` or its word):
-    the gate
-    passes only what it judged — BROKEN, NONFINITE and a headline with nothing resolved (UNRESOLVED) give 1, PASS and
-    NUMERICAL 0 (docs/validation.md, "Verdicts"). A property verdict raises TypeError: it never gates this."""
+    the gate passes only what it judged — BROKEN, NONFINITE and a headline with nothing resolved (UNRESOLVED) give 1,
+    PASS and NUMERICAL 0 (docs/validation.md, "Verdicts"). A property verdict raises TypeError: it never gates this."""
     from clariant.validate.verdict import BROKEN, NONFINITE, UNRESOLVED, Verdict
 
     return 1 if Verdict.of(verdict) in (BROKEN, NONFINITE, UNRESOLVED) else 0

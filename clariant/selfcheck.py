@@ -75,11 +75,9 @@ def measure(
 
 def write_report(rows: list[SelfCheckRow], out: Path, max_label: int = 2) -> Path:
     """Write `out/index.html` and `out/group_precision.png` (rows measured with irreps k, n ≤ `max_label`) as one
-    unit, as the validation report is written (validate/report_folder.py: what a previous report wrote is
-    replaced,
+    unit, as the validation report is written (validate/report_folder.py: what a previous report wrote is replaced,
     other files kept, a folder holding anything it would overwrite refused), through the reports' page writer and
-    figure helpers (validate/pages.py, validate/logaxes.py); returns the HTML path. Errors exactly
-    0 are counted on a
+    figure helpers (validate/pages.py, validate/logaxes.py); returns the HTML path. Errors exactly 0 are counted on a
     marked strip, never clipped to a made-up value."""
     from clariant.validate.report_folder import check_out_dir, kept, report_entries, write_manifest
     from clariant_core.atomic import publish_folder

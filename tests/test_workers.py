@@ -1,5 +1,4 @@
-"""Concurrent evaluation (validate/workers.py): the pool changes the wall time only — every number the suite
-reports
+"""Concurrent evaluation (validate/workers.py): the pool changes the wall time only — every number the suite reports
 is the same with one worker as with several, in order, and errors still surface with their message."""
 
 import threading

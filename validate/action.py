@@ -1,7 +1,6 @@
 """The group action the suite applies: transformations as SL(2,C) elements (and Λ), on inputs and on outputs.
 
-Inputs: Λx from the SL(2,C) element in double-double, rounded once to float64 (validate/exact.py); a
-user-given real
+Inputs: Λx from the SL(2,C) element in double-double, rounded once to float64 (validate/exact.py); a user-given real
 Λ is applied in float64 (it is itself Lorentz only to ~u‖Λ‖², which the errors then include). Outputs: ρ_out(M) f(x)
 with a bound on the suite's own float64 rounding of it, so the suite never charges its arithmetic to the model.
 """

@@ -34,8 +34,7 @@ class Context:
     _refs: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        # batches evaluated concurrently on the CPU, each call cache-sized (validate/workers.py); one at a
-        # time on a GPU
+        # batches evaluated concurrently on the CPU, each call cache-sized (validate/workers.py); one at a time on a GPU
         self.workers = 1 if has_hooks(self.ev.model) else workers_for(self.ev.device)
         self.particles = CPU_PARTICLES_PER_CALL if self.ev.device.type == "cpu" else None
         self._lock = threading.Lock()

@@ -238,8 +238,7 @@ class Evaluator:
         return net
 
     def state(self) -> tuple:
-        """A fingerprint of the model's own state and of its dtype copies (validate/workers.py,
-        `model_state`)."""
+        """A fingerprint of the model's own state and of its dtype copies (validate/workers.py, `model_state`)."""
         return tuple(model_state(m) for m in (self.model, *self._copies.values()))
 
     def unavailable(self, dtype) -> str | None:

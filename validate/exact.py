@@ -69,8 +69,7 @@ def lorentz_apply(m: torch.Tensor, x: torch.Tensor, *, chunk: int = 1 << 16) -> 
 
         return call
 
-    # the chunks are independent: on the CPU's cores at once (validate/workers.py); the result does not
-    # depend on it
+    # the chunks are independent: on the CPU's cores at once (validate/workers.py); the result does not depend on it
     run([job(s) for s in range(0, flat.shape[0], step)], workers_for(x.device))
     return out.reshape((t, *x.shape))
 

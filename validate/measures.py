@@ -4,8 +4,7 @@ returns data; judging is `verdict.py`. Definitions: docs/validation.md.
 
 Relative error of jet x under Λ (SL(2,C) element M): ε = ‖f(Λx) − ρ_out(M) f(x)‖₂ / max(‖ρ_out(M) f(x)‖₂, tiny), Λx
 from the SL(2,C) element in double-double, rounded once to the dtype under test (validate/action.py); the
-difference is taken in float64. Floor (validate/floor.py): input rounding — first order where the model is
-smooth,
+difference is taken in float64. Floor (validate/floor.py): input rounding — first order where the model is smooth,
 finite perturbations where it is not — plus the output dtype's own rounding, plus the suite's rounding of ρ f(x).
 Excess = ε / floor.
 """

@@ -4,8 +4,7 @@
 a summary table, then one sub-section per property with its verdict table and figure.
 
 The validation report (validate/report.py) runs `run_all` on its subset of jets and embeds `section(...)`;
-`page(results, out_dir)` writes a stand-alone properties.html. Both go through validate/pages.py, as every
-page.
+`page(results, out_dir)` writes a stand-alone properties.html. Both go through validate/pages.py, as every page.
 Figures and glyphs: docs/properties.md.
 """
 
