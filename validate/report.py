@@ -134,11 +134,13 @@ def run(
     result["_points"] = s.points
     result["_judgement"] = j
     if properties:
+        from .properties import PROPERTIES, run_all
         from .properties import report as properties_report
-        from .properties import run_all
 
         pj, mj = p[:SUBSET_JETS], mask[:SUBSET_JETS]
-        result["_properties"] = run_all(model, pj, mj, progress=lambda name: step(f"checked {name}"), device=device)
+        result["_properties"] = run_all(
+            model, pj, mj, progress=lambda name: step(f"checked {name}" if name in PROPERTIES else name), device=device
+        )
         result["properties"] = properties_report.to_json(result["_properties"])
     stages = later_stages(model, properties)
     if "attribution" in stages:
@@ -158,13 +160,14 @@ def run(
 
 
 def later_stages(model, properties: bool = True) -> list[str]:
-    """What `run` does after the sweep, in order, each ending with one `step` call: the property checks, per-layer
-    attribution (models that declare `activation_irreps`), Schur checks (models that declare
-    `equivariant_linear_maps`)."""
+    """What `run` does after the sweep, in order, each ending with one `step` call: the property checks (first
+    their evaluations, in one pass per dtype, then each check), per-layer attribution (models that declare
+    `activation_irreps`), Schur checks (models that declare `equivariant_linear_maps`)."""
     from .properties import PROPERTIES
+    from .properties.suite import EVALUATED
 
     return [
-        *(PROPERTIES if properties else ()),
+        *((EVALUATED, *PROPERTIES) if properties else ()),
         *(["attribution"] if hasattr(model, "activation_irreps") else []),
         *(["Schur checks"] if hasattr(model, "equivariant_linear_maps") else []),
     ]

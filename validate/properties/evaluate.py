@@ -12,7 +12,9 @@ rounding noise — plus the output's final rounding u.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -63,6 +65,9 @@ class Model:
         self.workers = 1 if has_hooks(model) else workers_for(self.device)
         self.particles = CPU_PARTICLES_PER_CALL if self.device.type == "cpu" else None
         self.output_dtypes: dict[torch.dtype, torch.dtype] = {}  # requested dtype → the dtype the model returned
+        self._planned: list | None = None  # the calls a planning walk notes (`planning`)
+        self._ready: dict[tuple, list[torch.Tensor]] = {}  # outputs evaluated ahead (`prefetch`), by call
+        self._out_width: int | None = None  # numbers per jet (per particle) of the last outputs
 
     def at(self, dtype: torch.dtype):
         return self.ev.at(dtype)
@@ -118,16 +123,28 @@ class Model:
         """f with trailing padding cut: jets grouped by their span (last real row + 1), each group evaluated at
         width span + `extra` (capped at N) — the appended rows a check adds stay, the rest of the padding goes.
         Nothing is reordered, so per-particle outputs keep their rows (rows beyond the width are zero). The
-        batches run `workers` at a time, the largest first."""
+        batches run `workers` at a time, the largest first. Outputs planned ahead (`plan`, `prefetch`) are
+        returned as they are."""
+        widths = spans(mask).clamp_min(1).add(extra).clamp_max(mask.shape[1])
+        if self._planned is not None:  # a planning walk: note the call, answer zeros of the output's shape
+            if self._out_width is None:
+                raise _Unplannable("no output seen yet")
+            self._planned.append((dtype, p, mask, widths))
+            b, n = mask.shape
+            return torch.zeros((b, n, self._out_width) if self.per_particle else (b, self._out_width), dtype=F64)
+        ready = self._ready.get(_fingerprint(dtype, p, mask, widths)) if self._ready else None
+        if ready:
+            return ready.pop(0)
+        return self._at_widths(dtype, p, mask, widths)
+
+    def _at_widths(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor):
+        """f on each jet b trimmed to its first `widths[b]` rows, jets of one width evaluated together."""
         b, n = mask.shape
         f = self.at(dtype)
-        pos = torch.arange(1, n + 1).expand(b, n)
-        span = torch.where(mask, pos, torch.zeros_like(pos)).amax(1)
         batches = []
-        for v in torch.unique(span).tolist():
-            idx = torch.nonzero(span == v)[:, 0]
-            w = min(max(int(v), 1) + extra, n)
-            batches += [(idx[s], w) for s in self._chunks(len(idx), w)]
+        for w in torch.unique(widths).tolist():
+            idx = torch.nonzero(widths == w)[:, 0]
+            batches += [(idx[s], int(w)) for s in self._chunks(len(idx), int(w))]
         batches.sort(key=lambda g: -len(g[0]) * g[1] ** 2)
         jobs = [lambda idx=idx, w=w: self._once(f, dtype, p[idx, :w], mask[idx, :w]) for idx, w in batches]
         out = None
@@ -145,7 +162,60 @@ class Model:
                 )
             else:
                 out[idx] = r
+        self._out_width = out.shape[-1]
         return out
+
+    @contextmanager
+    def planning(self):
+        """Within it, `grouped` evaluates nothing: it notes each call and answers zeros (a walk of the checks that
+        only collects what they will ask for). Yields the list of noted calls."""
+        self._planned = []
+        try:
+            yield self._planned
+        finally:
+            self._planned = None
+
+    def prefetch(self, planned) -> None:
+        """Evaluate the noted calls [(dtype, p, mask, widths)] in one pass per dtype — jets of one width from every
+        call in the same model calls, far fewer and larger than call by call — and keep each call's outputs for
+        `grouped` to return when the call comes. A pass that fails is dropped: its calls then run (and raise)
+        where they come."""
+        for dtype in dict.fromkeys(c[0] for c in planned):
+            calls = [c for c in planned if c[0] == dtype]
+            n = max(c[1].shape[1] for c in calls)
+            ps = torch.cat([torch.cat([p, p.new_zeros(p.shape[0], n - p.shape[1], 4)], 1) for _, p, _, _ in calls])
+            ms = torch.cat([torch.cat([m, m.new_zeros(m.shape[0], n - m.shape[1])], 1) for _, _, m, _ in calls])
+            try:
+                out = self._at_widths(dtype, ps, ms, torch.cat([w for *_, w in calls]))
+            except Exception:  # noqa: BLE001 — raised again, with its context, where the check makes the call
+                continue
+            for (_, p, m, w), o in zip(calls, out.split([p.shape[0] for _, p, _, _ in calls])):
+                key = _fingerprint(dtype, p, m, w)
+                self._ready.setdefault(key, []).append(o[:, : p.shape[1]] if self.per_particle else o)
+
+    def unused(self) -> int:
+        """Prefetched outputs no call has asked for (cleared)."""
+        left = sum(len(v) for v in self._ready.values())
+        self._ready.clear()
+        return left
+
+
+class _Unplannable(Exception):
+    """A planning walk that cannot go on (the output's shape is not known yet)."""
+
+
+def spans(mask: torch.Tensor) -> torch.Tensor:
+    """Each jet's span `[B]`: its last real row + 1 (0 for a jet with none)."""
+    pos = torch.arange(1, mask.shape[1] + 1).expand(mask.shape)
+    return torch.where(mask, pos, torch.zeros_like(pos)).amax(1)
+
+
+def _fingerprint(dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor) -> tuple:
+    """A key for one call of `grouped`: the dtype, the shapes and a digest of every number it evaluates."""
+    h = hashlib.blake2b(digest_size=16)
+    for t in (p, mask, widths):
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return dtype, tuple(p.shape), h.hexdigest()
 
 
 def left_aligned_index(mask: torch.Tensor) -> torch.Tensor:
@@ -243,6 +313,11 @@ class Context:
         if self.model.per_particle:
             parts = [o[:, : p.shape[1]] for o, (p, _) in zip(parts, variants)]
         return list(parts)
+
+    def at_full_width(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The model on jets at their full width `p.shape[1]`, padding rows included (the padding check's "as
+        given" and "padded to W")."""
+        return self.model.grouped(dtype, p, mask, p.shape[1]) if self.trim else self.model(dtype, p, mask)
 
     def fixed_width(self, p: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A perturbed version cut back to the jets' width N for a fixed-width model (trim=False): rows a check

@@ -94,9 +94,7 @@ def judge_rows(
         elif _within(ex):
             v, why = PropertyVerdict.PASS, "within the precision floor" if ep <= 1 else _ALLOWANCE
         else:
-            others = [
-                o for o in changes if unit[o] != unit[name] and bool(torch.isfinite(changes[o]).all())
-            ]
+            others = [o for o in changes if unit[o] != unit[name] and bool(torch.isfinite(changes[o]).all())]
             if not others and em > TAIL * THRESHOLD:
                 v, why = PropertyVerdict.BROKEN, "median change beyond anything rounding explains (no second precision)"
             elif not others:

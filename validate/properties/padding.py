@@ -49,7 +49,7 @@ def check_padding(
     if not ctx.trim:  # a fixed-width model: only the checks that keep the N rows
         fixed = _fixed_width_rows(ctx, dts, k_max, seed)
         return finish(NAME, fixed, [], skipped, t0, note=_FIXED_NOTE + ("" if fixed else _NO_ROOM))
-    add(f"as given (width {n})", lambda dt: ctx.model(dt, ctx.p, ctx.mask))
+    add(f"as given (width {n})", lambda dt: ctx.at_full_width(dt, ctx.p, ctx.mask))
     note = ""
     cases = {}  # rows kept after each jet's span → [(check, p', mask', rows)], one batched pass each
     for k in extra:
@@ -69,7 +69,7 @@ def check_padding(
     if train_width is not None and train_width > n:
         j = slice(0, b if width_jets is None else min(width_jets, b))
         p4, m4 = pad_to(ctx.p[j], ctx.mask[j], train_width)
-        add(f"padded to {train_width}", lambda dt: ctx.model(dt, p4, m4), jets=j)
+        add(f"padded to {train_width}", lambda dt: ctx.at_full_width(dt, p4, m4), jets=j)
     return finish(NAME, rows, [], skipped, t0, note=note)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .evaluate import Context
+from .evaluate import DEFAULT_DTYPES, Context, usable
 from .irc import check_collinear, check_infrared
 from .padding import check_padding
 from .parity import check_parity
@@ -53,16 +53,52 @@ def run_all(
             ctx.model, ctx.p[:scan_jets], ctx.mask[:scan_jets], draws=draws, seed=seed, trim=ctx.trim
         )
     step = progress or (lambda name: None)
+    checks = dict(dtypes=dtypes, train_width=train_width, scan_jets=scan_jets, per_particle=per_particle, seed=seed)
+    if ctx.trim:  # one pass per dtype for every check's evaluations (Model.prefetch), once the references show
+        usable(ctx, DEFAULT_DTYPES if dtypes is None else dtypes)  # which dtypes run and what the outputs look like
+        ctx.model.prefetch(_plan(ctx, scan_ctx, properties, checks))
+    step(EVALUATED)
+    out = _walk(ctx, scan_ctx, properties, checks, step)
+    ctx.model.unused()
+    return out
+
+
+#: the `progress` name of the pass that evaluates every check's jets ahead, before the checks themselves
+EVALUATED = "property evaluations"
+
+
+def _plan(ctx, scan_ctx, properties, checks) -> list:
+    """The model calls the checks will make: a walk of them on fresh contexts (the same model and jets, the
+    references already known kept) with a model that only notes its calls. Empty if the walk cannot be made."""
+
+    def fresh(c):
+        new = Context.make(c.model, c.p, c.mask, draws=c.draws, seed=c.seed, trim=c.trim)
+        new._refs, new._units = dict(c._refs), dict(c._units)
+        return new
+
+    main = fresh(ctx)
+    scan = main if scan_ctx is ctx else fresh(scan_ctx)
+    with ctx.model.planning() as planned:
+        try:
+            _walk(main, scan, properties, checks, lambda name: None)
+        except Exception:  # noqa: BLE001 — the real walk makes every call itself and raises where it should
+            return []
+        return list(planned)
+
+
+def _walk(ctx, scan_ctx, properties, checks, step) -> dict[str, PropertyResult]:
+    dtypes, seed = checks["dtypes"], checks["seed"]
     out: dict[str, PropertyResult] = {}
     for name in properties:
         t0 = time.time()
         if name == "permutation":
-            r = check_permutation(ctx, p, mask, dtypes=dtypes, seed=seed)
+            r = check_permutation(ctx, None, None, dtypes=dtypes, seed=seed)
         elif name == "padding":
-            r = check_padding(ctx, p, mask, dtypes=dtypes, train_width=train_width, width_jets=scan_jets, seed=seed)
+            widths = dict(train_width=checks["train_width"], width_jets=checks["scan_jets"])
+            r = check_padding(ctx, None, None, dtypes=dtypes, seed=seed, **widths)
         elif name == "parity":
-            r = check_parity(ctx, p, mask, dtypes=dtypes)
-        elif per_particle:
+            r = check_parity(ctx, None, None, dtypes=dtypes)
+        elif checks["per_particle"]:
             continue
         elif name == "infrared":
             r = check_infrared(scan_ctx, None, None, dtypes=dtypes, seed=seed)

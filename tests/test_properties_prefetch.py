@@ -1,0 +1,99 @@
+"""run_all evaluates every check's jets ahead, in one pass per dtype (docs/properties.md): the checks must then find
+every output they ask for ready, see exactly the numbers they would have seen one by one, and raise where they
+would have raised. The models are written here, independently of the suite."""
+
+import pytest
+import torch
+
+from clariant.validate.properties import (
+    check_collinear,
+    check_infrared,
+    check_padding,
+    check_parity,
+    check_permutation,
+    run_all,
+)
+from clariant.validate.properties import evaluate as ev
+from clariant.validate.strategies import random_jets
+
+P, M = random_jets(20, 14, seed=5, min_particles=3)
+SINGLE = {
+    "permutation": check_permutation,
+    "padding": check_padding,
+    "parity": check_parity,
+    "infrared": check_infrared,
+    "collinear": check_collinear,
+}
+
+
+def per_jet(p, mask):
+    """Per-jet arithmetic only (no batched matmul), so its outputs do not depend on which jets share a call:
+    Σ E, Σ pT²/100 and the energy-weighted mean row position."""
+    e = p[..., 0] * mask
+    pt2 = (p[..., 1] ** 2 + p[..., 2] ** 2) * mask
+    rows = torch.arange(p.shape[1], dtype=p.dtype)
+    return torch.stack([e.sum(1), pt2.sum(1) / 100, (e * rows).sum(1) / e.sum(1)], -1)
+
+
+def rows_of(result):
+    return [(r.check, r.dtype, str(r.verdict), r.change_p95, r.floor_p95) for r in result.rows] + [
+        (s.check, s.dtype, str(s.verdict), s.values, s.change_median, s.change_p95) for s in result.scans
+    ]
+
+
+@pytest.fixture
+def passes(monkeypatch):
+    """The model passes made (one per `_at_widths` call), by dtype."""
+    seen = []
+    inner = ev.Model._at_widths
+
+    def counted(self, dtype, p, mask, widths):
+        seen.append(dtype)
+        return inner(self, dtype, p, mask, widths)
+
+    monkeypatch.setattr(ev.Model, "_at_widths", counted)
+    return seen
+
+
+def test_every_check_finds_its_outputs_ready(passes, monkeypatch):
+    left = []
+    unused = ev.Model.unused
+    monkeypatch.setattr(ev.Model, "unused", lambda self: left.append(unused(self)) or left[-1])
+    results = run_all(per_jet, P, M, train_width=30, scan_jets=8)
+    assert set(results) == set(SINGLE)
+    # the references (one pass per dtype: they show which dtypes run), then one pass per dtype for all the rest
+    assert passes == [torch.float64, torch.float32, torch.float64, torch.float32]
+    assert left == [0]
+
+
+def test_the_checks_see_the_numbers_they_see_one_by_one():
+    together = run_all(per_jet, P, M, train_width=30, scan_jets=None)
+    for name, check in SINGLE.items():
+        kw = {"train_width": 30, "width_jets": None} if name == "padding" else {}
+        alone = check(per_jet, P, M, **kw)
+        assert rows_of(together[name]) == rows_of(alone), name
+        assert together[name].verdict == alone.verdict
+
+
+def test_a_failing_pass_raises_where_the_check_would(passes):
+    def narrow(p, mask):  # fails on the padded width only, as a model with a fixed maximum length does
+        if p.shape[1] > 25:
+            raise RuntimeError("sequence longer than the positional table (25)")
+        return per_jet(p, mask)
+
+    with pytest.raises(RuntimeError, match="positional table") as together:
+        run_all(narrow, P, M, train_width=30)
+    with pytest.raises(RuntimeError, match="positional table") as alone:
+        check_padding(narrow, P, M, train_width=30)
+    assert str(together.value) == str(alone.value)
+
+
+def test_fixed_width_models_are_evaluated_check_by_check(passes):
+    n = P.shape[1]
+
+    def fixed(p, mask):
+        assert p.shape[1] == n, "a fixed-width model"
+        return per_jet(p, mask)
+
+    results = run_all(fixed, P, M, trim_padding=False, properties=("permutation", "parity"))
+    assert {r.verdict for r in results.values()} and len(passes) == 0  # trim=False never groups by width
