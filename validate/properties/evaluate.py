@@ -126,12 +126,11 @@ class Model:
         batches run `workers` at a time, the largest first. Outputs planned ahead (`plan`, `prefetch`) are
         returned as they are."""
         widths = spans(mask).clamp_min(1).add(extra).clamp_max(mask.shape[1])
-        if self._planned is not None:  # a planning walk: note the call, answer zeros of the output's shape
-            if self._out_width is None:
-                raise _Unplannable("no output seen yet")
+        if self._planned is not None:  # a planning walk: note the call, answer zeros (one number per jet or particle
+            # until an output has shown its size: the checks reduce over it)
             self._planned.append((dtype, p, mask, widths))
-            b, n = mask.shape
-            return torch.zeros((b, n, self._out_width) if self.per_particle else (b, self._out_width), dtype=F64)
+            b, n, d = *mask.shape, self._out_width or 1
+            return torch.zeros((b, n, d) if self.per_particle else (b, d), dtype=F64)
         ready = self._ready.get(_fingerprint(dtype, p, mask, widths)) if self._ready else None
         if ready:
             return ready.pop(0)
@@ -178,8 +177,8 @@ class Model:
     def prefetch(self, planned) -> None:
         """Evaluate the noted calls [(dtype, p, mask, widths)] in one pass per dtype — jets of one width from every
         call in the same model calls, far fewer and larger than call by call — and keep each call's outputs for
-        `grouped` to return when the call comes. A pass that fails is dropped: its calls then run (and raise)
-        where they come."""
+        `grouped` to return when the call comes. A pass that fails (a dtype the model cannot run at, a model that
+        raises) is dropped: its calls then run, and raise, where the checks make them."""
         for dtype in dict.fromkeys(c[0] for c in planned):
             calls = [c for c in planned if c[0] == dtype]
             n = max(c[1].shape[1] for c in calls)
@@ -198,10 +197,6 @@ class Model:
         left = sum(len(v) for v in self._ready.values())
         self._ready.clear()
         return left
-
-
-class _Unplannable(Exception):
-    """A planning walk that cannot go on (the output's shape is not known yet)."""
 
 
 def spans(mask: torch.Tensor) -> torch.Tensor:

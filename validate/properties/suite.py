@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .evaluate import DEFAULT_DTYPES, Context, usable
+from .evaluate import Context
 from .irc import check_collinear, check_infrared
 from .padding import check_padding
 from .parity import check_parity
@@ -54,8 +54,7 @@ def run_all(
         )
     step = progress or (lambda name: None)
     checks = dict(dtypes=dtypes, train_width=train_width, scan_jets=scan_jets, per_particle=per_particle, seed=seed)
-    if ctx.trim:  # one pass per dtype for every check's evaluations (Model.prefetch), once the references show
-        usable(ctx, DEFAULT_DTYPES if dtypes is None else dtypes)  # which dtypes run and what the outputs look like
+    if ctx.trim:  # one pass per dtype for every check's evaluations, the references included (Model.prefetch)
         ctx.model.prefetch(_plan(ctx, scan_ctx, properties, checks))
     step(EVALUATED)
     out = _walk(ctx, scan_ctx, properties, checks, step)
