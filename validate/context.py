@@ -51,15 +51,16 @@ class Context:
             with self._lock:  # called from the evaluation workers
                 self.progress(particles)
 
-    def evaluate(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def evaluate(self, dtype, x: torch.Tensor, mask: torch.Tensor, *, serial: bool = False) -> torch.Tensor:
         """f(x) at precision `dtype` (a torch dtype or a precision mode) for any batch of jets x `[B', N, 4]` float64
-        on the CPU, grouped by multiplicity, evaluated on the evaluator's device; float64 out, on the CPU."""
+        on the CPU, grouped by multiplicity, evaluated on the evaluator's device; float64 out, on the CPU. `serial`:
+        the calls one after another from this thread, outside the progress count (the consistency probe)."""
 
         def fn(xc, mc):
             with torch.no_grad():
                 return self.ev(dtype, xc, mc, self.out_rep)
 
-        return self.apply(fn, x, mask, tick=self.tick)
+        return self.apply(fn, x, mask, tick=None if serial else self.tick, serial=serial)
 
     def apply(self, fn, x: torch.Tensor, mask: torch.Tensor, *extra, tick=None, serial=False) -> torch.Tensor:
         """`evaluation.apply` with this context's budget, trimming, workers and call size (`serial`: one batch at a

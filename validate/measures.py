@@ -19,7 +19,7 @@ import torch
 import clariant_core as cc
 from clariant_core.numerics import DEFAULT_SWEEP, PRECISIONS, Precision, precision
 
-from . import action
+from . import action, consistency
 from . import floor as floors
 from .context import Context
 from .evaluation import (
@@ -60,6 +60,7 @@ class Measurement:
     companion: bool = False  # measured only as the comparison precision for the verdict
     notes: list[str] = field(default_factory=list)
     computed_in: torch.dtype | None = None  # detected: the model computed in this coarser dtype (x.float() inside)
+    inconsistent: consistency.Consistency | None = None  # detected: not a deterministic function of one jet
 
     def __post_init__(self):
         self.precision = precision(self.precision)
@@ -189,7 +190,11 @@ def measure(
     points = points or [GridPoint("custom", None, float("nan"))] * lam.shape[0]
     ctx = Context(Evaluator(model, takes_mask, device), x64, mask, m, lam, out_rep, budget, trim_padding, seed)
     fm = floors.build(ctx) if with_floor else None
-    return _measure_dtype(ctx, fm, dtype, points)
+    meas = _measure_dtype(ctx, fm, dtype, points)
+    found = _consistency(ctx, {meas.name: meas})
+    if found is not None:
+        _mark_inconsistent({meas.name: meas}, found)
+    return meas
 
 
 @dataclass
@@ -349,7 +354,7 @@ def sweep(
             "plain tensor attributes are not converted by .to(dtype) — register them as buffers: " + ", ".join(attrs)
         )
     # jets in bounded chunks: memory stays that of `JET_CHUNK` jets whatever B is (Λx alone is T·B·N·4 numbers)
-    parts = []
+    parts, found = [], None
     for start in range(0, b, JET_CHUNK):
         stop = min(b, start + JET_CHUNK)
         ctx = Context(ev, x64[start:stop], mask[start:stop], m, lam, out_rep, budget, trim_padding, seed, tick)
@@ -366,6 +371,10 @@ def sweep(
             total[0] = done[0] + plan(start, left, rough_width)  # what is left
             tick(0)
         _detect_float32_inside(ctx, chunk, fm)
+        if start == 0:
+            found = _consistency(ctx, chunk)
+        if found is not None:
+            _mark_inconsistent(chunk, found)
         if out_rep == cc.SCALAR and start == 0:
             hint = _vector_hint(ctx)
             if hint:
@@ -443,7 +452,32 @@ def _concat(ms: list[Measurement]) -> Measurement:
         companion=first.companion,
         notes=list(dict.fromkeys(n for x in ms for n in x.notes)),
         computed_in=next((x.computed_in for x in ms if x.computed_in is not None), None),
+        inconsistent=first.inconsistent,
     )
+
+
+def _consistency(ctx: Context, chunk: dict[str, Measurement]) -> consistency.Consistency | None:
+    """The consistency probe (consistency.py) at each measured precision; the first finding, None if none."""
+    for meas in chunk.values():
+        if meas.errors is None or meas.floor is None:
+            continue
+        found = consistency.probe(ctx, meas.precision, ctx.reference(meas.precision), meas.floor, meas.unit)
+        if found.reason is not None:
+            return found
+    return None
+
+
+def _mark_inconsistent(chunk: dict[str, Measurement], found: consistency.Consistency) -> None:
+    """A model that is not a deterministic function of one jet, at every precision (a property of the model, not of
+    one dtype): what it varies by is the least floor, and its rows can be BROKEN (an error far beyond that spread that
+    does not shrink with u) or UNRESOLVED, never PASS or NUMERICAL (verdict.py)."""
+    for meas in chunk.values():
+        if meas.errors is None or meas.floor is None:
+            continue
+        meas.inconsistent = found
+        meas.floor = meas.floor.clamp_min(found.spread)
+        if found.reason not in meas.notes:
+            meas.notes.append(found.reason)
 
 
 def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorModel | None = None) -> None:

@@ -37,14 +37,10 @@ import torch
 
 import clariant_core as cc
 
+from .bounds import CAPPED, DEFAULT_THRESHOLD, SATURATED, TAIL
 from .groups import GROUP_NAMES, SUBGROUPS, check_group, groups_of
 from .measures import Measurement, Sweep, dtype_name, sweep
 from .statistics import median, p95
-
-DEFAULT_THRESHOLD = 1e2
-TAIL = 1e2  # the p95 may exceed the median's threshold by this factor
-SATURATED = 0.1  # a relative error this large is O(1): first-order rounding no longer describes it
-CAPPED = 1.0  # a relative error this large is the output's own size: a precision cannot show a larger one
 
 
 class VerdictWord(str, enum.Enum):
@@ -174,6 +170,7 @@ class Judgement:
     notes: list[str] = field(default_factory=list)
     invariant: bool = True  # the output is invariant (scalar); False: it transforms (equivariance is judged)
     outliers: list[str] = field(default_factory=list)  # jets far beyond their floor in rows that all PASS (in notes)
+    inconsistent: str = ""  # "the model is not deterministic", … (validate/consistency.py); "" for a per-jet function
 
     def worst(self) -> RowVerdict | None:
         bad = [r for r in self.rows if r.verdict == self.verdict and r.verdict != PASS]
@@ -236,7 +233,9 @@ class Judgement:
             NUMERICAL: "rounding-limited (NUMERICAL) under",
             BROKEN: "breaks",
             NONFINITE: "non-finite outputs under",
-            UNRESOLVED: "unresolved at these precisions under",
+            UNRESOLVED: f"unresolved ({self.inconsistent}) under"
+            if self.inconsistent
+            else "unresolved at these precisions under",
         }
         parts = []
         for v in Verdict:
@@ -522,11 +521,26 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
             else:
                 v, why = BROKEN, f"{r.reason}; and no smaller rapidity or angle of its family shows rounding instead"
             rows[k] = RowVerdict(**{**vars(r), "verdict": v, "reason": why})
+    # a model that is not a deterministic function of one jet cannot PASS: its rows within their (raised) floors say
+    # only that any symmetry error hides below what the model varies by itself
+    # (rows UNRESOLVED already — saturated by the raised floor, an overflow — say so too: it is what limits them)
+    found = next((m.inconsistent for m in measured.values() if m.inconsistent is not None), None)
+    for k, r in enumerate(rows):
+        if found is not None and r.verdict in (PASS, NUMERICAL, UNRESOLVED):
+            rows[k] = RowVerdict(**{**vars(r), "verdict": UNRESOLVED, "reason": found.reason})
     overall = headline(r.verdict for r in rows) or PASS
     outliers = _outlier_notes(measured, rows, threshold)
     notes = list(dict.fromkeys([*result.notes, *(n for m in measured.values() for n in m.notes), *outliers]))
     return Judgement(
-        overall, rows, result.skipped, threshold, result.group, notes, result.out_rep.is_invariant, outliers
+        overall,
+        rows,
+        result.skipped,
+        threshold,
+        result.group,
+        notes,
+        result.out_rep.is_invariant,
+        outliers,
+        found.short if found is not None else "",
     )
 
 

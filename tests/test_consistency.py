@@ -1,0 +1,99 @@
+"""The suite measures a deterministic function of one jet: models that are not — randomness in forward, outputs that
+depend on the other jets of a call — must never PASS, and a symmetry break far beyond what they vary by is still
+BROKEN (validate/consistency.py). The models are written here, independently of the suite."""
+
+import pytest
+import torch
+from torch import nn
+
+from clariant.validate import assert_lorentz_invariant, judge, sweep
+from clariant.validate.strategies import random_jets
+
+P, M = random_jets(24, 12, seed=3, min_particles=3)
+GRID = dict(n_rapidities=3, n_angles=2)
+ETA = torch.tensor([1.0, -1.0, -1.0, -1.0])
+
+
+def jet_mass2(p, mask):
+    s = (p * mask[..., None].to(p.dtype)).sum(1)
+    return (s * s * ETA.to(p.dtype)).sum(-1) / 1e4, s
+
+
+def noisy(sigma, leak=0.0):
+    """m² with a frame-dependent leak (∝ tanh(E_jet/1 TeV)) and multiplicative noise injected in forward."""
+
+    def model(p, mask):
+        m2, s = jet_mass2(p, mask)
+        out = m2 * (1 + leak * torch.tanh(s[:, 0] / 1000))
+        return out * (1 + sigma * torch.randn_like(out))
+
+    return model
+
+
+def batch_normalised(p, mask):
+    """m² over the batch's mean jet energy squared: not a function of one jet."""
+    m2, s = jet_mass2(p, mask)
+    return m2 * 1e4 / s[:, 0].mean() ** 2
+
+
+class MCDropout(nn.Module):
+    """Dropout forced on at inference (F.dropout with training=True), as MC-dropout taggers do."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.a = nn.Parameter(torch.randn(1, 16, generator=g))
+        self.b = nn.Parameter(torch.randn(16, 1, generator=g) / 4)
+
+    def forward(self, p, mask):
+        m2, _ = jet_mass2(p, mask)
+        h = torch.tanh(m2[:, None] @ self.a)
+        return (nn.functional.dropout(h, 0.3, training=True) @ self.b)[:, 0]
+
+
+class PairMLP(nn.Module):
+    """Deterministic and batched (matmuls over the whole call): its outputs move by rounding with the batch's
+    composition, which must not read as a dependence on the other jets."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.net = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
+
+    def forward(self, p, mask):
+        d = p[:, :, None] - p[:, None]
+        m2 = (d * d * ETA.to(p.dtype)).sum(-1) / 1e4
+        pair = (mask[:, :, None] & mask[:, None]).to(p.dtype)
+        return (self.net(m2[..., None])[..., 0] * pair).sum((1, 2))
+
+
+@pytest.mark.parametrize("sigma", [1e-2, 1e-9])
+def test_noise_in_forward_is_never_pass(sigma):
+    j = judge(sweep(noisy(sigma), P, M, **GRID))
+    assert j.verdict == "UNRESOLVED"
+    assert "not deterministic" in j.summary()
+    with pytest.raises(AssertionError, match="not deterministic"):
+        assert_lorentz_invariant(noisy(sigma), P, M, **GRID)
+
+
+def test_noise_does_not_hide_a_break_as_pass_and_a_large_break_shows():
+    assert judge(sweep(noisy(1e-2, leak=1e-3), P, M, **GRID)).verdict == "UNRESOLVED"  # the break hides in the noise
+    assert judge(sweep(noisy(1e-6, leak=0.3), P, M, **GRID)).verdict == "BROKEN"  # far beyond it
+
+
+@pytest.mark.parametrize("dtypes", [(torch.float32,), (torch.float64, torch.float32)])
+def test_a_batch_statistic_is_never_pass(dtypes):
+    j = judge(sweep(batch_normalised, P, M, dtypes=dtypes, **GRID))
+    assert j.verdict == "UNRESOLVED"
+    assert "depends on the other jets" in j.summary()
+
+
+def test_dropout_forced_on_says_why():
+    j = judge(sweep(MCDropout(), P, M, **GRID))
+    assert j.verdict == "UNRESOLVED"
+    assert all("not deterministic" in why for why in j.reasons_by_dtype().values())
+
+
+def test_a_batched_deterministic_model_is_not_flagged():
+    j = judge(sweep(PairMLP(), P, M, **GRID))
+    assert j.verdict == "PASS" and j.inconsistent == ""
