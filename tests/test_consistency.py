@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from clariant.validate import assert_lorentz_invariant, judge, sweep
+from clariant.validate.properties import assert_permutation_invariant, run_all
 from clariant.validate.strategies import random_jets
 
 P, M = random_jets(24, 12, seed=3, min_particles=3)
@@ -97,3 +98,33 @@ def test_dropout_forced_on_says_why():
 def test_a_batched_deterministic_model_is_not_flagged():
     j = judge(sweep(PairMLP(), P, M, **GRID))
     assert j.verdict == "PASS" and j.inconsistent == ""
+
+
+def order_leak(sigma):
+    """Noisy m² plus a 10⁻⁵ row-order dependent term: permutation BROKEN in float64, far beyond a 10⁻⁹ noise."""
+
+    def model(p, mask):
+        w = 1 + 1e-2 * torch.arange(p.shape[1], dtype=p.dtype) / p.shape[1]
+        return noisy(sigma)(p, mask) + 1e-3 * (p[..., 0] * mask * w).sum(1) / 100
+
+    return model
+
+
+@pytest.mark.parametrize("model", [noisy(1e-2), batch_normalised, MCDropout()], ids=["noise", "batch", "dropout"])
+def test_property_checks_never_pass_such_a_model(model):
+    results = run_all(model, P, M, train_width=30)
+    for name, r in results.items():
+        assert r.verdict == "UNRESOLVED", name
+        assert "not deterministic" in r.worst_line() or "depends on the other jets" in r.worst_line(), name
+    with pytest.raises(AssertionError, match="UNRESOLVED"):
+        assert_permutation_invariant(model, P, M)
+
+
+def test_property_checks_still_see_a_break_far_beyond_the_noise():
+    r = run_all(order_leak(1e-9), P, M, train_width=30, properties=("permutation",))["permutation"]
+    assert r.verdict == "BROKEN" and r.by_dtype["float32"] == "UNRESOLVED"
+
+
+def test_property_checks_do_not_flag_a_batched_deterministic_model():
+    results = run_all(PairMLP(), P, M, train_width=30, properties=("permutation", "padding", "parity"))
+    assert [str(r.verdict) for r in results.values()] == ["PASS", "PASS", "EVEN"]

@@ -33,30 +33,43 @@ class Consistency:
     short: str = ""  # the same in a few words, for one-line summaries
 
 
+def probe_jets(b: int) -> torch.Tensor:
+    """The jets probed: `PROBE_JETS` spread over a batch of b."""
+    return torch.linspace(0, b - 1, min(PROBE_JETS, b)).round().long().unique()
+
+
 def probe(ctx: Context, prec, ref: torch.Tensor, floor: torch.Tensor, unit: float) -> Consistency:
-    """ref: f(x) `[B, ...]` from the batched pass; floor `[T, B]` relative; unit: the precision's unit roundoff."""
-    b = ctx.x64.shape[0]
-    idx = torch.linspace(0, b - 1, min(PROBE_JETS, b)).round().long().unique()
+    """The Lorentz sweep's probe. ref: f(x) `[B, ...]` from the batched pass; floor `[T, B]` relative; unit: the
+    precision's unit roundoff."""
+    idx = probe_jets(ctx.x64.shape[0])
     x, m = ctx.x64[idx], ctx.mask[idx]
     once, again = (ctx.evaluate(prec, x, m, serial=True) for _ in range(2))
-    # jets whose outputs are finite in all three (a NaN or an overflow is a finding of its own, verdict.py)
-    finite = _finite(once) & _finite(again) & _finite(ref[idx])
+    floor_b = torch.nan_to_num(floor[:, idx], nan=0.0, posinf=0.0).amin(0)
+    return compare(once, again, ref[idx], floor_b, unit, prec.name)
+
+
+def compare(
+    once: torch.Tensor, again: torch.Tensor, batched: torch.Tensor, floor: torch.Tensor, unit: float, name: str
+) -> Consistency:
+    """The finding from the probed jets' outputs `[K, ...]`: twice through the same calls (`once`, `again`) and in a
+    batched pass (`batched`); `floor` `[K]`: their relative floors; unit: the precision's unit roundoff."""
+    # jets whose outputs are finite in all three (a NaN or an overflow is a finding of its own)
+    finite = _finite(once) & _finite(again) & _finite(batched)
     if not finite.any():
         return Consistency(0.0, None)
-    idx, once, again = idx[finite], once[finite], again[finite]
+    once, again, batched, floor = once[finite], again[finite], batched[finite], floor[finite]
     repeat = action.relative(_norm(once - again), _norm(once))
     worst = float(repeat.max())
     if worst > DEFAULT_THRESHOLD * unit:
         return Consistency(
             worst,
             f"the model is not deterministic: the same jets through the same calls give outputs {worst:.2g} apart "
-            f"(relative; {worst / unit:.2g} u of {prec.name}) — randomness in forward (noise, dropout left on)? A "
+            f"(relative; {worst / unit:.2g} u of {name}) — randomness in forward (noise, dropout left on)? A "
             "symmetry error below that cannot be told from it",
             "the model is not deterministic",
         )
-    alone = action.relative(_norm(once - ref[idx]), _norm(ref[idx]))
-    scale = torch.nan_to_num(floor[:, idx], nan=0.0, posinf=0.0).amin(0).clamp_min(unit)
-    coupled = alone > DEFAULT_THRESHOLD * scale
+    alone = action.relative(_norm(once - batched), _norm(batched))
+    coupled = alone > DEFAULT_THRESHOLD * floor.clamp_min(unit)
     if bool(coupled.any()):
         worst = float(alone[coupled].max())
         return Consistency(
@@ -78,4 +91,4 @@ def _norm(z: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(z.reshape(z.shape[0], -1), dim=-1)
 
 
-__all__ = ["PROBE_JETS", "Consistency", "probe"]
+__all__ = ["PROBE_JETS", "Consistency", "compare", "probe", "probe_jets"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import torch
 
@@ -54,7 +55,23 @@ def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign:
     floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in judged}
     reported = {dtype_name(dt) for dt in dts}
     units = {dtype_name(dt): ctx.unit(dt) for dt in judged}
-    return [r for r in judge_rows(prop, check, changes, floors, units) if r.dtype in reported]
+    return settle(ctx, [r for r in judge_rows(prop, check, changes, floors, units) if r.dtype in reported])
+
+
+#: what a row or scan of a model that is not a deterministic function of one jet becomes instead (`settle`)
+_HIDDEN = {PropertyVerdict.PASS, PropertyVerdict.NUMERICAL, PropertyVerdict.UNRESOLVED, PropertyVerdict.SAFE}
+
+
+def settle(ctx: Context, items: list) -> list:
+    """Rows or scans as judged, or — for a model that is not a deterministic function of one jet (its floors already
+    raised to what it varies by: Context.reference) — UNRESOLVED with that reason where they would hold (PASS,
+    NUMERICAL, SAFE); BROKEN, UNSAFE and NONFINITE stand: a change far beyond the spread."""
+    if ctx.found is None:
+        return items
+    return [
+        replace(r, verdict=PropertyVerdict.UNRESOLVED, reason=ctx.found.reason) if r.verdict in _HIDDEN else r
+        for r in items
+    ]
 
 
 def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float = 1.0) -> list[Row]:

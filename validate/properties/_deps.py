@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..consistency import Consistency, probe_jets
+from ..consistency import compare as consistency_of
 from ..evaluation import Evaluator
 from ..evaluation import check_jets as check_lorentz_inputs
 from ..measures import dtype_name, p95, unit_roundoff
@@ -11,8 +13,10 @@ from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, workers_
 from ..workers import run as run_jobs
 
 __all__ = [
+    "Consistency",
     "Evaluator",
     "check_lorentz_inputs",
+    "consistency_of",
     "CPU_PARTICLES_PER_CALL",
     "DEFAULT_THRESHOLD",
     "SATURATED",
@@ -22,6 +26,7 @@ __all__ = [
     "has_hooks",
     "jets_per_call",
     "p95",
+    "probe_jets",
     "random_jets",
     "run_jobs",
     "unit_roundoff",

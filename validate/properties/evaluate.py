@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -23,10 +23,13 @@ from clariant_core.numerics import DEFAULT_SWEEP, precision
 
 from ._deps import (
     CPU_PARTICLES_PER_CALL,
+    Consistency,
     Evaluator,
     check_lorentz_inputs,
+    consistency_of,
     has_hooks,
     jets_per_call,
+    probe_jets,
     run_jobs,
     unit_roundoff,
     workers_for,
@@ -164,6 +167,16 @@ class Model:
         self._out_width = out.shape[-1]
         return out
 
+    def alone(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
+        """f on each jet by itself (one call per jet, one after another from this thread), trimmed to `widths`;
+        `[B, D]` (per-particle: `[B, N, D]`, rows beyond a jet's width zero)."""
+        f, n = self.at(dtype), mask.shape[1]
+        outs = []
+        for i, w in enumerate(widths.tolist()):
+            r = self._once(f, dtype, p[i : i + 1, :w], mask[i : i + 1, :w])
+            outs.append(torch.nn.functional.pad(r, (0, 0, 0, n - w)) if self.per_particle else r)
+        return torch.cat(outs)
+
     @contextmanager
     def planning(self):
         """Within it, `grouped` evaluates nothing: it notes each call and answers zeros (a walk of the checks that
@@ -254,6 +267,8 @@ class Context:
     trim: bool = True
     _refs: dict = field(default_factory=dict)
     _units: dict = field(default_factory=dict)  # dtype → the unit roundoff its rows are judged at, where coarser
+    found: Consistency | None = None  # the model is not a deterministic function of one jet (`_probe`)
+    _probed: set = field(default_factory=set)  # dtypes probed
 
     @classmethod
     def make(
@@ -330,9 +345,29 @@ class Context:
         return p[:, :n], mask[:, :n]
 
     def reference(self, dtype: torch.dtype) -> Reference:
+        """The unperturbed jets at `dtype`; for a model that is not a deterministic function of one jet (`_probe`),
+        with what it varies by as the least floor."""
         if dtype not in self._refs:
             self._refs[dtype] = self._reference(dtype)
-        return self._refs[dtype]
+        self._probe(dtype)
+        ref = self._refs[dtype]
+        return ref if self.found is None else replace(ref, floor=ref.floor.clamp_min(self.found.spread))
+
+    def _probe(self, dtype: torch.dtype) -> None:
+        """The Lorentz suite's consistency probe (validate/consistency.py) at `dtype`, once: a few jets twice
+        through the same calls, each on its own, against their outputs in the batched reference pass. A finding holds
+        at every dtype: the checks' rows are then never PASS (`_check.settle`)."""
+        if self.found is not None or dtype in self._probed or self.model._planned is not None:
+            return
+        self._probed.add(dtype)
+        ref = self._refs[dtype]
+        idx = probe_jets(self.p.shape[0])
+        p, mask = self.p[idx], self.mask[idx]
+        widths = spans(mask).clamp_min(1) if self.trim else torch.full((len(idx),), mask.shape[1])
+        once, again = (self.model.alone(dtype, p, mask, widths) for _ in range(2))
+        found = consistency_of(once, again, ref.out[idx], ref.floor[idx], self.unit(dtype), str(dtype)[6:])
+        if found.reason is not None:
+            self.found = found
 
     def unit(self, dtype: torch.dtype) -> float:
         """The unit roundoff the dtype's rows are judged at: the dtype's own, or a coarser one the model computes in —

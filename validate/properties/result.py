@@ -41,7 +41,7 @@ class Row:
             s += f"; {self.nonfinite} jets with non-finite outputs"
         if self.scaling is not None:
             s += f"; lower precision scales it {self.scaling:.3g}× (rounding would give {self.expected_scaling:.3g}×)"
-        return s
+        return s + _why(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,7 +83,7 @@ class Scan:
         )
         if self.nonfinite:
             s += f"; {self.nonfinite} non-finite changes"
-        return s
+        return s + _why(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -128,3 +128,8 @@ class PropertyResult:
 def _power(x: float | None) -> str:
     """A fitted power for messages: 2 decimals, no "-0.00"."""
     return "—" if x is None else f"{x:.2f}".replace("-0.00", "0.00")
+
+
+def _why(item) -> str:
+    """An UNRESOLVED row's or scan's reason, for its line: what it cannot say, and why."""
+    return f" — {item.reason}" if item.verdict == PropertyVerdict.UNRESOLVED and item.reason else ""
