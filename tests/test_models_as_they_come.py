@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from clariant.validate import judge, sweep
+from clariant.validate.properties import run_all
 from clariant.validate.strategies import random_jets
 
 P, MASK = random_jets(8, 6, seed=4)
@@ -92,3 +93,52 @@ def test_jet_chunks_give_the_same_measurement(monkeypatch):
         assert torch.equal(a.errors, b.errors) and a.errors.shape == (len(a.points), P.shape[0])
         assert torch.allclose(a.floor, b.floor, rtol=1e-12, atol=0)
     assert judge(whole).verdict == judge(parts).verdict == "PASS"
+
+
+def _first_four_det(p, mask):
+    """|det| of the first four rows (an invariant of SO⁺(1,3)), in (100 GeV)⁴: needs ≥ 4 rows, whatever the jets'
+    multiplicity (a user's model)."""
+    return torch.linalg.det(p[:, :4] * ETA.to(p.dtype)).abs() / 1e8
+
+
+def test_a_model_that_needs_its_width_gets_the_hint_whatever_its_error_says():
+    # the error ("square matrices") names neither size nor shape: the hint comes from re-running at the full width
+    p, mask = random_jets(8, 8, seed=2, min_particles=3)
+    with pytest.raises(ValueError, match="full width 8.*pass trim_padding=False"):
+        sweep(_first_four_det, p, mask, dtypes=(torch.float64,), **SMALL)
+    with pytest.raises(ValueError, match="full width 8.*pass trim=False"):
+        run_all(_first_four_det, p, mask, properties=("permutation",))
+    assert judge(sweep(_first_four_det, p, mask, trim_padding=False, **SMALL)).verdict == "PASS"
+
+
+def test_a_companion_precision_the_model_fails_at_is_left_out():
+    def euclidean_cholesky(p, mask):  # not Lorentz invariant; float32 rounding breaks positive-definiteness
+        q = p * mask[..., None].to(p.dtype)
+        t = torch.einsum("bni,bnj->bij", q, q) + 1e-3 * torch.eye(4, dtype=p.dtype)
+        return torch.log(torch.diagonal(torch.linalg.cholesky(t), dim1=-2, dim2=-1)).sum(-1)
+
+    p, mask = random_jets(24, 16, seed=1, min_particles=5)
+    s = sweep(euclidean_cholesky, p, mask, dtypes=(torch.float64,), n_rapidities=5, n_angles=2)
+    assert "comparison precision, left out" in s.skipped["float32"]
+    assert judge(s).verdict == "BROKEN"  # from float64 alone: far beyond anything rounding explains
+    r = run_all(euclidean_cholesky, p, mask, dtypes=(torch.float64,), properties=("permutation", "infrared"))
+    assert set(r) == {"permutation", "infrared"}  # no exception from the companion's failure
+
+
+def test_a_model_with_a_maximum_particle_count_keeps_its_report():
+    class Positional(nn.Module):
+        """Per-particle embedding of the row index (32 slots), then a sum: fails beyond 32 rows."""
+
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.pos = nn.Embedding(32, 1)
+
+        def forward(self, p, mask):
+            rows = torch.arange(p.shape[1], device=p.device)
+            e = p[..., 0] * mask / 100
+            return (e * (1 + 1e-3 * self.pos(rows)[:, 0].to(p.dtype))).sum(1)
+
+    r = run_all(Positional(), P, MASK, train_width=200, properties=("padding",))["padding"]
+    assert "padded to 200: not measured" in r.note and "train_width" in r.note
+    assert not any(row.check == "padded to 200" for row in r.rows)

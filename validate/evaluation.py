@@ -28,6 +28,26 @@ class ModelCallError(ValueError):
     """The model could not be called as the suite calls it; the message says what to change."""
 
 
+def runs(call) -> bool:
+    """Whether `call()` returns without an error (a retry that only tells what a failure means)."""
+    try:
+        call()
+    except Exception:  # noqa: BLE001 — any error: it does not run
+        return False
+    return True
+
+
+def fixed_width_error(w: int, n: int, e: Exception, option: str) -> ModelCallError:
+    """A model that failed on jets trimmed to w particles and runs on the same jets at their full width n: it needs a
+    fixed particle count, which `option` gives it."""
+    inner = e.error if isinstance(e, ModelFailed) else e
+    first = str(inner).splitlines()[0][:120] if str(inner) else ""
+    return ModelCallError(
+        f"the model fails on jets trimmed to {w} particles ({type(inner).__name__}: {first}) and runs on the same "
+        f"jets at their full width {n}: it needs a fixed particle count — pass {option}"
+    )
+
+
 class ModelFailed(ValueError):
     """The model itself raised at a precision (a low one it does not support, or a bug); names the precision."""
 
@@ -265,7 +285,7 @@ class Evaluator:
             raise ModelFailed(prec, e, self.model) from e
         except ModelCallError:
             raise
-        except (RuntimeError, ValueError, NotImplementedError, AssertionError) as e:
+        except (RuntimeError, ValueError, NotImplementedError, AssertionError, IndexError, KeyError) as e:
             raise ModelFailed(prec, e, self.model) from e
         if isinstance(out, dict) and not all(isinstance(k, cc.Irrep) for k in out):  # {"logit": t}: named outputs
             keys = ", ".join(repr(k) for k in list(out)[:4])
@@ -350,11 +370,9 @@ def apply(
             try:
                 r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
             except (RuntimeError, ModelFailed) as e:
-                if trim and w < x.shape[1] and ("size" in str(e).lower() or "shape" in str(e).lower()):
-                    raise ModelCallError(
-                        f"the model failed on jets trimmed to {w} particles ({str(e).splitlines()[0][:120]}): "
-                        "if it needs a fixed particle count, pass trim_padding=False"
-                    ) from e
+                n = x.shape[1]
+                if trim and w < n and runs(lambda: fn(x[idx], mask[idx], *(e_[idx] for e_ in extra))):
+                    raise fixed_width_error(w, n, e, "trim_padding=False") from e
                 raise
             r = r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
             if tick is not None:

@@ -77,11 +77,13 @@ def run(
     rapidities=None,
     step=None,
     properties: bool = True,
+    train_width: int | None = 200,
     device=None,
     **sweep_kw,
 ) -> dict:
     """Measure, judge, attribute and Schur-check; returns plain data (JSON-serialisable) plus per-sample arrays.
-    `progress(done, total)` follows the sweep's jet evaluations; `step(name)` marks the later stages. `device`: where
+    `progress(done, total)` follows the sweep's jet evaluations; `step(name)` marks the later stages. `train_width`: the
+    padded width the property checks' padding row uses (None: left out; docs/properties.md). `device`: where
     the model is evaluated by every stage — the sweep, the property checks and the attribution (default: where it
     lives; a module living elsewhere runs as a copy there, never moved)."""
     step = step or (lambda name: None)
@@ -139,7 +141,14 @@ def run(
 
         pj, mj = p[:SUBSET_JETS], mask[:SUBSET_JETS]
         result["_properties"] = run_all(
-            model, pj, mj, progress=lambda name: step(f"checked {name}" if name in PROPERTIES else name), device=device
+            model,
+            pj,
+            mj,
+            progress=lambda name: step(f"checked {name}" if name in PROPERTIES else name),
+            device=device,
+            train_width=train_width,
+            trim_padding=sweep_kw.get("trim_padding"),
+            takes_mask=sweep_kw.get("takes_mask", True),
         )
         result["properties"] = properties_report.to_json(result["_properties"])
     stages = later_stages(model, properties)

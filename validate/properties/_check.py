@@ -50,11 +50,11 @@ def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign:
     """Judge one must-vanish check: `outputs(dtype)` gives the perturbed outputs at that dtype (of the reference
     jets `jets`, all if None), for every dtype of `dts.judged`; the rows of the reported ones are returned."""
     sel = slice(None) if jets is None else jets
-    judged = Dtypes.of(dts).judged
-    changes = {dtype_name(dt): ctx.change(dt, sign * outputs(dt), rows, jets) for dt in judged}
-    floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in judged}
+    outs = _judged(dts, outputs)
+    changes = {dtype_name(dt): ctx.change(dt, sign * out, rows, jets) for dt, out in outs.items()}
+    floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in outs}
     reported = {dtype_name(dt) for dt in dts}
-    units = {dtype_name(dt): ctx.unit(dt) for dt in judged}
+    units = {dtype_name(dt): ctx.unit(dt) for dt in outs}
     return settle(ctx, [r for r in judge_rows(prop, check, changes, floors, units) if r.dtype in reported])
 
 
@@ -74,11 +74,23 @@ def settle(ctx: Context, items: list) -> list:
     ]
 
 
+def _judged(dts, outputs) -> dict:
+    """{dtype: outputs(dtype)} for the dtypes a check reports and its companion; a companion the model fails at on
+    these jets (the suite's own addition, not asked for) is left out: the rows are then judged on one precision."""
+    dts = Dtypes.of(dts)
+    out = {dt: outputs(dt) for dt in dts}
+    if dts.companion is not None:
+        try:
+            out[dts.companion] = outputs(dts.companion)
+        except (RuntimeError, ValueError, TypeError, NotImplementedError, KeyError):
+            pass
+    return out
+
+
 def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float = 1.0) -> list[Row]:
     """Judge several must-vanish checks evaluated in one batched pass per dtype: cases [(check, p', mask', rows)]
     (rows: see Context.change; None for the identity). Rows ordered by case, then dtype."""
-    judged = Dtypes.of(dts).judged
-    outs = {dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra) for dt in judged}
+    outs = _judged(dts, lambda dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra))
     rows = []
     for k, (check, _, _, where) in enumerate(cases):
         rows += rows_for(ctx, dts, prop, check, lambda dt, k=k: outs[dt][k], where, sign)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..consistency import Consistency, probe_jets
 from ..consistency import compare as consistency_of
-from ..evaluation import Evaluator
+from ..evaluation import Evaluator, fixed_width_error, runs
 from ..evaluation import check_jets as check_lorentz_inputs
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
@@ -23,12 +23,14 @@ __all__ = [
     "TAIL",
     "dtype_name",
     "excess_scales",
+    "fixed_width_error",
     "has_hooks",
     "jets_per_call",
     "p95",
     "probe_jets",
     "random_jets",
     "run_jobs",
+    "runs",
     "unit_roundoff",
     "workers_for",
 ]

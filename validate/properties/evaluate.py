@@ -27,10 +27,12 @@ from ._deps import (
     Evaluator,
     check_lorentz_inputs,
     consistency_of,
+    fixed_width_error,
     has_hooks,
     jets_per_call,
     probe_jets,
     run_jobs,
+    runs,
     unit_roundoff,
     workers_for,
 )
@@ -148,7 +150,15 @@ class Model:
             idx = torch.nonzero(widths == w)[:, 0]
             batches += [(idx[s], int(w)) for s in self._chunks(len(idx), int(w))]
         batches.sort(key=lambda g: -len(g[0]) * g[1] ** 2)
-        jobs = [lambda idx=idx, w=w: self._once(f, dtype, p[idx, :w], mask[idx, :w]) for idx, w in batches]
+        def job(idx, w):
+            try:
+                return self._once(f, dtype, p[idx, :w], mask[idx, :w])
+            except Exception as e:
+                if w < n and runs(lambda: self._once(f, dtype, p[idx], mask[idx])):
+                    raise fixed_width_error(w, n, e, "trim=False (trim_padding=False)") from e
+                raise
+
+        jobs = [lambda idx=idx, w=w: job(idx, w) for idx, w in batches]
         out = None
         for (idx, w), r in zip(batches, run_jobs(jobs, self.workers, self.state)):
             if out is None:

@@ -69,8 +69,21 @@ def check_padding(
     if train_width is not None and train_width > n:
         j = slice(0, b if width_jets is None else min(width_jets, b))
         p4, m4 = pad_to(ctx.p[j], ctx.mask[j], train_width)
-        add(f"padded to {train_width}", lambda dt: ctx.at_full_width(dt, p4, m4), jets=j)
+        try:
+            add(f"padded to {train_width}", lambda dt: ctx.at_full_width(dt, p4, m4), jets=j)
+        except (RuntimeError, ValueError, IndexError, KeyError, TypeError, NotImplementedError, AssertionError) as e:
+            # a model with a fixed maximum particle count (a positional table, a fixed-size layer): the row cannot be
+            # measured at this width, which is the caller's setting — said, not raised
+            first = str(e).splitlines()[0][:120] if str(e) else ""
+            note = "; ".join(filter(None, [note, _too_wide(train_width, e, first)]))
     return finish(NAME, rows, [], skipped, t0, note=note)
+
+
+def _too_wide(width: int, e: Exception, first: str) -> str:
+    return (
+        f"padded to {width}: not measured — the model fails at width {width} ({type(e).__name__}: {first}); a model "
+        f"with a maximum particle count takes train_width=<that count> (train_width=None leaves this row out)"
+    )
 
 
 _FIXED_NOTE = (
