@@ -142,3 +142,13 @@ def test_a_model_with_a_maximum_particle_count_keeps_its_report():
     r = run_all(Positional(), P, MASK, train_width=200, properties=("padding",))["padding"]
     assert "padded to 200: not measured" in r.note and "train_width" in r.note
     assert not any(row.check == "padded to 200" for row in r.rows)
+
+
+def test_outputs_that_underflow_to_zero_are_not_pass():
+    def tiny(p, mask):  # E_jet² · 10⁻⁴⁸: a number in float64, exactly 0 in float32 (and not invariant)
+        return (p[..., 0] * mask).sum(1) ** 2 * 1e-48
+
+    j = judge(sweep(tiny, P, MASK, dtypes=(torch.float32,), **SMALL))
+    assert j.verdict == "UNRESOLVED" and any("exactly 0" in n for n in j.notes)
+    assert judge(sweep(tiny, P, MASK, **SMALL)).by_dtype()["float64"] == "BROKEN"
+    assert judge(sweep(lambda p, mask: 0 * p[..., 0].sum(1), P, MASK, **SMALL)).verdict == "PASS"  # 0 everywhere

@@ -228,3 +228,25 @@ def test_floor_is_not_too_loose_a_tiny_order_dependence_is_found():
     r = check_permutation(almost, P, M, kinds=("reversed",))
     assert r.by_dtype["float64"] == BROKEN, r.worst_line()
     assert r.verdict == BROKEN
+
+
+def _levi_civita_vector(p, mask):
+    """a_μ = ε_μνρσ p₁^ν p₂^ρ p₃^σ of the three leading rows, lowered index raised with η: an axial four-vector."""
+    eps = torch.zeros(4, 4, 4, 4, dtype=p.dtype)
+    for perm in __import__("itertools").permutations(range(4)):
+        inv = sum(perm[i] > perm[j] for i in range(4) for j in range(i + 1, 4))
+        eps[perm] = (-1.0) ** inv
+    q = p * mask[..., None].to(p.dtype) / 100
+    a = torch.einsum("mnrs,bn,br,bs->bm", eps, q[:, 0], q[:, 1], q[:, 2])
+    return a * torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=p.dtype)
+
+
+def test_parity_of_four_vector_outputs():
+    def momentum(p, mask):  # Σ p_i: a polar (true) four-vector, f(Px) = P f(x)
+        return (p * mask[..., None].to(p.dtype)).sum(1) / 100
+
+    assert check_parity(momentum, P, M, out_rep="vector").verdict == PropertyVerdict.EVEN
+    assert check_parity(_levi_civita_vector, P, M, out_rep="vector").verdict == PropertyVerdict.ODD
+    assert check_parity(momentum, P, M).verdict == PropertyVerdict.NEITHER  # read as four numbers: neither
+    with pytest.raises(ValueError, match="scalar and four-vector"):
+        check_parity(momentum, P, M, out_rep="1x(1,0)")

@@ -61,6 +61,7 @@ class Measurement:
     notes: list[str] = field(default_factory=list)
     computed_in: torch.dtype | None = None  # detected: the model computed in this coarser dtype (x.float() inside)
     inconsistent: consistency.Consistency | None = None  # detected: not a deterministic function of one jet
+    vanished: bool = False  # detected: every output exactly 0 while float64's are not (underflow in this precision)
 
     def __post_init__(self):
         self.precision = precision(self.precision)
@@ -151,6 +152,13 @@ def _measure_dtype(
         )
     elif meas.output_dtype is not None and meas.output_dtype != prec.dtype and name in ("float32", "float64"):
         meas.notes.append(f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs")
+    if fm is not None and name != "float64":  # the floor's pass has float64's f(x)
+        meas.vanished = not bool(out.any() or ref.any()) and bool(ctx.reference(torch.float64).any())
+        if meas.vanished:
+            meas.notes.append(
+                f"every {name} output is exactly 0 on these jets, float64's are not: the function underflows (or "
+                f"rounds to 0) in {name}, which cannot resolve it"
+            )
     if fm is not None:
         u_out = cc.unit_roundoff(meas.output_precision) if meas.output_precision is not None else prec.u
         # the inputs' rounding at the mode's unit roundoff (a TF32 or autocast matmul rounds its operands to it) —
@@ -456,6 +464,7 @@ def _concat(ms: list[Measurement]) -> Measurement:
         notes=list(dict.fromkeys(n for x in ms for n in x.notes)),
         computed_in=next((x.computed_in for x in ms if x.computed_in is not None), None),
         inconsistent=first.inconsistent,
+        vanished=all(x.vanished for x in ms),
     )
 
 

@@ -149,6 +149,7 @@ def run(
             train_width=train_width,
             trim_padding=sweep_kw.get("trim_padding"),
             takes_mask=sweep_kw.get("takes_mask", True),
+            out_rep=_parity_rep(sweep_kw.get("out_rep", "scalar")),
         )
         result["properties"] = properties_report.to_json(result["_properties"])
     stages = later_stages(model, properties)
@@ -166,6 +167,14 @@ def run(
         step("Schur-checked")
     result["seconds"] = time.time() - t0
     return result
+
+
+def _parity_rep(out_rep):
+    """The out_rep the property checks take: scalar or vector; other representations are checked as numbers."""
+    import clariant_core as cc
+
+    rep = cc.Rep.parse(out_rep)
+    return rep if rep.is_invariant or rep == cc.VECTOR else "scalar"
 
 
 def later_stages(model, properties: bool = True) -> list[str]:

@@ -387,6 +387,8 @@ def _judge_row(meas, i, measured, threshold):
         got = rule()
         if got:
             return (*got, None, None)
+    if meas.vanished:
+        return UNRESOLVED, f"every output is exactly 0 in {meas.name}, not in float64: it underflows here", None, None
     if meas.computed_in is not None:
         why = (
             f"the model computes in {dtype_name(meas.computed_in)} inside: its {meas.name} outputs equal its "

@@ -150,6 +150,7 @@ class Model:
             idx = torch.nonzero(widths == w)[:, 0]
             batches += [(idx[s], int(w)) for s in self._chunks(len(idx), int(w))]
         batches.sort(key=lambda g: -len(g[0]) * g[1] ** 2)
+
         def job(idx, w):
             try:
                 return self._once(f, dtype, p[idx, :w], mask[idx, :w])

@@ -31,6 +31,7 @@ def run_all(
     progress=None,
     device=None,
     trim_padding: bool | None = None,
+    out_rep="scalar",
 ) -> dict[str, PropertyResult]:
     """Measure and judge every property in `properties` → {name: PropertyResult}, in that order.
 
@@ -40,7 +41,8 @@ def run_all(
     about as much as the other checks together. train_width: the padded width the user trains with (200 for the
     public top-tagging files). Per-particle outputs get permutation, padding and parity only. `device`: where the
     model is evaluated (default: where it lives; a module living elsewhere runs as a copy there, never moved); inputs
-    are sent there, outputs come back to the CPU."""
+    are sent there, outputs come back to the CPU. `out_rep`: "vector" for four-vector outputs — parity then compares
+    f(Px) with P f(x) (the Lorentz suite's name; other representations are not checked for parity)."""
     unknown = set(properties) - set(PROPERTIES)
     if unknown:
         raise ValueError(f"unknown properties {sorted(unknown)}; choose from {PROPERTIES}")
@@ -53,7 +55,14 @@ def run_all(
             ctx.model, ctx.p[:scan_jets], ctx.mask[:scan_jets], draws=draws, seed=seed, trim=ctx.trim
         )
     step = progress or (lambda name: None)
-    checks = dict(dtypes=dtypes, train_width=train_width, scan_jets=scan_jets, per_particle=per_particle, seed=seed)
+    checks = dict(
+        dtypes=dtypes,
+        train_width=train_width,
+        scan_jets=scan_jets,
+        per_particle=per_particle,
+        seed=seed,
+        out_rep=out_rep,
+    )
     if ctx.trim:  # one pass per dtype for every check's evaluations, the references included (Model.prefetch)
         ctx.model.prefetch(_plan(ctx, scan_ctx, properties, checks))
     step(EVALUATED)
@@ -96,7 +105,7 @@ def _walk(ctx, scan_ctx, properties, checks, step) -> dict[str, PropertyResult]:
             widths = dict(train_width=checks["train_width"], width_jets=checks["scan_jets"])
             r = check_padding(ctx, None, None, dtypes=dtypes, seed=seed, **widths)
         elif name == "parity":
-            r = check_parity(ctx, None, None, dtypes=dtypes)
+            r = check_parity(ctx, None, None, dtypes=dtypes, out_rep=checks["out_rep"])
         elif checks["per_particle"]:
             continue
         elif name == "infrared":
