@@ -75,16 +75,28 @@ def test_the_checks_see_the_numbers_they_see_one_by_one():
         assert together[name].verdict == alone.verdict
 
 
-def test_a_failing_pass_raises_where_the_check_would(passes):
+def test_a_failing_pass_is_dropped_and_the_checks_run_as_alone(passes):
     def narrow(p, mask):  # fails on the padded width only, as a model with a fixed maximum length does
         if p.shape[1] > 25:
             raise RuntimeError("sequence longer than the positional table (25)")
         return per_jet(p, mask)
 
-    with pytest.raises(RuntimeError, match="positional table") as together:
-        run_all(narrow, P, M, train_width=30)
-    with pytest.raises(RuntimeError, match="positional table") as alone:
-        check_padding(narrow, P, M, train_width=30)
+    together = run_all(narrow, P, M, train_width=30, properties=("padding",))["padding"]
+    alone = check_padding(narrow, P, M, train_width=30)
+    assert "padded to 30: not measured" in together.note and together.note == alone.note
+    assert rows_of(together) == rows_of(alone)
+
+
+def test_a_model_failing_at_a_dtype_raises_what_the_check_raises_alone():
+    def no_float32(p, mask):
+        if p.dtype == torch.float32:
+            raise RuntimeError("this model runs in float64 only")
+        return per_jet(p, mask)
+
+    with pytest.raises(RuntimeError, match="float64 only") as together:
+        run_all(no_float32, P, M, train_width=30)
+    with pytest.raises(RuntimeError, match="float64 only") as alone:
+        check_permutation(no_float32, P, M)
     assert str(together.value) == str(alone.value)
 
 
