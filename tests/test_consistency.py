@@ -128,3 +128,71 @@ def test_property_checks_still_see_a_break_far_beyond_the_noise():
 def test_property_checks_do_not_flag_a_batched_deterministic_model():
     results = run_all(PairMLP(), P, M, train_width=30, properties=("permutation", "padding", "parity"))
     assert [str(r.verdict) for r in results.values()] == ["PASS", "PASS", "EVEN"]
+
+
+# --- no false alarms on deterministic per-jet models that only round differently, and the batch statistics that
+# evade a naive probe (a call of one jet giving NaN, or raising)
+
+
+def float32_inside(p, mask):
+    """x.float() first, float64 out: deterministic, its float64 outputs carry float32 rounding."""
+    return jet_mass2(p.float(), mask)[0].double()
+
+
+def random_order_mass(p, mask):
+    """m² of a sum taken in a random order each call (as atomics on a GPU): nondeterministic by rounding only."""
+    q = p * mask[..., None].to(p.dtype)
+    s = torch.zeros(p.shape[0], 4, dtype=p.dtype)
+    for i in torch.randperm(p.shape[1]).tolist():
+        s = s + q[:, i]
+    return (s * s * ETA.to(p.dtype)).sum(-1) / 1e4
+
+
+def standardised(p, mask):
+    """(m² − batch mean) / batch std: a call of one jet gives NaN."""
+    m2, _ = jet_mass2(p, mask)
+    return (m2 - m2.mean()) / m2.std()
+
+
+def functional_batch_norm(p, mask):
+    """F.batch_norm with training=True on [m², m]: a call of one jet raises."""
+    m2, _ = jet_mass2(p, mask)
+    feats = torch.stack([m2, m2.clamp_min(0).sqrt()], -1)
+    return nn.functional.batch_norm(feats, None, None, training=True).sum(-1)
+
+
+@pytest.mark.parametrize("model", [float32_inside, random_order_mass], ids=["float32 inside", "random order"])
+def test_rounding_differences_are_not_a_finding(model):
+    assert judge(sweep(model, P, M, **GRID)).inconsistent == ""
+    r = run_all(model, P, M, train_width=30, properties=("permutation",))["permutation"]
+    assert r.verdict in ("PASS", "NUMERICAL"), r.worst_line()
+
+
+def test_a_logit_near_zero_is_not_a_finding():
+    edge = float(torch.tanh(jet_mass2(P[:1], M[:1])[0]))  # jet 0, a probed jet, sits on the decision boundary
+
+    def logit(p, mask):
+        return torch.tanh(jet_mass2(p, mask)[0]) - edge
+
+    r = run_all(logit, P, M, train_width=30, properties=("permutation",))["permutation"]
+    assert r.verdict in ("PASS", "NUMERICAL"), r.worst_line()
+
+
+@pytest.mark.filterwarnings("ignore:std:UserWarning")  # the model's own, on a call of one jet
+@pytest.mark.parametrize("model", [standardised, functional_batch_norm], ids=["standardised", "batch norm"])
+def test_batch_statistics_that_fail_apart_are_found_not_raised(model):
+    p, mask = random_jets(24, 12, seed=3, min_particles=12)  # one multiplicity: every batched call has > 1 jet
+    j = judge(sweep(model, p, mask, **GRID))
+    assert j.verdict == "UNRESOLVED" and "depends on the other jets" in j.summary()
+    r = run_all(model, p, mask, train_width=30, properties=("permutation", "parity"))
+    assert {str(x.verdict) for x in r.values()} == {"UNRESOLVED"}
+
+
+def test_a_noisy_parity_odd_model_is_unresolved_not_neither():
+    def pseudoscalar(p, mask):  # ε_μνρσ p₁p₂p₃p₄ of the four leading rows, with noise
+        q = p[:, :4] * mask[:, :4, None].to(p.dtype) / 100
+        return torch.linalg.det(q) * (1 + 1e-6 * torch.randn(p.shape[0], dtype=p.dtype))
+
+    p, mask = random_jets(24, 12, seed=3, min_particles=4)
+    r = run_all(pseudoscalar, p, mask, train_width=30, properties=("parity",))["parity"]
+    assert r.verdict == "UNRESOLVED"

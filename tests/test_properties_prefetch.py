@@ -108,4 +108,14 @@ def test_fixed_width_models_are_evaluated_check_by_check(passes):
         return per_jet(p, mask)
 
     results = run_all(fixed, P, M, trim_padding=False, properties=("permutation", "parity"))
-    assert {r.verdict for r in results.values()} and len(passes) == 0  # trim=False never groups by width
+    assert [str(r.verdict) for r in results.values()] == ["BROKEN", "EVEN"]  # the row-position term: order dependent
+    assert len(passes) == 0  # trim=False never groups by width
+
+
+def test_four_vector_outputs_are_planned_too(passes):
+    def momentum(p, mask):
+        return (p * mask[..., None].to(p.dtype)).sum(1) / 100
+
+    r = run_all(momentum, P, M, train_width=30, scan_jets=8, out_rep="vector")
+    assert r["parity"].verdict == "EVEN"
+    assert passes == [torch.float64, torch.float32]

@@ -1,28 +1,31 @@
 """Is the model a deterministic function of one jet? The sweep compares f(Λx) with f(x) from different model calls,
-so it needs both: a model with randomness in forward (noise injection, dropout forced on) or one that mixes the jets
-of a call (batch statistics, normalising by the batch) shows errors that are not about symmetry, and its precision
-floor — measured by perturbing the inputs and watching the output move — absorbs them (docs/validation.md,
-"A deterministic function of one jet").
+and the floors perturb the inputs and watch the output move; both assume the output is a fixed function of the jet.
+A model with randomness in forward (noise injection, dropout forced on) or one that mixes the jets of a call (batch
+statistics, normalising by the batch) shows differences that are not about symmetry, and its floor absorbs them
+(docs/validation.md, "A deterministic function of one jet").
 
-The probe: `PROBE_JETS` jets spread over the batch, evaluated twice by the same calls (one after another, from one
-thread: a deterministic model gives the same bits) and compared with their outputs in the sweep's own batched pass.
-- two identical calls differ by more than THRESHOLD·u (relative) → not deterministic;
-- the jets' outputs on their own differ from the batched ones by more than THRESHOLD × their floor (and u) → the
-  output depends on the other jets of the call. A batched model's legitimate differences are rounding: at its floor.
-The spread found becomes the least floor of the measurement, and its rows can be BROKEN or UNRESOLVED, never PASS or
-NUMERICAL (verdict.py).
+The probe: `PROBE_JETS` jets, evaluated apart from the rest of the batch twice through the same calls (one after
+the other, from one thread) and compared with each other and with their outputs in a batched pass:
+- the two identical evaluations differ by more than the verdicts' threshold × the tolerance → **not deterministic**;
+- the jets apart differ from the same jets in the batch by more than that → **a jet's output depends on the other
+  jets of the call**; so does a model that fails, or gives NaN/inf, on jets apart where the batch gave numbers.
+The tolerance is the rounding a deterministic per-jet model can show between two batch compositions: the caller's
+floor for those jets (never below u). The spread found becomes the least floor, and the rows can be BROKEN (far
+beyond it) or UNRESOLVED, never PASS or NUMERICAL (verdict.py, properties/_check.py).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from . import action
 from .bounds import DEFAULT_THRESHOLD
-from .context import Context
+from .evaluation import MODEL_ERRORS, first_line
 
+#: jets probed: a handful shows a batch statistic or noise (they move every jet); each costs two model calls
 PROBE_JETS = 4
 
 
@@ -33,62 +36,109 @@ class Consistency:
     short: str = ""  # the same in a few words, for one-line summaries
 
 
+CONSISTENT = Consistency(0.0, None)
+_RANDOM = "the model is not deterministic"
+_COUPLED = "a jet's output depends on the other jets of the call"
+
+
 def probe_jets(b: int) -> torch.Tensor:
     """The jets probed: `PROBE_JETS` spread over a batch of b."""
     return torch.linspace(0, b - 1, min(PROBE_JETS, b)).round().long().unique()
 
 
-def probe(ctx: Context, prec, ref: torch.Tensor, floor: torch.Tensor, unit: float) -> Consistency:
-    """The Lorentz sweep's probe. ref: f(x) `[B, ...]` from the batched pass; floor `[T, B]` relative; unit: the
-    precision's unit roundoff."""
-    idx = probe_jets(ctx.x64.shape[0])
-    x, m = ctx.x64[idx], ctx.mask[idx]
-    once, again = (ctx.evaluate(prec, x, m, serial=True) for _ in range(2))
-    floor_b = torch.nan_to_num(floor[:, idx], nan=0.0, posinf=0.0).amin(0)
-    return compare(once, again, ref[idx], floor_b, unit, prec.name)
-
-
-def compare(
-    once: torch.Tensor, again: torch.Tensor, batched: torch.Tensor, floor: torch.Tensor, unit: float, name: str
+def probe(
+    apart: Callable[[], torch.Tensor],
+    batched: torch.Tensor,
+    tolerance: torch.Tensor,
+    scale: torch.Tensor,
+    *,
+    repeat_tolerance: torch.Tensor | None = None,
 ) -> Consistency:
-    """The finding from the probed jets' outputs `[K, ...]`: twice through the same calls (`once`, `again`) and in a
-    batched pass (`batched`); `floor` `[K]`: their relative floors; unit: the precision's unit roundoff."""
-    # jets whose outputs are finite in all three (a NaN or an overflow is a finding of its own)
-    finite = _finite(once) & _finite(again) & _finite(batched)
-    if not finite.any():
-        return Consistency(0.0, None)
-    once, again, batched, floor = once[finite], again[finite], batched[finite], floor[finite]
-    repeat = action.relative(_norm(once - again), _norm(once))
-    worst = float(repeat.max())
-    if worst > DEFAULT_THRESHOLD * unit:
+    """apart(): the probed jets' outputs `[K, ...]`, evaluated apart from the rest of the batch (called twice);
+    batched: their outputs in the batched pass; tolerance `[K]`: the relative difference rounding can give between
+    two batch compositions (the floor, ≥ u); scale `[K]`: what differences are relative to. `repeat_tolerance`: the
+    same for two identical calls, where it differs (default: `tolerance`)."""
+    try:
+        once, again = apart(), apart()
+    except MODEL_ERRORS as e:
+        return Consistency(
+            math.inf,
+            f"the model fails on jets evaluated apart from the rest of the batch ({type(e).__name__}: "
+            f"{first_line(e)}) while it runs on the batch: {_COUPLED} — batch statistics (batch norm in training "
+            "mode, normalising over the batch)? The suite measures a function of one jet",
+            _COUPLED,
+        )
+    fine = _finite(batched)
+    if bool((fine & ~(_finite(once) & _finite(again))).any()):
+        return Consistency(
+            math.inf,
+            f"jets evaluated apart from the rest of the batch give NaN or inf where the batch gave numbers: {_COUPLED} "
+            "— a statistic over the batch (a standard deviation of one jet)? The suite measures a function of one jet",
+            _COUPLED,
+        )
+    keep = fine & _finite(once) & _finite(again)  # a NaN or an overflow everywhere is a finding of its own
+    if not keep.any():
+        return CONSISTENT
+    limit = DEFAULT_THRESHOLD * tolerance[keep]
+    repeat_limit = limit if repeat_tolerance is None else DEFAULT_THRESHOLD * repeat_tolerance[keep]
+    size = scale[keep].clamp_min(torch.finfo(torch.float64).tiny)
+    repeat = _norm(once[keep] - again[keep]) / size
+    if bool((repeat > repeat_limit).any()):
+        worst = float(repeat.max())
         return Consistency(
             worst,
-            f"the model is not deterministic: the same jets through the same calls give outputs {worst:.2g} apart "
-            f"(relative; {worst / unit:.2g} u of {name}) — randomness in forward (noise, dropout left on)? A "
-            "symmetry error below that cannot be told from it",
-            "the model is not deterministic",
+            f"{_RANDOM}: the same jets through the same calls give outputs {worst:.2g} apart (relative), "
+            f"{float((repeat / repeat_limit).max()) * DEFAULT_THRESHOLD:.2g}× what rounding explains — randomness in "
+            "forward (noise, dropout left on)? A symmetry error below that cannot be told from it",
+            _RANDOM,
         )
-    alone = action.relative(_norm(once - batched), _norm(batched))
-    coupled = alone > DEFAULT_THRESHOLD * floor.clamp_min(unit)
-    if bool(coupled.any()):
-        worst = float(alone[coupled].max())
+    apart_diff = _norm(once[keep] - batched[keep]) / size
+    if bool((apart_diff > limit).any()):
+        worst = float(apart_diff.max())
         return Consistency(
             worst,
-            f"the output of a jet depends on the other jets evaluated with it: on their own, jets differ from their "
-            f"outputs in a batch by up to {worst:.2g} (relative) — batch statistics (batch norm in training mode, "
-            "normalising over the batch)? The suite measures a function of one jet",
-            "a jet's output depends on the other jets of the call",
+            f"{_COUPLED}: jets evaluated apart from the rest of the batch differ from their outputs in it by up to "
+            f"{worst:.2g} (relative), {float((apart_diff / limit).max()) * DEFAULT_THRESHOLD:.2g}× what rounding "
+            "explains — batch statistics (batch norm in training mode, normalising over the batch)? The suite "
+            "measures a function of one jet",
+            _COUPLED,
         )
-    return Consistency(0.0, None)
+    return CONSISTENT
+
+
+def sensitivity(call: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, max_outputs: int) -> torch.Tensor | None:
+    """√(Σ_μ ‖∂f/∂x_μ‖² x_μ² / 3) `[K]` of outputs `call(x)` `[K, ...]` (float64 inputs x `[K, N, 4]`, one jet per
+    row): the RMS first-order response of f to rounding every input number x_μ(1 + r_μ), r uniform in [−1, 1], for a
+    unit roundoff of 1 — multiplied by u it is the rounding a deterministic model shows between two evaluations that
+    round differently, which noise in forward exceeds. Reverse mode, one pass per output number (at most
+    `max_outputs`); None when the model has no usable gradient."""
+    z = x.detach().clone().requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            out = call(z)
+            out = torch.view_as_real(out.resolve_conj()) if out.is_complex() else out
+            out = out.reshape(out.shape[0], -1)
+            if out.shape[1] > max_outputs or not out.requires_grad:
+                return None
+            acc = torch.zeros(x.shape[0], dtype=torch.float64)
+            for k in range(out.shape[1]):
+                (g,) = torch.autograd.grad(out[:, k].sum(), z, retain_graph=k + 1 < out.shape[1], allow_unused=True)
+                if g is not None:
+                    acc += (g.to(torch.float64) * x).square().flatten(1).sum(1) / 3
+    except MODEL_ERRORS:
+        return None
+    return acc.sqrt() if bool(torch.isfinite(acc).all()) else None
 
 
 def _finite(z: torch.Tensor) -> torch.Tensor:
     return torch.isfinite(z.reshape(z.shape[0], -1)).all(1)
 
 
-def _norm(z: torch.Tensor) -> torch.Tensor:
+def norm(z: torch.Tensor) -> torch.Tensor:
     """‖z_b‖₂ per jet `[B]` of outputs `[B, ...]`."""
     return torch.linalg.vector_norm(z.reshape(z.shape[0], -1), dim=-1)
 
 
-__all__ = ["PROBE_JETS", "Consistency", "compare", "probe", "probe_jets"]
+_norm = norm
+
+__all__ = ["CONSISTENT", "PROBE_JETS", "Consistency", "norm", "probe", "probe_jets", "sensitivity"]

@@ -28,11 +28,22 @@ class ModelCallError(ValueError):
     """The model could not be called as the suite calls it; the message says what to change."""
 
 
+#: what a model's own failure raises — caught where the suite says what it means, never the suite's own errors
+MODEL_ERRORS = (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError, IndexError, KeyError)
+#: characters of an error's first line quoted in a one-line message
+QUOTED = 160
+
+
+def first_line(e: BaseException, limit: int = QUOTED) -> str:
+    """The first line of an error's message, cut to `limit` characters (messages quote it on one line)."""
+    return str(e).splitlines()[0][:limit] if str(e) else ""
+
+
 def runs(call) -> bool:
     """Whether `call()` returns without an error (a retry that only tells what a failure means)."""
     try:
         call()
-    except Exception:  # noqa: BLE001 — any error: it does not run
+    except MODEL_ERRORS:
         return False
     return True
 
@@ -41,10 +52,9 @@ def fixed_width_error(w: int, n: int, e: Exception, option: str) -> ModelCallErr
     """A model that failed on jets trimmed to w particles and runs on the same jets at their full width n: it needs a
     fixed particle count, which `option` gives it."""
     inner = e.error if isinstance(e, ModelFailed) else e
-    first = str(inner).splitlines()[0][:120] if str(inner) else ""
     return ModelCallError(
-        f"the model fails on jets trimmed to {w} particles ({type(inner).__name__}: {first}) and runs on the same "
-        f"jets at their full width {n}: it needs a fixed particle count — pass {option}"
+        f"the model fails on jets trimmed to {w} particles ({type(inner).__name__}: {first_line(inner)}) and runs on "
+        f"the same jets at their full width {n}: it needs a fixed particle count — pass {option}"
     )
 
 
@@ -371,7 +381,8 @@ def apply(
                 r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
             except (RuntimeError, ModelFailed) as e:
                 n = x.shape[1]
-                if trim and w < n and runs(lambda: fn(x[idx], mask[idx], *(e_[idx] for e_ in extra))):
+                one = idx[:1]  # one jet at the full width: the memory of a call sized for w, whatever n is
+                if trim and w < n and runs(lambda: fn(x[one], mask[one], *(e_[one] for e_ in extra))):
                     raise fixed_width_error(w, n, e, "trim_padding=False") from e
                 raise
             r = r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)

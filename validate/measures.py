@@ -27,6 +27,7 @@ from .evaluation import (
     ModelFailed,
     check_jets,
     evaluated_widths,
+    first_line,
     plain_tensor_attributes,
     train_mode_matters,
 )
@@ -154,11 +155,6 @@ def _measure_dtype(
         meas.notes.append(f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs")
     if fm is not None and name != "float64":  # the floor's pass has float64's f(x)
         meas.vanished = not bool(out.any() or ref.any()) and bool(ctx.reference(torch.float64).any())
-        if meas.vanished:
-            meas.notes.append(
-                f"every {name} output is exactly 0 on these jets, float64's are not: the function underflows (or "
-                f"rounds to 0) in {name}, which cannot resolve it"
-            )
     if fm is not None:
         u_out = cc.unit_roundoff(meas.output_precision) if meas.output_precision is not None else prec.u
         # the inputs' rounding at the mode's unit roundoff (a TF32 or autocast matmul rounds its operands to it) —
@@ -202,8 +198,8 @@ def measure(
     ctx = Context(Evaluator(model, takes_mask, device), x64, mask, m, lam, out_rep, budget, trim_padding, seed)
     fm = floors.build(ctx) if with_floor else None
     meas = _measure_dtype(ctx, fm, dtype, points)
-    found = _consistency(ctx, {meas.name: meas})
-    if found is not None:
+    found = _consistency(ctx, {meas.name: meas}, fm) if fm is not None else None
+    if found is not None and found.reason is not None:
         _mark_inconsistent({meas.name: meas}, found)
     return meas
 
@@ -382,9 +378,9 @@ def sweep(
             total[0] = done[0] + plan(start, left, rough_width)  # what is left
             tick(0)
         _detect_float32_inside(ctx, chunk, fm)
-        if start == 0:
-            found = _consistency(ctx, chunk)
-        if found is not None:
+        if start == 0 and fm is not None:
+            found = _consistency(ctx, chunk, fm)
+        if found is not None and found.reason is not None:
             _mark_inconsistent(chunk, found)
         if out_rep == cc.SCALAR and start == 0:
             hint = _vector_hint(ctx)
@@ -392,6 +388,12 @@ def sweep(
                 result.notes.append(hint)
         parts.append(chunk)
     result.measurements = {name: _concat([c[name] for c in parts]) for name in parts[0]}
+    for meas in result.measurements.values():
+        if meas.vanished:
+            meas.notes.append(
+                f"every {meas.name} output is exactly 0 on these jets, float64's are not: the function underflows (or "
+                f"rounds to 0) in {meas.name}, which cannot resolve it"
+            )
     if ev.native:
         names = ", ".join(n for n in result.measurements if n in ev.native)
         own = ev.native_dtype
@@ -433,8 +435,7 @@ def _cannot_run(ev: Evaluator, prec: Precision, x64, mask, out_rep, trim: bool) 
 
 def _failure(e: ModelFailed) -> str:
     """Why a precision was not measured, as a user reads it: the model's own error, named as such."""
-    first = str(e.error).splitlines()[0][:160] if str(e.error) else ""
-    return f"the model does not run in {precision(e.dtype).name}: {type(e.error).__name__}: {first}"
+    return f"the model does not run in {precision(e.dtype).name}: {type(e.error).__name__}: {first_line(e.error)}"
 
 
 FLOOR_PASSES = floors.PROBE_DRAWS + 2 + 2  # f(x), the probes, the noise probe; forward + backward of the Jacobian
@@ -468,15 +469,30 @@ def _concat(ms: list[Measurement]) -> Measurement:
     )
 
 
-def _consistency(ctx: Context, chunk: dict[str, Measurement]) -> consistency.Consistency | None:
-    """The consistency probe (consistency.py) at each measured precision; the first finding, None if none."""
-    for meas in chunk.values():
-        if meas.errors is None or meas.floor is None:
+def _consistency(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorModel) -> consistency.Consistency:
+    """The consistency probe (consistency.py) at each measured precision: whether identical calls repeat, and whether
+    jets apart from the batch give their batched outputs. The tolerance is each jet's first-order floor at that
+    precision (not the finite-perturbation floor: that one absorbs what it looks for), the least over the
+    transformations, never below u. A precision whose outputs are another's (a model computing in float32 inside)
+    is probed there. The first finding, else CONSISTENT."""
+    measured = {k: m for k, m in chunk.items() if m.errors is not None and m.floor is not None}
+    idx = consistency.probe_jets(ctx.x64.shape[0])
+    x, mask = ctx.x64[idx], ctx.mask[idx]
+    for meas in measured.values():
+        if meas.computed_in is not None:  # its outputs are another precision's, probed there
             continue
-        found = consistency.probe(ctx, meas.precision, ctx.reference(meas.precision), meas.floor, meas.unit)
+        first_order = meas.floor if fm.linear is None else fm.linear * meas.unit
+        tolerance = torch.nan_to_num(first_order[:, idx], nan=0.0, posinf=0.0).amin(0).clamp_min(meas.unit)
+        batched = ctx.reference(meas.precision)[idx]
+        found = consistency.probe(
+            lambda prec=meas.precision: ctx.evaluate(prec, x, mask, serial=True),
+            batched,
+            tolerance,
+            consistency.norm(batched),
+        )
         if found.reason is not None:
             return found
-    return None
+    return consistency.CONSISTENT
 
 
 def _mark_inconsistent(chunk: dict[str, Measurement], found: consistency.Consistency) -> None:

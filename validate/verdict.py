@@ -525,11 +525,13 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
             rows[k] = RowVerdict(**{**vars(r), "verdict": v, "reason": why})
     # a model that is not a deterministic function of one jet cannot PASS: its rows within their (raised) floors say
     # only that any symmetry error hides below what the model varies by itself
-    # (rows UNRESOLVED already — saturated by the raised floor, an overflow — say so too: it is what limits them)
+    # (rows UNRESOLVED already — an overflow, a floor saturated by the raised floor — keep their reason, and say it)
     found = next((m.inconsistent for m in measured.values() if m.inconsistent is not None), None)
     for k, r in enumerate(rows):
-        if found is not None and r.verdict in (PASS, NUMERICAL, UNRESOLVED):
+        if found is not None and r.verdict in (PASS, NUMERICAL):
             rows[k] = RowVerdict(**{**vars(r), "verdict": UNRESOLVED, "reason": found.reason})
+        elif found is not None and r.verdict == UNRESOLVED and found.short not in r.reason:
+            rows[k] = RowVerdict(**{**vars(r), "reason": f"{r.reason}; and {found.short}"})
     overall = headline(r.verdict for r in rows) or PASS
     outliers = _outlier_notes(measured, rows, threshold)
     notes = list(dict.fromkeys([*result.notes, *(n for m in measured.values() for n in m.notes), *outliers]))

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import torch
 
-from ._deps import dtype_name
+from ._deps import MODEL_ERRORS, dtype_name, first_line
 from .evaluate import DEFAULT_DTYPES, Context, usable
 from .judge import judge_rows
 from .result import PropertyResult, Row
@@ -20,6 +20,7 @@ class Dtypes(tuple):
     never reported — as the Lorentz sweep's companion precision. None when both are there or it cannot run."""
 
     companion: torch.dtype | None = None
+    skipped: dict | None = None  # the check's "not measured" reasons, where a companion left out is added
 
     @classmethod
     def of(cls, dts) -> Dtypes:
@@ -40,9 +41,11 @@ def start(model, p, mask, dtypes, kw) -> tuple[Context, Dtypes, dict[str, str], 
         try:
             ctx.reference(other)
             out.companion = other
-        except (RuntimeError, NotImplementedError, TypeError, ValueError):
-            pass  # no second precision: the single-precision rule judges (validate/properties/judge.py)
+        except MODEL_ERRORS as e:  # no second precision: the single-precision rule judges (properties/judge.py)
+            skipped.setdefault(dtype_name(other), _left_out(other, e))
     ctx.settle_units()
+    ctx.probe(out.judged)
+    out.skipped = skipped  # a companion left out later is said here too (`judged_outputs`)
     return ctx, out, skipped, time.time()
 
 
@@ -50,31 +53,34 @@ def rows_for(ctx: Context, dts, prop: str, check: str, outputs, rows=None, sign:
     """Judge one must-vanish check: `outputs(dtype)` gives the perturbed outputs at that dtype (of the reference
     jets `jets`, all if None), for every dtype of `dts.judged`; the rows of the reported ones are returned."""
     sel = slice(None) if jets is None else jets
-    outs = _judged(dts, outputs)
+    outs = judged_outputs(dts, outputs)
     changes = {dtype_name(dt): ctx.change(dt, sign * out, rows, jets) for dt, out in outs.items()}
     floors = {dtype_name(dt): ctx.reference(dt).floor[sel] for dt in outs}
     reported = {dtype_name(dt) for dt in dts}
     units = {dtype_name(dt): ctx.unit(dt) for dt in outs}
-    return settle(ctx, [r for r in judge_rows(prop, check, changes, floors, units) if r.dtype in reported])
+    rows = [r for r in judge_rows(prop, check, changes, floors, units) if r.dtype in reported]
+    return unresolved_if_inconsistent(ctx, rows)
 
 
-#: what a row or scan of a model that is not a deterministic function of one jet becomes instead (`settle`)
-_HIDDEN = {PropertyVerdict.PASS, PropertyVerdict.NUMERICAL, PropertyVerdict.UNRESOLVED, PropertyVerdict.SAFE}
-
-
-def settle(ctx: Context, items: list) -> list:
-    """Rows or scans as judged, or — for a model that is not a deterministic function of one jet (its floors already
-    raised to what it varies by: Context.reference) — UNRESOLVED with that reason where they would hold (PASS,
-    NUMERICAL, SAFE); BROKEN, UNSAFE and NONFINITE stand: a change far beyond the spread."""
-    if ctx.found is None:
+def unresolved_if_inconsistent(ctx: Context, items: list) -> list:
+    """Rows or scans as judged — or, for a model that is not a deterministic function of one jet (its floors already
+    raised to what it varies by: Context.reference), UNRESOLVED where they would hold (PASS, NUMERICAL, SAFE) with that
+    finding as the reason, and rows UNRESOLVED already keep theirs with the finding added; BROKEN, UNSAFE and
+    NONFINITE stand: a change far beyond the spread."""
+    found = ctx.found
+    if found is None:
         return items
-    return [
-        replace(r, verdict=PropertyVerdict.UNRESOLVED, reason=ctx.found.reason) if r.verdict in _HIDDEN else r
-        for r in items
-    ]
+    out = []
+    for r in items:
+        if r.verdict in (PropertyVerdict.PASS, PropertyVerdict.NUMERICAL, PropertyVerdict.SAFE):
+            r = replace(r, verdict=PropertyVerdict.UNRESOLVED, reason=found.reason)
+        elif r.verdict == PropertyVerdict.UNRESOLVED and found.short not in r.reason:
+            r = replace(r, reason=f"{r.reason}; and {found.short}")
+        out.append(r)
+    return out
 
 
-def _judged(dts, outputs) -> dict:
+def judged_outputs(dts, outputs) -> dict:
     """{dtype: outputs(dtype)} for the dtypes a check reports and its companion; a companion the model fails at on
     these jets (the suite's own addition, not asked for) is left out: the rows are then judged on one precision."""
     dts = Dtypes.of(dts)
@@ -82,15 +88,23 @@ def _judged(dts, outputs) -> dict:
     if dts.companion is not None:
         try:
             out[dts.companion] = outputs(dts.companion)
-        except (RuntimeError, ValueError, TypeError, NotImplementedError, KeyError):
-            pass
+        except MODEL_ERRORS as e:
+            if dts.skipped is not None:
+                dts.skipped.setdefault(dtype_name(dts.companion), _left_out(dts.companion, e))
     return out
+
+
+def _left_out(dt, e: Exception) -> str:
+    return (
+        f"the comparison precision, left out: the model failed in {dtype_name(dt)} ({type(e).__name__}: "
+        f"{first_line(e)}); the other precision is judged on its own"
+    )
 
 
 def rows_many(ctx: Context, dts, prop: str, cases, extra: int = 0, sign: float = 1.0) -> list[Row]:
     """Judge several must-vanish checks evaluated in one batched pass per dtype: cases [(check, p', mask', rows)]
     (rows: see Context.change; None for the identity). Rows ordered by case, then dtype."""
-    outs = _judged(dts, lambda dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra))
+    outs = judged_outputs(dts, lambda dt: ctx.eval_many(dt, [(c[1], c[2]) for c in cases], extra))
     rows = []
     for k, (check, _, _, where) in enumerate(cases):
         rows += rows_for(ctx, dts, prop, check, lambda dt, k=k: outs[dt][k], where, sign)

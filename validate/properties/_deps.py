@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..consistency import Consistency, probe_jets
-from ..consistency import compare as consistency_of
-from ..evaluation import Evaluator, fixed_width_error, runs
+from ..consistency import Consistency, probe_jets, sensitivity
+from ..consistency import probe as consistency_probe
+from ..evaluation import MODEL_ERRORS, Evaluator, ModelCallError, first_line, fixed_width_error, runs
 from ..evaluation import check_jets as check_lorentz_inputs
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
@@ -13,16 +13,19 @@ from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, workers_
 from ..workers import run as run_jobs
 
 __all__ = [
+    "MODEL_ERRORS",
     "Consistency",
     "Evaluator",
+    "ModelCallError",
     "check_lorentz_inputs",
-    "consistency_of",
+    "consistency_probe",
     "CPU_PARTICLES_PER_CALL",
     "DEFAULT_THRESHOLD",
     "SATURATED",
     "TAIL",
     "dtype_name",
     "excess_scales",
+    "first_line",
     "fixed_width_error",
     "has_hooks",
     "jets_per_call",
@@ -30,6 +33,7 @@ __all__ = [
     "probe_jets",
     "random_jets",
     "run_jobs",
+    "sensitivity",
     "runs",
     "unit_roundoff",
     "workers_for",

@@ -23,16 +23,19 @@ from clariant_core.numerics import DEFAULT_SWEEP, precision
 
 from ._deps import (
     CPU_PARTICLES_PER_CALL,
+    MODEL_ERRORS,
     Consistency,
     Evaluator,
     check_lorentz_inputs,
-    consistency_of,
+    consistency_probe,
+    first_line,
     fixed_width_error,
     has_hooks,
     jets_per_call,
     probe_jets,
     run_jobs,
     runs,
+    sensitivity,
     unit_roundoff,
     workers_for,
 )
@@ -71,6 +74,7 @@ class Model:
         self.particles = CPU_PARTICLES_PER_CALL if self.device.type == "cpu" else None
         self.output_dtypes: dict[torch.dtype, torch.dtype] = {}  # requested dtype → the dtype the model returned
         self._planned: list | None = None  # the calls a planning walk notes (`planning`)
+        self._planning_width: int | None = None
         self._ready: dict[tuple, list[torch.Tensor]] = {}  # outputs evaluated ahead (`prefetch`), by call
         self._out_width: int | None = None  # numbers per jet (per particle) of the last outputs
 
@@ -134,7 +138,7 @@ class Model:
         if self._planned is not None:  # a planning walk: note the call, answer zeros (one number per jet or particle
             # until an output has shown its size: the checks reduce over it)
             self._planned.append((dtype, p, mask, widths))
-            b, n, d = *mask.shape, self._out_width or 1
+            b, n, d = *mask.shape, self._out_width or self._planning_width or 1
             return torch.zeros((b, n, d) if self.per_particle else (b, d), dtype=F64)
         ready = self._ready.get(_fingerprint(dtype, p, mask, widths)) if self._ready else None
         if ready:
@@ -154,8 +158,9 @@ class Model:
         def job(idx, w):
             try:
                 return self._once(f, dtype, p[idx, :w], mask[idx, :w])
-            except Exception as e:
-                if w < n and runs(lambda: self._once(f, dtype, p[idx], mask[idx])):
+            except MODEL_ERRORS as e:
+                one = idx[:1]  # one jet at the full width: the memory of a call sized for w, whatever n is
+                if w < n and runs(lambda: self._once(f, dtype, p[one], mask[one])):
                     raise fixed_width_error(w, n, e, "trim=False (trim_padding=False)") from e
                 raise
 
@@ -178,7 +183,7 @@ class Model:
         self._out_width = out.shape[-1]
         return out
 
-    def alone(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
+    def apart(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
         """f on each jet by itself (one call per jet, one after another from this thread), trimmed to `widths`;
         `[B, D]` (per-particle: `[B, N, D]`, rows beyond a jet's width zero)."""
         f, n = self.at(dtype), mask.shape[1]
@@ -188,11 +193,24 @@ class Model:
             outs.append(torch.nn.functional.pad(r, (0, 0, 0, n - w)) if self.per_particle else r)
         return torch.cat(outs)
 
+    def sensitivity(self, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor) -> torch.Tensor | None:
+        """`consistency.sensitivity` of the float64 model on each jet by itself `[B]` (None without a usable gradient
+        or with more than 16 output numbers per jet)."""
+        f, rows = self.at(F64), []
+        for i, w in enumerate(widths.tolist()):
+            x, m = p[i : i + 1, :w].to(self.device), mask[i : i + 1, :w].to(self.device)
+            one = sensitivity(lambda z, m=m: f(z, m) if self.takes_mask else f(z), x, max_outputs=16)
+            if one is None:
+                return None
+            rows.append(one)
+        return torch.cat(rows).cpu()
+
     @contextmanager
-    def planning(self):
+    def planning(self, width: int | None = None):
         """Within it, `grouped` evaluates nothing: it notes each call and answers zeros (a walk of the checks that
-        only collects what they will ask for). Yields the list of noted calls."""
-        self._planned = []
+        only collects what they will ask for), `width` numbers per jet (or particle) until an output has shown its
+        size. Yields the list of noted calls."""
+        self._planned, self._planning_width = [], width
         try:
             yield self._planned
         finally:
@@ -203,6 +221,7 @@ class Model:
         call in the same model calls, far fewer and larger than call by call — and keep each call's outputs for
         `grouped` to return when the call comes. A pass that fails (a dtype the model cannot run at, a model that
         raises) is dropped: its calls then run, and raise, where the checks make them."""
+        self._ready.clear()
         for dtype in dict.fromkeys(c[0] for c in planned):
             calls = [c for c in planned if c[0] == dtype]
             n = max(c[1].shape[1] for c in calls)
@@ -210,7 +229,7 @@ class Model:
             ms = torch.cat([torch.cat([m, m.new_zeros(m.shape[0], n - m.shape[1])], 1) for _, _, m, _ in calls])
             try:
                 out = self._at_widths(dtype, ps, ms, torch.cat([w for *_, w in calls]))
-            except Exception:  # noqa: BLE001 — raised again, with its context, where the check makes the call
+            except MODEL_ERRORS:  # raised again, with its context, where the check makes the call
                 continue
             for (_, p, m, w), o in zip(calls, out.split([p.shape[0] for _, p, _, _ in calls])):
                 key = _fingerprint(dtype, p, m, w)
@@ -278,7 +297,7 @@ class Context:
     trim: bool = True
     _refs: dict = field(default_factory=dict)
     _units: dict = field(default_factory=dict)  # dtype → the unit roundoff its rows are judged at, where coarser
-    found: Consistency | None = None  # the model is not a deterministic function of one jet (`_probe`)
+    found: Consistency | None = None  # the model is not a deterministic function of one jet (`probe`)
     _probed: set = field(default_factory=set)  # dtypes probed
 
     @classmethod
@@ -356,29 +375,44 @@ class Context:
         return p[:, :n], mask[:, :n]
 
     def reference(self, dtype: torch.dtype) -> Reference:
-        """The unperturbed jets at `dtype`; for a model that is not a deterministic function of one jet (`_probe`),
+        """The unperturbed jets at `dtype`; for a model that is not a deterministic function of one jet (`probe`),
         with what it varies by as the least floor."""
         if dtype not in self._refs:
             self._refs[dtype] = self._reference(dtype)
-        self._probe(dtype)
         ref = self._refs[dtype]
         return ref if self.found is None else replace(ref, floor=ref.floor.clamp_min(self.found.spread))
 
-    def _probe(self, dtype: torch.dtype) -> None:
-        """The Lorentz suite's consistency probe (validate/consistency.py) at `dtype`, once: a few jets twice
-        through the same calls, each on its own, against their outputs in the batched reference pass. A finding holds
-        at every dtype: the checks' rows are then never PASS (`_check.settle`)."""
-        if self.found is not None or dtype in self._probed or self.model._planned is not None:
+    def probe(self, dtypes) -> None:
+        """The consistency probe (validate/consistency.py) at each of `dtypes` not probed yet, once their references
+        and units are settled: 4 jets, each in a call of its own, twice, against their batched references. The
+        yardstick is each jet's first-order response to rounding its inputs at the dtype's u (reverse mode,
+        `consistency.sensitivity`), never below u — not the floor here, which comes from separate calls and would
+        absorb noise; without a usable gradient, the floor. The dependence on the other jets is tested against the
+        larger of that and the floor. A finding holds at every dtype (`_check.unresolved_if_inconsistent`). Nothing
+        runs during a planning walk."""
+        if self.found is not None or self.model._planned is not None:
             return
-        self._probed.add(dtype)
-        ref = self._refs[dtype]
         idx = probe_jets(self.p.shape[0])
         p, mask = self.p[idx], self.mask[idx]
         widths = spans(mask).clamp_min(1) if self.trim else torch.full((len(idx),), mask.shape[1])
-        once, again = (self.model.alone(dtype, p, mask, widths) for _ in range(2))
-        found = consistency_of(once, again, ref.out[idx], ref.floor[idx], self.unit(dtype), str(dtype)[6:])
-        if found.reason is not None:
-            self.found = found
+        sens = self.model.sensitivity(p, mask, widths)
+        for dt in dtypes:
+            if dt in self._probed:
+                continue
+            self._probed.add(dt)
+            ref, u = self._refs[dt], self.unit(dt)
+            scale = ref.scale[idx]
+            first_order = ref.floor[idx] if sens is None else (sens * u / scale)
+            found = consistency_probe(
+                lambda dt=dt: self.model.apart(dt, p, mask, widths),
+                ref.out[idx],
+                torch.maximum(first_order, ref.floor[idx]).clamp_min(u),
+                scale,
+                repeat_tolerance=first_order.clamp_min(u),
+            )
+            if found.reason is not None:
+                self.found = found
+                return
 
     def unit(self, dtype: torch.dtype) -> float:
         """The unit roundoff the dtype's rows are judged at: the dtype's own, or a coarser one the model computes in —
@@ -486,10 +520,10 @@ def usable(ctx: Context, dtypes) -> tuple[list[torch.dtype], dict[str, str]]:
         try:
             ctx.reference(dt)
             ok.append(dt)
-        except (RuntimeError, NotImplementedError, TypeError, ValueError) as e:
+        except MODEL_ERRORS as e:
             if dt in (torch.float32, torch.float64):
                 raise
-            skipped[dtype_name(dt)] = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+            skipped[dtype_name(dt)] = f"{type(e).__name__}: {first_line(e)}"
     if not ok:
         raise ValueError("the model runs at none of the requested dtypes: " + "; ".join(skipped.values()))
     return ok, skipped

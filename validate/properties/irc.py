@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ._check import fail_unless, finish, rows_many, settle, start
+from ._check import fail_unless, finish, rows_many, start, unresolved_if_inconsistent
 from ._deps import dtype_name, unit_roundoff
 from .evaluate import Context
 from .judge import judge_scan
@@ -59,9 +59,8 @@ def _with_room(ctx):
 def _scan(ctx, dt, prop, check, parameter, values, perturbed):
     outs = ctx.eval_many(dt, [perturbed(v) for v in values])  # every value in one batched pass
     changes = torch.stack([ctx.change(dt, o) for o in outs])
-    return settle(ctx, [judge_scan(prop, check, dtype_name(dt), parameter, values, changes, ctx.reference(dt).floor)])[
-        0
-    ]
+    scan = judge_scan(prop, check, dtype_name(dt), parameter, values, changes, ctx.reference(dt).floor)
+    return unresolved_if_inconsistent(ctx, [scan])[0]
 
 
 def check_infrared(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from ._check import fail_unless, finish, rows_for, rows_many, start
+from ._deps import MODEL_ERRORS, ModelCallError, first_line
 from .perturb import fill_masked, pad, pad_to, padding_first
 from .result import PropertyResult
 from .verdicts import PropertyVerdict
@@ -69,20 +70,23 @@ def check_padding(
     if train_width is not None and train_width > n:
         j = slice(0, b if width_jets is None else min(width_jets, b))
         p4, m4 = pad_to(ctx.p[j], ctx.mask[j], train_width)
-        try:
-            add(f"padded to {train_width}", lambda dt: ctx.at_full_width(dt, p4, m4), jets=j)
-        except (RuntimeError, ValueError, IndexError, KeyError, TypeError, NotImplementedError, AssertionError) as e:
-            # a model with a fixed maximum particle count (a positional table, a fixed-size layer): the row cannot be
-            # measured at this width, which is the caller's setting — said, not raised
-            first = str(e).splitlines()[0][:120] if str(e) else ""
-            note = "; ".join(filter(None, [note, _too_wide(train_width, e, first)]))
+        try:  # the asked-for dtypes first: a model with a fixed maximum particle count (a positional table) fails
+            wide = {dt: ctx.at_full_width(dt, p4, m4) for dt in dts}  # here, at the caller's setting — said, not raised
+        except MODEL_ERRORS as e:
+            if isinstance(e, (ModelCallError, torch.OutOfMemoryError)):
+                raise
+            note = "; ".join(filter(None, [note, _too_wide(train_width, e)]))
+        else:
+            add(
+                f"padded to {train_width}", lambda dt: wide[dt] if dt in wide else ctx.at_full_width(dt, p4, m4), jets=j
+            )
     return finish(NAME, rows, [], skipped, t0, note=note)
 
 
-def _too_wide(width: int, e: Exception, first: str) -> str:
+def _too_wide(width: int, e: Exception) -> str:
     return (
-        f"padded to {width}: not measured — the model fails at width {width} ({type(e).__name__}: {first}); a model "
-        f"with a maximum particle count takes train_width=<that count> (train_width=None leaves this row out)"
+        f"padded to {width}: not measured — the model fails at width {width} ({type(e).__name__}: {first_line(e)}); "
+        "a model with a maximum particle count takes train_width=<that count> (train_width=None leaves this row out)"
     )
 
 

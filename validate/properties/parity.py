@@ -8,7 +8,7 @@ import torch
 
 import clariant_core as cc
 
-from ._check import finish, rows_for, start
+from ._check import finish, judged_outputs, rows_for, start
 from ._deps import unit_roundoff
 from .perturb import parity
 from .result import PropertyResult
@@ -41,7 +41,7 @@ def check_parity(model, p, mask, *, dtypes=None, out_rep="scalar", **context_kw)
     ctx, dts, skipped, t0 = start(model, p, mask, dtypes, context_kw)
     pp = parity(ctx.p)
     act = (lambda z: z) if rep.is_invariant else _vector_parity
-    outs = {dt: act(ctx.eval(dt, pp, ctx.mask)) for dt in dts.judged}
+    outs = judged_outputs(dts, lambda dt: act(ctx.eval(dt, pp, ctx.mask)))
     even_check, odd_check = (EVEN_CHECK, ODD_CHECK) if rep.is_invariant else (EVEN_VECTOR, ODD_VECTOR)
     even = rows_for(ctx, dts, NAME, even_check, outs.__getitem__)
     odd = rows_for(ctx, dts, NAME, odd_check, outs.__getitem__, sign=-1.0)
@@ -53,7 +53,7 @@ def check_parity(model, p, mask, *, dtypes=None, out_rep="scalar", **context_kw)
             per_dtype[e.dtype] = PropertyVerdict.ODD
         elif PropertyVerdict.NONFINITE in (e.verdict, o.verdict):
             per_dtype[e.dtype] = PropertyVerdict.NONFINITE
-        elif e.verdict == PropertyVerdict.UNRESOLVED:
+        elif PropertyVerdict.UNRESOLVED in (e.verdict, o.verdict):  # the one that might hold cannot say: no claim
             per_dtype[e.dtype] = PropertyVerdict.UNRESOLVED
         else:
             per_dtype[e.dtype] = PropertyVerdict.NEITHER

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import clariant_core as cc
+
 from .evaluate import Context
 from .irc import check_collinear, check_infrared
 from .padding import check_padding
@@ -63,12 +65,13 @@ def run_all(
         seed=seed,
         out_rep=out_rep,
     )
-    if ctx.trim:  # one pass per dtype for every check's evaluations, the references included (Model.prefetch)
-        ctx.model.prefetch(_plan(ctx, scan_ctx, properties, checks))
-    step(EVALUATED)
-    out = _walk(ctx, scan_ctx, properties, checks, step)
-    ctx.model.unused()
-    return out
+    try:
+        if ctx.trim:  # one pass per dtype for every check's evaluations, the references included (Model.prefetch)
+            ctx.model.prefetch(_plan(ctx, scan_ctx, properties, checks))
+        step(EVALUATED)
+        return _walk(ctx, scan_ctx, properties, checks, step)
+    finally:
+        ctx.model.unused()  # nothing left for a later call on the same model, whatever happened
 
 
 #: the `progress` name of the pass that evaluates every check's jets ahead, before the checks themselves
@@ -86,11 +89,13 @@ def _plan(ctx, scan_ctx, properties, checks) -> list:
 
     main = fresh(ctx)
     scan = main if scan_ctx is ctx else fresh(scan_ctx)
-    with ctx.model.planning() as planned:
-        try:
-            _walk(main, scan, properties, checks, lambda name: None)
-        except Exception:  # noqa: BLE001 — the real walk makes every call itself and raises where it should
-            return []
+    vector = cc.Rep.parse(checks["out_rep"]) == cc.VECTOR  # zeros of a four-vector's size for parity's P f
+    with ctx.model.planning(width=4 if vector else None) as planned:
+        for name in properties:  # check by check: one that cannot be walked on zeros keeps what it noted so far
+            try:
+                _walk(main, scan, (name,), checks, lambda name: None)
+            except Exception:  # noqa: BLE001 — the real walk makes every call itself and raises where it should
+                pass
         return list(planned)
 
 
