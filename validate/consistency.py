@@ -89,7 +89,8 @@ def probe(
             worst,
             f"{_RANDOM}: the same jets through the same calls give outputs {worst:.2g} apart (relative), "
             f"{float((repeat / repeat_limit).max()) * DEFAULT_THRESHOLD:.2g}× what rounding explains — randomness in "
-            "forward (noise, dropout left on)? A symmetry error below that cannot be told from it",
+            "forward (noise, dropout left on), or state it updates on every call (running statistics)? A symmetry "
+            "error below that cannot be told from it",
             _RANDOM,
         )
     apart_diff = _norm(once[keep] - batched[keep]) / size
