@@ -174,6 +174,10 @@ class Judgement:
 
     def worst(self) -> RowVerdict | None:
         bad = [r for r in self.rows if r.verdict == self.verdict and r.verdict != PASS]
+        if self.inconsistent:  # the finding decides an inconsistent model's UNRESOLVED: a row it made so, else one
+            # it limits (with a finite excess: an overflow row says less about the model)
+            made = [r for r in bad if r.reason.startswith(self.inconsistent)]
+            bad = made or [r for r in bad if math.isfinite(r.excess_p95)] or bad
         return max(bad, key=lambda r: r.excess_p95 if math.isfinite(r.excess_p95) else 1e300) if bad else None
 
     def by_dtype(self) -> dict[str, Verdict]:
