@@ -2,6 +2,7 @@
 depend on the other jets of a call — must never PASS, and a symmetry break far beyond what they vary by is still
 BROKEN (validate/consistency.py). The models are written here, independently of the suite."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -196,3 +197,51 @@ def test_a_noisy_parity_odd_model_is_unresolved_not_neither():
     p, mask = random_jets(24, 12, seed=3, min_particles=4)
     r = run_all(pseudoscalar, p, mask, train_width=30, properties=("parity",))["parity"]
     assert r.verdict == "UNRESOLVED"
+
+
+# --- noise the floors absorb: without a gradient, at fixed positions in a call, on some jets only
+
+
+def numpy_noisy(p, mask):
+    """m² computed in numpy (no gradient for the suite) with 10⁻⁶ noise."""
+    s = (p * mask[..., None].to(p.dtype)).sum(1).detach().cpu().numpy()
+    with np.errstate(over="ignore", invalid="ignore"):  # float16 overflows at large boosts: the model's own
+        m2 = (s[:, 0] ** 2 - (s[:, 1:] ** 2).sum(-1)) / 1e4
+    m2 = m2 * (1 + 1e-6 * np.random.default_rng().standard_normal(m2.shape))
+    return torch.from_numpy(m2).to(p.dtype)
+
+
+def fixed_seed_noise(p, mask):
+    """1e-6 noise from a generator seeded the same in every call: row i of every call gets the same draw."""
+    m2, _ = jet_mass2(p, mask)
+    g = torch.Generator().manual_seed(0)
+    return m2 * (1 + 1e-6 * torch.randn(m2.shape, generator=g, dtype=torch.float64).to(p.dtype))
+
+
+def noise_on_large_jets(p, mask):
+    """1e-4 noise on jets of more than 8 particles only (a stochastic path behind a branch)."""
+    m2, _ = jet_mass2(p, mask)
+    large = (mask.sum(1) > 8).to(p.dtype)
+    return m2 * (1 + 1e-4 * large * torch.randn_like(m2))
+
+
+@pytest.mark.parametrize(
+    "model", [numpy_noisy, fixed_seed_noise, noise_on_large_jets], ids=["numpy", "fixed seed", "large jets only"]
+)
+def test_noise_the_floors_absorb_is_still_found(model):
+    p, mask = random_jets(24, 12, seed=7, min_particles=3)
+    assert (mask.sum(1) > 8).float().mean() < 0.5  # the noisy jets are a minority
+    assert judge(sweep(model, p, mask, **GRID)).verdict == "UNRESOLVED"
+    r = run_all(model, p, mask, train_width=30, properties=("permutation",))["permutation"]
+    assert r.verdict == "UNRESOLVED", r.worst_line()
+
+
+def test_a_model_raising_an_arithmetic_error_at_a_low_precision_is_skipped_there():
+    def overflowing(p, mask):  # int() of an inf that float16 produces
+        m2, _ = jet_mass2(p, mask)
+        if p.dtype == torch.float16:
+            int(float("inf"))
+        return m2
+
+    s = sweep(overflowing, P, M, **GRID)
+    assert "OverflowError" in s.skipped["float16"] and judge(s).verdict == "PASS"

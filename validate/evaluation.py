@@ -29,7 +29,16 @@ class ModelCallError(ValueError):
 
 
 #: what a model's own failure raises — caught where the suite says what it means, never the suite's own errors
-MODEL_ERRORS = (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError, IndexError, KeyError)
+MODEL_ERRORS = (
+    RuntimeError,
+    ValueError,
+    TypeError,
+    NotImplementedError,
+    AssertionError,
+    IndexError,
+    KeyError,
+    ArithmeticError,
+)
 #: characters of an error's first line quoted in a one-line message
 QUOTED = 160
 
@@ -295,7 +304,7 @@ class Evaluator:
             raise ModelFailed(prec, e, self.model) from e
         except ModelCallError:
             raise
-        except (RuntimeError, ValueError, NotImplementedError, AssertionError, IndexError, KeyError) as e:
+        except MODEL_ERRORS as e:  # TypeError is handled above
             raise ModelFailed(prec, e, self.model) from e
         if isinstance(out, dict) and not all(isinstance(k, cc.Irrep) for k in out):  # {"logit": t}: named outputs
             keys = ", ".join(repr(k) for k in list(out)[:4])

@@ -474,7 +474,8 @@ def _consistency(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorMo
     jets apart from the batch give their batched outputs. The tolerance is each jet's first-order floor at that
     precision (not the finite-perturbation floor: that one absorbs what it looks for), the least over the
     transformations, never below u. A precision whose outputs are another's (a model computing in float32 inside)
-    is probed there. The first finding, else CONSISTENT."""
+    is probed there. For a model without a gradient the tolerance is its floor, and identical calls must repeat to u.
+    The first finding, else CONSISTENT."""
     measured = {k: m for k, m in chunk.items() if m.errors is not None and m.floor is not None}
     idx = consistency.probe_jets(ctx.x64.shape[0])
     x, mask = ctx.x64[idx], ctx.mask[idx]
@@ -489,6 +490,9 @@ def _consistency(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorMo
             batched,
             tolerance,
             consistency.norm(batched),
+            # no gradient: the floor is the finite-perturbation one, which noise inflates — identical calls must
+            # repeat to u instead
+            repeat_tolerance=torch.full_like(tolerance, meas.unit) if fm.linear is None else None,
         )
         if found.reason is not None:
             return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..consistency import Consistency, probe_jets, sensitivity
+from ..consistency import Consistency, probe_jets, represented_unit, sensitivity
 from ..consistency import probe as consistency_probe
 from ..evaluation import MODEL_ERRORS, Evaluator, ModelCallError, first_line, fixed_width_error, runs
 from ..evaluation import check_jets as check_lorentz_inputs
@@ -32,6 +32,7 @@ __all__ = [
     "p95",
     "probe_jets",
     "random_jets",
+    "represented_unit",
     "run_jobs",
     "sensitivity",
     "runs",

@@ -33,6 +33,7 @@ from ._deps import (
     has_hooks,
     jets_per_call,
     probe_jets,
+    represented_unit,
     run_jobs,
     runs,
     sensitivity,
@@ -384,12 +385,13 @@ class Context:
 
     def probe(self, dtypes) -> None:
         """The consistency probe (validate/consistency.py) at each of `dtypes` not probed yet, once their references
-        and units are settled: 4 jets, each in a call of its own, twice, against their batched references. The
-        yardstick is each jet's first-order response to rounding its inputs at the dtype's u (reverse mode,
-        `consistency.sensitivity`), never below u — not the floor here, which comes from separate calls and would
-        absorb noise; without a usable gradient, the floor. The dependence on the other jets is tested against the
-        larger of that and the floor. A finding holds at every dtype (`_check.unresolved_if_inconsistent`). Nothing
-        runs during a planning walk."""
+        and units are settled: `PROBE_JETS` jets, each in a call of its own, twice, against their batched references.
+        The yardstick is each jet's first-order response to rounding its inputs at the dtype's u (reverse mode,
+        `consistency.sensitivity`), never below u (or the unit of float16/bfloat16 when the outputs are such numbers) —
+        not the floor here, which comes from perturbed copies in the same calls and absorbs noise, and position- or
+        batch-dependent noise too. Without a usable gradient, identical calls must repeat to u and jets apart are
+        held to the floor. A finding holds at every dtype (`_check.unresolved_if_inconsistent`). Nothing runs during
+        a planning walk."""
         if self.found is not None or self.model._planned is not None:
             return
         idx = probe_jets(self.p.shape[0])
@@ -401,14 +403,18 @@ class Context:
                 continue
             self._probed.add(dt)
             ref, u = self._refs[dt], self.unit(dt)
-            scale = ref.scale[idx]
-            first_order = ref.floor[idx] if sens is None else (sens * u / scale)
+            scale, batched = ref.scale[idx], ref.out[idx]
+            u_out = represented_unit(batched, u)
+            if sens is None:  # no gradient: identical calls must repeat to u; jets apart are held to the floor
+                repeat, apart = torch.full_like(scale, u), ref.floor[idx].clamp_min(u_out)
+            else:
+                repeat = apart = (sens * u / scale).clamp_min(u_out)
             found = consistency_probe(
                 lambda dt=dt: self.model.apart(dt, p, mask, widths),
-                ref.out[idx],
-                torch.maximum(first_order, ref.floor[idx]).clamp_min(u),
+                batched,
+                apart,
                 scale,
-                repeat_tolerance=first_order.clamp_min(u),
+                repeat_tolerance=repeat,
             )
             if found.reason is not None:
                 self.found = found
