@@ -245,3 +245,27 @@ def test_a_model_raising_an_arithmetic_error_at_a_low_precision_is_skipped_there
 
     s = sweep(overflowing, P, M, **GRID)
     assert "OverflowError" in s.skipped["float16"] and judge(s).verdict == "PASS"
+
+
+class SqrtPairMLP(nn.Module):
+    """An MLP on √|m²| of every pair, i = j included (√ of a rounding-sized p² for massless particles), batched:
+    jets apart differ from the batch by √u-sized rounding, which is that model's own floor, not a dependence."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
+
+    def forward(self, p, mask):
+        d = p[:, :, None] + p[:, None]
+        m2 = (d * d * ETA.to(p.dtype)).sum(-1) / 1e4
+        pair = (mask[:, :, None] & mask[:, None]).to(p.dtype)
+        return (self.net(m2.abs().sqrt()[..., None])[..., 0] * pair).sum((1, 2))
+
+
+def test_a_batched_model_with_a_square_root_kink_is_not_flagged():
+    p, mask = random_jets(24, 10, seed=1)
+    j = judge(sweep(SqrtPairMLP(), p, mask, **GRID))
+    assert j.verdict == "PASS" and j.inconsistent == ""
+    r = run_all(SqrtPairMLP(), p, mask, train_width=20, properties=("permutation",))["permutation"]
+    assert r.verdict == "PASS", r.worst_line()

@@ -54,11 +54,16 @@ def probe(
     scale: torch.Tensor,
     *,
     repeat_tolerance: torch.Tensor | None = None,
+    nudged: Callable[[], torch.Tensor] | None = None,
 ) -> Consistency:
     """apart(): the probed jets' outputs `[K, ...]`, evaluated apart from the rest of the batch (called twice);
     batched: their outputs in the batched pass; tolerance `[K]`: the relative difference rounding can give between
     two batch compositions (the floor, ≥ u); scale `[K]`: what differences are relative to. `repeat_tolerance`: the
-    same for two identical calls, where it differs (default: `tolerance`)."""
+    same for two identical calls, where it differs (default: `tolerance`). `nudged()`: the same calls on the jets with
+    every input number moved by about one unit in the last place — how much the model's output moves under a
+    rounding-sized change where first order does not describe it (√ of a p² of rounding size, a kink), measured in
+    the probe's own calls, so that noise drawn per position in a call cancels; jets apart may differ from the batch
+    by that much too."""
     try:
         once, again = apart().detach(), apart().detach()
     except MODEL_ERRORS as e:
@@ -78,10 +83,14 @@ def probe(
             _COUPLED,
         )
     keep = fine & _finite(once) & _finite(again)  # a NaN or an overflow everywhere is a finding of its own
+    repeat_tolerance = tolerance if repeat_tolerance is None else repeat_tolerance  # before any nudge: noise moves it
+    if nudged is not None:
+        moved = _norm(nudged().detach() - once) / scale.clamp_min(torch.finfo(torch.float64).tiny)
+        tolerance = torch.maximum(tolerance, torch.nan_to_num(moved, nan=0.0, posinf=0.0))
     if not keep.any():
         return CONSISTENT
     limit = DEFAULT_THRESHOLD * tolerance[keep]
-    repeat_limit = limit if repeat_tolerance is None else DEFAULT_THRESHOLD * repeat_tolerance[keep]
+    repeat_limit = DEFAULT_THRESHOLD * repeat_tolerance[keep]
     size = scale[keep].clamp_min(torch.finfo(torch.float64).tiny)
     repeat = _norm(once[keep] - again[keep]) / size
     if bool((repeat > repeat_limit).any()):
@@ -132,6 +141,13 @@ def sensitivity(call: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, m
     return acc.sqrt() if bool(torch.isfinite(acc).all()) else None
 
 
+def nudge(x: torch.Tensor, unit: float, seed: int = 0) -> torch.Tensor:
+    """x with every number moved by a seeded r·2u·x, r uniform in [−1, 1]: about one unit in the last place of the
+    precision whose unit roundoff is `unit` (half of that would often round back to x)."""
+    g = torch.Generator().manual_seed(seed)
+    return x + 2 * unit * (torch.rand(x.shape, generator=g, dtype=x.dtype) * 2 - 1) * x
+
+
 def represented_unit(z: torch.Tensor, unit: float) -> float:
     """The unit roundoff of the coarsest of bfloat16 and float16 that holds every finite number of z exactly, where
     coarser than `unit` (a model computing in float16 inside returns float32 numbers of float16 precision), else
@@ -155,4 +171,14 @@ def norm(z: torch.Tensor) -> torch.Tensor:
 
 _norm = norm
 
-__all__ = ["CONSISTENT", "PROBE_JETS", "Consistency", "norm", "probe", "probe_jets", "represented_unit", "sensitivity"]
+__all__ = [
+    "CONSISTENT",
+    "PROBE_JETS",
+    "Consistency",
+    "norm",
+    "nudge",
+    "probe",
+    "probe_jets",
+    "represented_unit",
+    "sensitivity",
+]

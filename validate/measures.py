@@ -473,8 +473,9 @@ def _consistency(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorMo
     """The consistency probe (consistency.py) at each measured precision: whether identical calls repeat, and whether
     jets apart from the batch give their batched outputs. The tolerance is each jet's first-order floor at that
     precision (not the finite-perturbation floor: that one absorbs what it looks for), the least over the
-    transformations, never below u. A precision whose outputs are another's (a model computing in float32 inside)
-    is probed there. For a model without a gradient the tolerance is its floor, and identical calls must repeat to u.
+    transformations, never below u, nor below the jets' response to a one-ulp nudge in the probe's own calls (jets
+    that left first order). A precision whose outputs are another's (a model computing in float32 inside) is probed
+    there. For a model without a gradient the tolerance is its floor, and identical calls must repeat to u.
     The first finding, else CONSISTENT."""
     measured = {k: m for k, m in chunk.items() if m.errors is not None and m.floor is not None}
     idx = consistency.probe_jets(ctx.x64.shape[0])
@@ -493,6 +494,10 @@ def _consistency(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorMo
             # no gradient: the floor is the finite-perturbation one, which noise inflates — identical calls must
             # repeat to u instead
             repeat_tolerance=torch.full_like(tolerance, meas.unit) if fm.linear is None else None,
+            # jets that left first order (√ of a rounding-sized p², a kink): their response to a nudge, in these calls
+            nudged=lambda prec=meas.precision, u=meas.unit: ctx.evaluate(
+                prec, consistency.nudge(x, u), mask, serial=True
+            ),
         )
         if found.reason is not None:
             return found

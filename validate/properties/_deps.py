@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..consistency import Consistency, probe_jets, represented_unit, sensitivity
+from ..consistency import Consistency, nudge, probe_jets, represented_unit, sensitivity
 from ..consistency import probe as consistency_probe
 from ..evaluation import MODEL_ERRORS, Evaluator, ModelCallError, first_line, fixed_width_error, runs
 from ..evaluation import check_jets as check_lorentz_inputs
@@ -29,6 +29,7 @@ __all__ = [
     "fixed_width_error",
     "has_hooks",
     "jets_per_call",
+    "nudge",
     "p95",
     "probe_jets",
     "random_jets",

@@ -32,6 +32,7 @@ from ._deps import (
     fixed_width_error,
     has_hooks,
     jets_per_call,
+    nudge,
     probe_jets,
     represented_unit,
     run_jobs,
@@ -405,16 +406,16 @@ class Context:
             ref, u = self._refs[dt], self.unit(dt)
             scale, batched = ref.scale[idx], ref.out[idx]
             u_out = represented_unit(batched, u)
-            if sens is None:  # no gradient: identical calls must repeat to u; jets apart are held to the floor
-                repeat, apart = torch.full_like(scale, u), ref.floor[idx].clamp_min(u_out)
-            else:
-                repeat = apart = (sens * u / scale).clamp_min(u_out)
+            # the first-order response (or, without a gradient, u for identical calls), and for jets apart at least
+            # their response to a one-ulp nudge in the probe's own calls (√ of a rounding-sized p², a kink)
+            repeat = torch.full_like(scale, u) if sens is None else (sens * u / scale).clamp_min(u)
             found = consistency_probe(
                 lambda dt=dt: self.model.apart(dt, p, mask, widths),
                 batched,
-                apart,
+                repeat.clamp_min(u_out),
                 scale,
-                repeat_tolerance=repeat,
+                repeat_tolerance=repeat.clamp_min(u_out),
+                nudged=lambda dt=dt, u=u: self.model.apart(dt, nudge(p, u), mask, widths),
             )
             if found.reason is not None:
                 self.found = found
