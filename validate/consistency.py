@@ -83,38 +83,48 @@ def probe(
             _COUPLED,
         )
     keep = fine & _finite(once) & _finite(again)  # a NaN or an overflow everywhere is a finding of its own
-    repeat_tolerance = tolerance if repeat_tolerance is None else repeat_tolerance  # before any nudge: noise moves it
-    if nudged is not None:
-        moved = _norm(nudged().detach() - once) / scale.clamp_min(torch.finfo(torch.float64).tiny)
-        tolerance = torch.maximum(tolerance, torch.nan_to_num(moved, nan=0.0, posinf=0.0))
     if not keep.any():
         return CONSISTENT
-    limit = DEFAULT_THRESHOLD * tolerance[keep]
-    repeat_limit = DEFAULT_THRESHOLD * repeat_tolerance[keep]
     size = scale[keep].clamp_min(torch.finfo(torch.float64).tiny)
+    repeat_limit = DEFAULT_THRESHOLD * (tolerance if repeat_tolerance is None else repeat_tolerance)[keep]
     repeat = _norm(once[keep] - again[keep]) / size
     if bool((repeat > repeat_limit).any()):
-        worst = float(repeat.max())
-        return Consistency(
-            worst,
-            f"{_RANDOM}: the same jets through the same calls give outputs {worst:.2g} apart (relative), "
-            f"{float((repeat / repeat_limit).max()) * DEFAULT_THRESHOLD:.2g}× what rounding explains — randomness in "
-            "forward (noise, dropout left on), or state it updates on every call (running statistics)? A symmetry "
-            "error below that cannot be told from it",
+        return _finding(
             _RANDOM,
+            repeat,
+            repeat_limit,
+            "the same jets through the same calls give outputs {worst} apart (relative), {times}× what rounding "
+            "explains — randomness in forward (noise, dropout left on), or state it updates on every call (running "
+            "statistics)? A symmetry error below that cannot be told from it",
         )
+    if nudged is not None:  # only now: a noisy model's nudge moves by its noise
+        try:
+            moved = _norm(nudged().detach()[keep] - once[keep]) / size
+            tolerance = torch.maximum(tolerance[keep], torch.nan_to_num(moved, nan=0.0, posinf=0.0))
+        except MODEL_ERRORS:  # a nudged input the model refuses (|p⃗| > E by an ulp): the first-order yardstick
+            tolerance = tolerance[keep]
+    else:
+        tolerance = tolerance[keep]
     apart_diff = _norm(once[keep] - batched[keep]) / size
+    limit = DEFAULT_THRESHOLD * tolerance
     if bool((apart_diff > limit).any()):
-        worst = float(apart_diff.max())
-        return Consistency(
-            worst,
-            f"{_COUPLED}: jets evaluated apart from the rest of the batch differ from their outputs in it by up to "
-            f"{worst:.2g} (relative), {float((apart_diff / limit).max()) * DEFAULT_THRESHOLD:.2g}× what rounding "
-            "explains — batch statistics (batch norm in training mode, normalising over the batch)? The suite "
-            "measures a function of one jet",
+        return _finding(
             _COUPLED,
+            apart_diff,
+            limit,
+            "jets evaluated apart from the rest of the batch differ from their outputs in it by up to {worst} "
+            "(relative), {times}× what rounding explains — batch statistics (batch norm in training mode, "
+            "normalising over the batch)? The suite measures a function of one jet",
         )
     return CONSISTENT
+
+
+def _finding(short: str, diff: torch.Tensor, limit: torch.Tensor, detail: str) -> Consistency:
+    """A finding from relative differences `diff` against their limits (10² × the tolerance): the largest difference
+    is the spread; `detail` is formatted with it ({worst}) and its multiple of the tolerance ({times})."""
+    worst = float(diff.max())
+    times = float((diff / limit).max()) * DEFAULT_THRESHOLD
+    return Consistency(worst, f"{short}: " + detail.format(worst=f"{worst:.2g}", times=f"{times:.2g}"), short)
 
 
 def sensitivity(call: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, max_outputs: int) -> torch.Tensor | None:
