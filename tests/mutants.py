@@ -4,7 +4,6 @@ import torch
 from torch import nn
 
 import clariant_core as cc
-from clariant_core.network import planes
 from clariant_core.network.layers import EquivariantLinear
 
 E20, E02, VEC = cc.Irrep(2, 0), cc.Irrep(0, 2), cc.Irrep(1, 1)
@@ -49,9 +48,9 @@ class MixedLinear(EquivariantLinear):
         out[E02] = out[E02] + torch.view_as_complex(self.mix) @ x[E20]
         return out
 
-    def forward_planes(self, x):  # the path a CG level runs (network/planes.py)
-        out = super().forward_planes(x)
-        out[E02] = out[E02] + planes.linear(self.mix, x[E20])
+    def forward_inside(self, x, layout):  # the path a CG level runs (network/rows.py, network/planes.py)
+        out = super().forward_inside(x, layout)
+        out[E02] = out[E02] + layout.linear(self.mix, x[E20])
         return out
 
     def matrix(self):

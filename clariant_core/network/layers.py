@@ -1,13 +1,15 @@
 """Building blocks of the LGN (docs/network.md): equivariant linear maps, the input layer, one CG level.
 
 Activations between layers are dicts `{Irrep: [B, N, τ, d]}` of complex tensors (complex64 for a float32 model,
-complex128 for float64); inside a CG level they are real planes `[d, 2, τ, B, N]` (network/planes.py), so the level
-is real arithmetic throughout. Parameters are real tensors (a complex weight is stored as a trailing (re, im) pair) so
-that `model.to(torch.float64)` switches the whole network's precision.
+complex128 for float64); inside a CG level they are complex rows `[d, τ, B, N]` (network/rows.py) when it runs
+eagerly and real planes `[d, 2, τ, B, N]` (network/planes.py) when it is compiled: one algorithm, two layouts.
+Parameters are real tensors (a complex weight is stored as a trailing (re, im) pair) so that
+`model.to(torch.float64)` switches the whole network's precision.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -15,7 +17,7 @@ from torch import nn
 
 from clariant_core.group.clebsch_gordan import CGProduct
 from clariant_core.group.irreps import SCALAR_IRREP, VECTOR_IRREP, Irrep, Irreps, vector_intertwiner
-from clariant_core.network.planes import cg_product, from_planes, linear, multiplier, to_planes
+from clariant_core.network import planes, rows
 from clariant_core.numerics import complex_of
 
 
@@ -59,12 +61,12 @@ class EquivariantLinear(nn.Module):
             out[SCALAR_IRREP] = out[SCALAR_IRREP] + torch.view_as_complex(self.bias)[:, None]
         return out
 
-    def forward_planes(self, x: dict[Irrep, torch.Tensor]) -> dict[Irrep, torch.Tensor]:
-        """The same map on real planes (network/planes.py): `{Irrep: [d, 2, τ_in, B, N]}` →
-        `{Irrep: [d, 2, τ_out, B, N]}`."""
-        out = {ir: linear(self.weights[str(ir)], x[ir]) for _, ir in self.irreps_out}
+    def forward_inside(self, x: dict[Irrep, torch.Tensor], layout) -> dict[Irrep, torch.Tensor]:
+        """The same map inside a CG level, on the layout it computes in (the module network/rows or
+        network/planes): `{Irrep: τ_in channels}` → `{Irrep: τ_out channels}`."""
+        out = {ir: layout.linear(self.weights[str(ir)], x[ir]) for _, ir in self.irreps_out}
         if self.bias is not None:
-            out[SCALAR_IRREP] = out[SCALAR_IRREP] + self.bias.T[:, :, None, None]  # (re, im) planes [2, τ, 1, 1]
+            out[SCALAR_IRREP] = layout.add_bias(out[SCALAR_IRREP], self.bias)
         return out
 
     def matrix(self) -> torch.Tensor:
@@ -73,9 +75,9 @@ class EquivariantLinear(nn.Module):
         ref = next(iter(self.weights.values()))
         dense = torch.zeros(self.irreps_out.dim, self.irreps_in.dim, dtype=complex_of(ref.dtype), device=ref.device)
         cols = dict(zip(self.irreps_in.irreps, self.irreps_in.slices()))
-        for (_, ir), rows in zip(self.irreps_out, self.irreps_out.slices()):
+        for (_, ir), out_rows in zip(self.irreps_out, self.irreps_out.slices()):
             eye = torch.eye(ir.dim, dtype=dense.dtype, device=dense.device)
-            dense[rows, cols[ir]] = torch.kron(self.weight(ir), eye)
+            dense[out_rows, cols[ir]] = torch.kron(self.weight(ir), eye)
         return dense
 
     @property
@@ -125,11 +127,10 @@ class ScalarMLP(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(2 * tau, hidden), nn.SiLU(), nn.Linear(hidden, 2 * tau))
 
-    def forward(self, s: torch.Tensor) -> torch.Tensor:
-        """s: real planes `[1, 2, τ, B, N]` → same."""
-        real = s[0].permute(2, 3, 1, 0).flatten(2)  # [B, N, 2τ] (re, im interleaved per channel)
-        out = real + self.net(real)
-        return out.unflatten(-1, (-1, 2)).permute(3, 2, 0, 1)[None]
+    def forward(self, s: torch.Tensor, layout) -> torch.Tensor:
+        """s: the (0,0) channels in a level's layout (network/rows or network/planes) → same."""
+        real = layout.scalar_features(s)  # [B, N, 2τ] (re, im interleaved per channel)
+        return layout.from_scalar_features(real + self.net(real))
 
 
 class CGLevel(nn.Module):
@@ -139,8 +140,8 @@ class CGLevel(nn.Module):
     The pair sum is bilinear and is formed without the N² Kronecker tensor (docs/network.md):
     Σ_j f_ij CG(p_ij ⊗ F_j) = CG(p_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(p_j ⊗ F_j)
     — one N×N aggregation (one batched real matmul per channel) and O(N) CG products.
-    Inside, activations are real planes (network/planes.py); `compiled = True` runs that real core through
-    `torch.compile` (the plain path is the same code, eager).
+    Inside, activations are complex rows (network/rows.py); `compiled = True` runs the same algorithm on real planes
+    (network/planes.py) through `torch.compile`, which fuses real arithmetic only.
     """
 
     def __init__(
@@ -173,23 +174,15 @@ class CGLevel(nn.Module):
         self.compiled = False
         self._compiled_run = None  # (owner id, compiled callable): a deep copy compiles its own
 
-    def _aggregate(self, basis: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Σ_j f_c(p_ij²) mask_j · part[…, c, b, j] for each planes part `[D_k, 2, τ, B, N]`, in one real batched
-        matmul that reads and writes the planes layout in place: per (channel, jet) the rows (D, plane) are one
-        matrix with a long stride, which BLAS takes as it is (no transposed copy of the parts or of the result).
-        (The memory of f `[τ, B, N, N]` in training is bounded by LGN.grad_chunk_pairs, which runs large batches in
-        recomputed chunks.)"""
-        sizes = [t.shape[0] for t in parts]
-        tau, b, n = parts[0].shape[2:]
-        rows = torch.cat(parts).view(-1, tau * b, n)  # [2ΣD, τ·B, N_j]
-        f = (self.radial.weight @ basis.flatten(1)).view(tau * b, n, n)  # [τ·B, N_i, N_j] (basis already × mask_j)
-        agg = torch.bmm(rows.transpose(0, 1), f.mT).transpose(0, 1)  # [2ΣD, τ·B, N_i], a strided view
-        return list(torch.split(agg.view(-1, 2, tau, b, n), sizes))
+    def _run(self, layout, xs, q, basis, mask, sq_c, msg_c):
+        """The level in `layout` (the module network/rows or network/planes). xs: all input irreps stacked along the
+        representation axis (first) in irreps_in order (one conversion per level); q: p as the (1,1) irrep, one
+        channel; basis: `[num_basis, B, N, N]` × mask_j; sq_c / msg_c: the products' terms (CGProduct.terms in the
+        layout's format). Returns the output irreps in the layout.
 
-    def _run(self, xs: torch.Tensor, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor, sq_c, msg_c):
-        """The level on real planes. xs: planes `[D, 2, τ, B, N]` of all input irreps, stacked along D in irreps_in
-        order (one conversion per level); q: planes `[4, 2, 1, B, N]`; sq_c / msg_c: the products' terms
-        (CGProduct.terms). Returns planes per output irrep."""
+        The pair sum Σ_j f_c(p_ij²) mask_j F_j (`layout.aggregate`) is one batched real matmul; the memory of
+        f `[τ, B, N, N]` in training is bounded by LGN.grad_chunk_pairs, which runs large batches in recomputed
+        chunks."""
         x = {a: xs.narrow(0, r, a.dim) for a, r in self._rows.items()}
         pieces: dict[Irrep, list[torch.Tensor]] = {c: [x[c]] if c in x else [] for _, c in self.irreps_cat}
         mult: dict[Irrep, torch.Tensor] = {}
@@ -197,43 +190,52 @@ class CGLevel(nn.Module):
         # saved ≤ 0.4 ms per call in float32 at B ≤ 4 and cost up to 3 ms in float64 from B = 2 on, one core)
         for i, ((a, b, _), c2) in enumerate(zip(self.square.paths, sq_c)):
             if a not in mult:
-                mult[a] = multiplier(x[a])
-            for c, z in self.square.split(i, cg_product(mult[a], x[b], c2), 0):
+                mult[a] = layout.multiplier(x[a])
+            for c, z in self.square.split(i, layout.cg_product(mult[a], x[b], c2), 0):
                 pieces[c].append(z)
         # Σ_j f_ij CG(q_ij ⊗ F_j) = CG(q_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(q_j ⊗ F_j), f_ij = f(p_ij²)·mask_j;
         # CG(q_j ⊗ F_j) is truncated before it is aggregated (often much smaller than q_j ⊗ F_j)
-        mq = multiplier(q)
+        mq = layout.multiplier(q)
         inputs = [x[a] for _, a, _ in self.message.paths]
-        g = [cg_product(mq, xa, c2) for xa, c2 in zip(inputs, msg_c)]
-        agg = self._aggregate(basis, inputs + g)
-        n = len(inputs)
-        for i, (c2, a_agg, g_agg) in enumerate(zip(msg_c, agg[:n], agg[n:])):
-            for c, z in self.message.split(i, cg_product(mq, a_agg, c2) - g_agg, 0):
+        g = [layout.cg_product(mq, xa, c2) for xa, c2 in zip(inputs, msg_c)]
+        jets, n = basis.shape[1:3]
+        f = (self.radial.weight @ basis.flatten(1)).view(self.tau_in * jets, n, n)  # [τ·B, N_i, N_j], × mask_j
+        agg = layout.aggregate(f, inputs + g)
+        k = len(inputs)
+        for i, (c2, a_agg, g_agg) in enumerate(zip(msg_c, agg[:k], agg[k:])):
+            for c, z in self.message.split(i, layout.cg_product(mq, a_agg, c2) - g_agg, 0):
                 pieces[c].append(z)
-        out = self.linear.forward_planes({c: torch.cat(v, 2) if len(v) > 1 else v[0] for c, v in pieces.items()})
-        out[SCALAR_IRREP] = self.mlp(out[SCALAR_IRREP])
+        ch = layout.CHANNELS
+        out = self.linear.forward_inside(
+            {c: torch.cat(v, ch) if len(v) > 1 else v[0] for c, v in pieces.items()}, layout
+        )
+        out[SCALAR_IRREP] = self.mlp(out[SCALAR_IRREP], layout)
         m = mask.to(basis.dtype)
         return [out[c] * m for _, c in self.irreps_out]
 
     def forward(self, x: dict, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor) -> dict:
         """x: `{Irrep: [B, N, τ, d]}` complex; q = T p: `[B, N, 1, 4]`; basis: real `[num_basis, B, N, N]` of p_ij²,
         already multiplied by mask_j; mask `[B, N]`. Returns `{Irrep: [B, N, τ_out, d]}` complex."""
+        if not self.compiled:
+            return self.evaluate(rows, x, q, basis, mask)
+        if self._compiled_run is None or self._compiled_run[0] != id(self):
+            self._compiled_run = (id(self), torch.compile(functools.partial(self._run, planes), dynamic=False))
+        return self.evaluate(planes, x, q, basis, mask, run=self._compiled_run[1])
+
+    def evaluate(self, layout, x: dict, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor, run=None) -> dict:
+        """`forward` computed in `layout` (the module network/rows or network/planes; both compute the same function);
+        `run`: a compiled form of `_run` in that layout."""
         dt, dev = basis.dtype, basis.device
-        run = self._run
-        if self.compiled:
-            if self._compiled_run is None or self._compiled_run[0] != id(self):
-                self._compiled_run = (id(self), torch.compile(self._run, dynamic=False))
-            run = self._compiled_run[1]
-        xs = torch.cat([x[c] for c in self.irreps_in.irreps], -1)
+        run = run or functools.partial(self._run, layout)
         out = run(
-            to_planes(xs),
-            to_planes(q),
+            layout.to_layout(*(x[c] for c in self.irreps_in.irreps)),
+            layout.to_layout(q),
             basis,
             mask,
-            self.square.terms(dt, dev, planes=True),
-            self.message.terms(dt, dev, planes=True),
+            self.square.terms(dt, dev, planes=layout.PLANES_TERMS),
+            self.message.terms(dt, dev, planes=layout.PLANES_TERMS),
         )
-        return {c: from_planes(v) for (_, c), v in zip(self.irreps_out, out)}
+        return {c: layout.from_layout(v) for (_, c), v in zip(self.irreps_out, out)}
 
 
 def vector_features(p: torch.Tensor) -> torch.Tensor:

@@ -7,19 +7,28 @@ kernels run over B·N numbers at a time, and a CG contraction is one gather of i
 `[d_out, K] @ [K, 2·τ·B·N]` — and
 `torch.compile` can fuse it (inductor does not generate complex kernels). The function computed is unchanged: a
 complex product is its four real products, a complex matrix W = A + iB acts on (re; im) as [[A, −B], [B, A]].
+A compiled level computes in planes; an eager one in the complex rows of network/rows.py, which move fewer bytes. Both
+modules offer the same functions, so a level is written once for either.
 """
 
 from __future__ import annotations
 
 import torch
 
+#: the channel axis of a tensor in this layout
+CHANNELS = 2
+#: CGProduct.terms format this layout's cg_product takes
+PLANES_TERMS = True
 
-def to_planes(z: torch.Tensor) -> torch.Tensor:
-    """complex `[B, N, τ, d]` → real planes `[d, 2, τ, B, N]` of the matching precision (a copy)."""
+
+def to_layout(*zs: torch.Tensor) -> torch.Tensor:
+    """complex `[B, N, τ, d_k]`, … → real planes `[Σd_k, 2, τ, B, N]` of the matching precision, stacked along d (a
+    copy)."""
+    z = torch.cat(zs, -1) if len(zs) > 1 else zs[0]
     return torch.stack([z.real, z.imag]).permute(4, 0, 3, 1, 2).contiguous()
 
 
-def from_planes(r: torch.Tensor) -> torch.Tensor:
+def from_layout(r: torch.Tensor) -> torch.Tensor:
     """real planes `[d, 2, τ, B, N]` → complex `[B, N, τ, d]`."""
     return torch.complex(r[:, 0], r[:, 1]).permute(2, 3, 1, 0)
 
@@ -58,4 +67,43 @@ def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return out.view(x.shape[:1] + (2, w.shape[0]) + x.shape[3:])
 
 
-__all__ = ["cg_product", "from_planes", "linear", "multiplier", "real_block", "to_planes"]
+def add_bias(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """x + b on the channels of planes `[1, 2, τ, ...]`, b stored as (re, im) pairs `[τ, 2]`."""
+    return x + bias.T.reshape((2, -1) + (1,) * (x.ndim - 3))
+
+
+def aggregate(f: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Σ_j f[c·B + b, i, j] · part[…, c, b, j] for each planes part `[D_k, 2, τ, B, N]`, f real `[τ·B, N_i, N_j]`, in
+    one real batched matmul that reads and writes the planes layout in place: per (channel, jet) the rows (D, plane)
+    are one matrix with a long stride, which BLAS takes as it is (no transposed copy of the parts or of the result)."""
+    sizes = [t.shape[0] for t in parts]
+    tau, b, n = parts[0].shape[2:]
+    rows = torch.cat(parts).view(-1, tau * b, n)  # [2ΣD, τ·B, N_j]
+    agg = torch.bmm(rows.transpose(0, 1), f.mT).transpose(0, 1)  # [2ΣD, τ·B, N_i], a strided view
+    return list(torch.split(agg.view(-1, 2, tau, b, n), sizes))
+
+
+def scalar_features(s: torch.Tensor) -> torch.Tensor:
+    """(0,0) planes `[1, 2, τ, B, N]` → real `[B, N, 2τ]`, (re, im) interleaved per channel."""
+    return s[0].permute(2, 3, 1, 0).flatten(2)
+
+
+def from_scalar_features(r: torch.Tensor) -> torch.Tensor:
+    """The inverse of `scalar_features`: real `[B, N, 2τ]` → (0,0) planes `[1, 2, τ, B, N]`."""
+    return r.unflatten(-1, (-1, 2)).permute(3, 2, 0, 1)[None]
+
+
+__all__ = [
+    "CHANNELS",
+    "PLANES_TERMS",
+    "add_bias",
+    "aggregate",
+    "cg_product",
+    "from_layout",
+    "from_scalar_features",
+    "linear",
+    "multiplier",
+    "real_block",
+    "scalar_features",
+    "to_layout",
+]

@@ -1,0 +1,107 @@
+"""Complex rows: the layout a CG level computes in when it runs eagerly (docs/network.md, "Speed").
+
+A complex activation `[B, N, τ, d]` (complex64/complex128) is held inside a level as one complex tensor
+`[d, τ, B, N]`: representation index first, then the channel, the particles last. A CG contraction is then one gather
+of its nonzero terms, one complex multiply over long rows (one kernel: torch's complex arithmetic reads each number
+once) and one real GEMM `[d_out, P] @ [P, τ·B·N·2]` on the interleaved (re, im) numbers, whose coefficients are real.
+This moves about half the bytes of the real planes of network/planes.py, which spell a complex product as four real
+ones so that `torch.compile` can fuse them (inductor does not generate complex kernels): a compiled level computes in
+planes, an eager one in rows. Both modules offer the same functions, so a level is written once for either.
+"""
+
+from __future__ import annotations
+
+import torch
+
+#: the channel axis of a tensor in this layout
+CHANNELS = 1
+#: CGProduct.terms format this layout's cg_product takes
+PLANES_TERMS = False
+
+
+def to_layout(*zs: torch.Tensor) -> torch.Tensor:
+    """complex `[B, N, τ, d_k]`, … → complex rows `[Σd_k, τ, B, N]`, stacked along d (one copy when the inputs are
+    views of rows, as a level's outputs are)."""
+    return torch.cat([z.permute(3, 2, 0, 1) for z in zs]).contiguous()
+
+
+def from_layout(r: torch.Tensor) -> torch.Tensor:
+    """complex rows `[d, τ, B, N]` → complex `[B, N, τ, d]` (a view)."""
+    return r.permute(2, 3, 1, 0)
+
+
+def multiplier(x: torch.Tensor) -> torch.Tensor:
+    """The left factor of `cg_product` as it takes it: the rows themselves."""
+    return x
+
+
+def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
+    """z_c = Σ_ab C[a, b, c] x_a y_b on rows, channel by channel (τ_x = τ_y, or either is 1 and broadcasts).
+
+    x `[d1, τ_x, ...]`, y `[d2, τ_y, ...]` complex; terms: `(i1, i2, coeff)` of CGProduct.terms(…), coeff real
+    `[P, d_out]`. Returns rows `[d_out, τ, ...]`: the P nonzero products x_{i1} y_{i2} and one real GEMM over their
+    interleaved real and imaginary parts."""
+    i1, i2, coeff = terms
+    prod = x.index_select(0, i1) * y.index_select(0, i2)  # [P, τ, ...] complex
+    real = torch.view_as_real(prod)
+    out = _stored(coeff.T @ real.reshape(prod.shape[0], -1), real)  # [d_out, τ·…·2]
+    return torch.view_as_complex(out.view((coeff.shape[1],) + prod.shape[1:] + (2,)))
+
+
+def _stored(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A real GEMM's result in the rows' real dtype: under autocast the GEMM computes and rounds in bfloat16/float16,
+    which has no complex type to hold the result (a no-op otherwise)."""
+    return out.to(like.dtype)
+
+
+def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """W x for a complex `[m, n]` matrix stored as (re, im) pairs `w: [m, n, 2]` on rows `x: [d, n, ...]` →
+    `[d, m, ...]`: one batched complex GEMM, W shared by the d components (no copy of x)."""
+    wc = torch.view_as_complex(w)
+    d, n = x.shape[:2]
+    out = torch.bmm(wc.expand(d, *wc.shape), x.reshape(d, n, -1))
+    return out.view((d, wc.shape[0]) + x.shape[2:])
+
+
+def add_bias(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """x + b on the channels of rows `[1, τ, ...]`, b stored as (re, im) pairs `[τ, 2]`."""
+    return x + torch.view_as_complex(bias).view((1, -1) + (1,) * (x.ndim - 2))
+
+
+def aggregate(f: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Σ_j f[c·B + b, i, j] · part[…, c, b, j] for each rows part `[D_k, τ, B, N]`, f real `[τ·B, N_i, N_j]`. The
+    parts are laid out once as real planes (per channel and jet a `[2ΣD, N]` matrix), multiplied by f in one batched
+    real GEMM — half the arithmetic of a complex one — and the result read back as complex rows."""
+    sizes = [t.shape[0] for t in parts]
+    tau, b, n = parts[0].shape[1:]
+    rows = torch.view_as_real(torch.cat(parts)).permute(0, 4, 1, 2, 3).contiguous()  # [ΣD, 2, τ, B, N]
+    agg = _stored(torch.bmm(rows.view(-1, tau * b, n).transpose(0, 1), f.mT), rows)  # [τ·B, 2ΣD, N_i]
+    # to complex by transposing each (jet, row)'s 2 × N block in place — the result keeps the jets outermost
+    # (a strided view of rows [ΣD, τ, B, N]), which the consumers' gathers read as they are
+    z = torch.view_as_complex(agg.view(tau * b, -1, 2, n).transpose(2, 3).contiguous())  # [τ·B, ΣD, N_i]
+    return list(torch.split(z.transpose(0, 1).view(-1, tau, b, n), sizes))
+
+
+def scalar_features(s: torch.Tensor) -> torch.Tensor:
+    """(0,0) rows `[1, τ, B, N]` → real `[B, N, 2τ]`, (re, im) interleaved per channel."""
+    return torch.view_as_real(s[0]).permute(1, 2, 0, 3).flatten(2)
+
+
+def from_scalar_features(r: torch.Tensor) -> torch.Tensor:
+    """The inverse of `scalar_features`: real `[B, N, 2τ]` → (0,0) rows `[1, τ, B, N]`."""
+    return torch.view_as_complex(r.unflatten(-1, (-1, 2)).contiguous()).permute(2, 0, 1)[None]
+
+
+__all__ = [
+    "CHANNELS",
+    "PLANES_TERMS",
+    "add_bias",
+    "aggregate",
+    "cg_product",
+    "from_layout",
+    "from_scalar_features",
+    "linear",
+    "multiplier",
+    "scalar_features",
+    "to_layout",
+]
