@@ -219,11 +219,10 @@ class CGProduct:
     def split(self, path: int, z: torch.Tensor, dim: int = -1) -> list[tuple[Irrep, torch.Tensor]]:
         """Path `path`'s stacked output (`Σd_out` along `dim`) → `[(irrep, view with d along dim), …]` in the order
         of its outputs."""
-        out, start = [], 0
-        for c in self.paths[path][2]:
-            out.append((c, z.narrow(dim, start, c.dim)))
-            start += c.dim
-        return out
+        outs = self.paths[path][2]
+        # one split (its backward is one concatenation), not a narrow per irrep (each narrow's backward writes a
+        # zero tensor of z's full size)
+        return list(zip(outs, torch.split(z, [c.dim for c in outs], dim)))
 
     def __call__(self, x: dict, y: dict) -> dict[Irrep, torch.Tensor]:
         x = _as_feature_dict(x, self.irreps1, "x")

@@ -168,9 +168,6 @@ class CGLevel(nn.Module):
         self.linear = EquivariantLinear(self.irreps_cat, self.irreps_out)
         self.radial = nn.Linear(num_basis, self.tau_in, bias=False)
         self.mlp = ScalarMLP(tau_out, mlp_hidden)
-        # the input irreps' rows in the one planes tensor a level computes on
-        dims = [ir.dim for ir in self.irreps_in.irreps]
-        self._rows = dict(zip(self.irreps_in.irreps, (sum(dims[:i]) for i in range(len(dims)))))
         self.compiled = False
         self._compiled_run = None  # (owner id, compiled callable): a deep copy compiles its own
 
@@ -183,7 +180,7 @@ class CGLevel(nn.Module):
         The pair sum Σ_j f_c(p_ij²) mask_j F_j (`layout.aggregate`) is one batched real matmul; the memory of
         f `[τ, B, N, N]` in training is bounded by LGN.grad_chunk_pairs, which runs large batches in recomputed
         chunks."""
-        x = {a: xs.narrow(0, r, a.dim) for a, r in self._rows.items()}
+        x = dict(zip(self.irreps_in.irreps, torch.split(xs, [a.dim for a in self.irreps_in.irreps])))
         pieces: dict[Irrep, list[torch.Tensor]] = {c: [x[c]] if c in x else [] for _, c in self.irreps_cat}
         mult: dict[Irrep, torch.Tensor] = {}
         # CG(F_i ⊗ F_i) path by path: each path's product stays cache-sized (gathering every path's terms at once
