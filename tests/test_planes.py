@@ -80,10 +80,9 @@ def test_terms_and_layout_product_reproduce_the_dense_product(layout, symmetric)
     y = x if symmetric else _features(irs, (4, 7), 30)
     ref = prod(x, y)
     pieces: dict = {}
-    terms = prod.terms(torch.float64, planes=layout.PLANES_TERMS)
+    terms = layout.terms(prod, torch.float64)
     for i, ((a, b, _), t) in enumerate(zip(prod.paths, terms)):
-        mx = layout.multiplier(layout.to_layout(x[a]))
-        for c, z in prod.split(i, layout.cg_product(mx, layout.to_layout(y[b]), t), 0):
+        for c, z in prod.split(i, layout.cg_product(layout.to_layout(x[a]), layout.to_layout(y[b]), t), 0):
             pieces.setdefault(c, []).append(layout.from_layout(z))
     for c, v in ref.items():
         got = torch.cat(pieces[c], -2)
@@ -136,6 +135,20 @@ def test_level_in_rows_equals_level_in_planes(dtype):
     assert (jvps[0] - jvps[1]).abs().max() <= bound * jvps[1].abs().max()
 
 
+def test_the_function_compiled_is_the_level_with_its_own_code():
+    """What `compiled = True` hands to torch.compile (`_planes_run`: planes, the CG terms bound as constants) computes
+    the level, and each level gets its own code object — torch.compile's recompile limit counts per code object, and
+    beyond it the code runs eagerly (the slow test below makes that an error)."""
+    level, x, q, basis, mask = _level_inputs(torch.float64)
+    run = level._planes_run()
+    got = level.evaluate(planes, x, q, basis, mask, run=run)
+    ref = level.evaluate(rows, x, q, basis, mask)
+    for c, v in ref.items():
+        assert (got[c] - v).abs().max() <= tol(torch.float64, 256) * v.abs().max(), c
+    runs = [*(lv._planes_run() for lv in cc.LGN().levels), run, level._planes_run()]
+    assert len({id(f.__code__) for f in runs}) == len(runs)  # distinct objects (equal ones compare equal)
+
+
 def test_irreps_filter_is_the_cut_off():
     irs = cc.Irreps("2x(0,0)+1x(1,1)+1x(3,1)+2x(2,2)+1x(0,3)")
     assert irs.filter(max_label=2) == cc.Irreps("2x(0,0)+1x(1,1)+2x(2,2)")
@@ -153,8 +166,18 @@ def test_irreps_filter_is_the_cut_off():
 def test_compiled_lgn_equals_eager(dtype):
     torch.manual_seed(0)
     model = cc.LGN(cc.LGNConfig(channels=(2, 3, 2))).to(dtype).eval()
-    p, mask = random_jets(8, 12, seed=1, dtype=dtype, min_particles=12)
+    # three batch shapes, each compiled with and without gradients: 6 versions of each level — past torch.compile's
+    # recompile limit (8) had the levels shared one code object (it failed so); running eagerly beyond the limit is
+    # an error here, not a silent slowdown
+    with torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):
+        for shape in ((8, 12), (5, 9), (3, 7)):
+            p, mask = random_jets(*shape, seed=1, dtype=dtype, min_particles=shape[1])
+            _compare_compiled(model, p, mask, dtype)
+
+
+def _compare_compiled(model, p, mask, dtype):
     with torch.no_grad():
+        model.compiled = False
         eager = model(p, mask)
         model.compiled = True
         start = time.perf_counter()

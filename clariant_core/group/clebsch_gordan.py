@@ -178,7 +178,8 @@ class CGProduct:
                 for c in outs:
                     out_channels[c] = out_channels.get(c, 0) + tau
         self.irreps_out = Irreps.from_dict(out_channels)
-        self._cache: dict[tuple[torch.dtype, torch.device, bool], list[torch.Tensor]] = {}
+        self._cache: dict[tuple[str, torch.dtype, torch.device], list] = {}
+        self._constant_terms: list | None = None
         for dt in (torch.float32, torch.float64, torch.complex64, torch.complex128):  # plain constants, made up front
             self.coefficients(dt, torch.device("cpu"))
 
@@ -187,19 +188,26 @@ class CGProduct:
         block j is `clebsch_gordan(ir1, ir2, outs[j])` flattened. Cast once per dtype and device."""
         return self._cast("dense", dtype, device, lambda: self._coeff64)
 
-    def terms(self, dtype: torch.dtype, device=None, planes: bool = False) -> list[tuple]:
+    def terms(self, dtype: torch.dtype, device=None) -> list[tuple]:
         """Each path's bilinear form by its nonzero terms: `(i1 [P], i2 [P], coeff [P, Σd_out])` with
         z = Σ_p coeff[p] · x[..., i1[p]] · y[..., i2[p]] — the dense form restricted to the index pairs (i, j) it does
         not zero, and for the symmetric square's a ⊗ a to i ≤ j (x_i x_j = x_j x_i: the rows (i, j) and (j, i) are
-        added). `planes=True`: coeff as `[Σd_out, 2P]`, transposed, each term repeated for the two input planes of
-        the real-planes product (network/planes.py). Cast once per dtype and device."""
+        added). Cast once per dtype and device."""
+        return self._cast("terms", dtype, device, lambda: self._terms64)
 
-        def make():
-            if not planes:
-                return self._terms64
-            return [(i, j, c.repeat_interleave(2, 0).T.contiguous()) for i, j, c in self._terms64]
-
-        return self._cast(("terms", planes), dtype, device, make)
+    def constant_terms(self) -> list[tuple[tuple[tuple[int, int, float], ...], ...]]:
+        """The same terms as Python constants, per path and output row: `((i1, i2, c), …)` for each of the Σd_out
+        rows, c ≠ 0 (float64, exact as stored). A function built from them has the coefficients in its code, which
+        `torch.compile` fuses into one kernel per product (network/planes.py)."""
+        if self._constant_terms is None:
+            self._constant_terms = [
+                tuple(
+                    tuple((int(i), int(j), float(k)) for i, j, k in zip(i1.tolist(), i2.tolist(), col.tolist()) if k)
+                    for col in coeff.T
+                )
+                for i1, i2, coeff in self._terms64
+            ]
+        return self._constant_terms
 
     def _cast(self, kind, dtype: torch.dtype, device, make) -> list:
         key = (kind, dtype, torch.device(device or "cpu"))

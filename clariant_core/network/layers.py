@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 
 import torch
 from torch import nn
@@ -174,7 +175,7 @@ class CGLevel(nn.Module):
     def _run(self, layout, xs, q, basis, mask, sq_c, msg_c):
         """The level in `layout` (the module network/rows or network/planes). xs: all input irreps stacked along the
         representation axis (first) in irreps_in order (one conversion per level); q: p as the (1,1) irrep, one
-        channel; basis: `[num_basis, B, N, N]` × mask_j; sq_c / msg_c: the products' terms (CGProduct.terms in the
+        channel; basis: `[num_basis, B, N, N]` × mask_j; sq_c / msg_c: the products' terms (`layout.terms`, in the
         layout's format). Returns the output irreps in the layout.
 
         The pair sum Σ_j f_c(p_ij²) mask_j F_j (`layout.aggregate`) is one batched real matmul; the memory of
@@ -182,25 +183,21 @@ class CGLevel(nn.Module):
         chunks."""
         x = dict(zip(self.irreps_in.irreps, torch.split(xs, [a.dim for a in self.irreps_in.irreps])))
         pieces: dict[Irrep, list[torch.Tensor]] = {c: [x[c]] if c in x else [] for _, c in self.irreps_cat}
-        mult: dict[Irrep, torch.Tensor] = {}
         # CG(F_i ⊗ F_i) path by path: each path's product stays cache-sized (gathering every path's terms at once
         # saved ≤ 0.4 ms per call in float32 at B ≤ 4 and cost up to 3 ms in float64 from B = 2 on, one core)
         for i, ((a, b, _), c2) in enumerate(zip(self.square.paths, sq_c)):
-            if a not in mult:
-                mult[a] = layout.multiplier(x[a])
-            for c, z in self.square.split(i, layout.cg_product(mult[a], x[b], c2), 0):
+            for c, z in self.square.split(i, layout.cg_product(x[a], x[b], c2), 0):
                 pieces[c].append(z)
         # Σ_j f_ij CG(q_ij ⊗ F_j) = CG(q_i ⊗ Σ_j f_ij F_j) − Σ_j f_ij CG(q_j ⊗ F_j), f_ij = f(p_ij²)·mask_j;
         # CG(q_j ⊗ F_j) is truncated before it is aggregated (often much smaller than q_j ⊗ F_j)
-        mq = layout.multiplier(q)
         inputs = [x[a] for _, a, _ in self.message.paths]
-        g = [layout.cg_product(mq, xa, c2) for xa, c2 in zip(inputs, msg_c)]
+        g = [layout.cg_product(q, xa, c2) for xa, c2 in zip(inputs, msg_c)]
         jets, n = basis.shape[1:3]
         f = (self.radial.weight @ basis.flatten(1)).view(self.tau_in * jets, n, n)  # [τ·B, N_i, N_j], × mask_j
         agg = layout.aggregate(f, inputs + g)
         k = len(inputs)
         for i, (c2, a_agg, g_agg) in enumerate(zip(msg_c, agg[:k], agg[k:])):
-            for c, z in self.message.split(i, layout.cg_product(mq, a_agg, c2) - g_agg, 0):
+            for c, z in self.message.split(i, layout.cg_product(q, a_agg, c2) - g_agg, 0):
                 pieces[c].append(z)
         ch = layout.CHANNELS
         out = self.linear.forward_inside(
@@ -216,22 +213,30 @@ class CGLevel(nn.Module):
         if not self.compiled:
             return self.evaluate(rows, x, q, basis, mask)
         if self._compiled_run is None or self._compiled_run[0] != id(self):
-            self._compiled_run = (id(self), torch.compile(functools.partial(self._run, planes), dynamic=False))
+            self._compiled_run = (id(self), torch.compile(self._planes_run(), dynamic=False))
         return self.evaluate(planes, x, q, basis, mask, run=self._compiled_run[1])
+
+    def _planes_run(self):
+        """`_run` in planes with this level's CG terms bound as constants (inductor then fuses each product into one
+        kernel: network/planes.py), as a function with its own code object: torch.compile keeps at most
+        `torch._dynamo.config.recompile_limit` (8) compiled versions per code object and runs the code eagerly beyond
+        that — shared by every level of every model, 3 levels × (with, without gradients) × a second batch shape
+        would pass it and fall back to the planes run eagerly, several times slower than the rows."""
+        sq_c, msg_c = self.square.constant_terms(), self.message.constant_terms()
+
+        def run(xs, q, basis, mask):
+            return self._run(planes, xs, q, basis, mask, sq_c, msg_c)
+
+        return types.FunctionType(run.__code__.replace(), run.__globals__, run.__name__, None, run.__closure__)
 
     def evaluate(self, layout, x: dict, q: torch.Tensor, basis: torch.Tensor, mask: torch.Tensor, run=None) -> dict:
         """`forward` computed in `layout` (the module network/rows or network/planes; both compute the same function);
-        `run`: a compiled form of `_run` in that layout."""
-        dt, dev = basis.dtype, basis.device
-        run = run or functools.partial(self._run, layout)
-        out = run(
-            layout.to_layout(*(x[c] for c in self.irreps_in.irreps)),
-            layout.to_layout(q),
-            basis,
-            mask,
-            self.square.terms(dt, dev, planes=layout.PLANES_TERMS),
-            self.message.terms(dt, dev, planes=layout.PLANES_TERMS),
-        )
+        `run`: `_run` in that layout with its terms bound (compiled)."""
+        if run is None:
+            dt, dev = basis.dtype, basis.device
+            sq_c, msg_c = layout.terms(self.square, dt, dev), layout.terms(self.message, dt, dev)
+            run = functools.partial(self._run, layout, sq_c=sq_c, msg_c=msg_c)
+        out = run(layout.to_layout(*(x[c] for c in self.irreps_in.irreps)), layout.to_layout(q), basis, mask)
         return {c: layout.from_layout(v) for (_, c), v in zip(self.irreps_out, out)}
 
 

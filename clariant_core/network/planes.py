@@ -1,14 +1,15 @@
-"""Complex activations as real planes: the layout a CG level computes in (docs/network.md, "Speed").
+"""Complex activations as real planes: the layout a CG level computes in when it is compiled (docs/network.md,
+"Speed").
 
 A complex activation `[B, N, τ, d]` (complex64/complex128) is held inside a level as one real tensor
 `[d, 2, τ, B, N]` (float32/float64): representation index first, then the plane (0 real, 1 imaginary part), the
-channel, and the particles last. Every operation is then real arithmetic on long contiguous rows — elementwise
-kernels run over B·N numbers at a time, and a CG contraction is one gather of its nonzero terms and one GEMM
-`[d_out, K] @ [K, 2·τ·B·N]` — and
-`torch.compile` can fuse it (inductor does not generate complex kernels). The function computed is unchanged: a
-complex product is its four real products, a complex matrix W = A + iB acts on (re; im) as [[A, −B], [B, A]].
-A compiled level computes in planes; an eager one in the complex rows of network/rows.py, which move fewer bytes. Both
-modules offer the same functions, so a level is written once for either.
+channel, and the particles last. Every operation is real arithmetic on long contiguous rows, which `torch.compile`
+can fuse (inductor does not generate complex kernels). A CG contraction is written out term by term with its
+coefficients as constants (`CGProduct.constant_terms`): compiled, each product becomes one fused loop over B·N that
+reads its two inputs and writes its output, with no gathered copies of the P terms in between. Run eagerly, the same
+code is thousands of small kernels: an eager level computes in the complex rows of network/rows.py instead. The
+function computed is unchanged: a complex product is its four real products, a complex matrix W = A + iB acts on
+(re; im) as [[A, −B], [B, A]]. Both modules offer the same functions, so a level is written once for either.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import torch
 
 #: the channel axis of a tensor in this layout
 CHANNELS = 2
-#: CGProduct.terms format this layout's cg_product takes
-PLANES_TERMS = True
 
 
 def to_layout(*zs: torch.Tensor) -> torch.Tensor:
@@ -33,23 +32,31 @@ def from_layout(r: torch.Tensor) -> torch.Tensor:
     return torch.complex(r[:, 0], r[:, 1]).permute(2, 3, 1, 0)
 
 
-def multiplier(x: torch.Tensor) -> torch.Tensor:
-    """The real 2×2 form of multiplication by x: planes `[d, 2, τ, ...]` → `[d, 2 (t, in), 2 (s, out), τ, ...]` with
-    (x·y)_s = Σ_t y_t m[t, s]: m = [[x_re, x_im], [−x_im, x_re]]."""
-    re, im = x[:, 0], x[:, 1]
-    return torch.stack([re, im, -im, re], 1).unflatten(1, (2, 2))
+def terms(product, dtype: torch.dtype, device=None) -> list:
+    """A CGProduct's terms as this layout's `cg_product` takes them: Python constants (dtype and device unused)."""
+    return product.constant_terms()
 
 
-def cg_product(mx: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
+def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
     """z_c = Σ_ab C[a, b, c] x_a y_b on planes, channel by channel (τ_x = τ_y, or either is 1 and broadcasts).
 
-    mx: `multiplier(x)` `[d1, 2, 2, τ_x, ...]`; y: planes `[d2, 2, τ_y, ...]`; terms: `(i1, i2, coeff)` of
-    CGProduct.terms(…, planes=True), coeff `[d_out, 2P]`. Returns planes `[d_out, 2, τ, ...]`: the P nonzero products
-    x_{i1} y_{i2} over long rows and one real GEMM, whose K axis also sums the input planes."""
-    i1, i2, coeff = terms
-    prod = mx.index_select(0, i1) * y.index_select(0, i2)[:, :, None]  # [P, t, s, τ, ...]
-    out = coeff @ prod.flatten(0, 1).flatten(1)  # [d_out, 2P] @ [2P, 2·τ·...]
-    return out.view((coeff.shape[0],) + prod.shape[2:])
+    x `[d1, 2, τ_x, ...]`, y `[d2, 2, τ_y, ...]`; terms: one path of `CGProduct.constant_terms()`, `((a, b, C), …)`
+    per output row. Returns planes `[d_out, 2, τ, ...]`. Each product x_a y_b is formed once (re = x_re y_re −
+    x_im y_im, im = x_re y_im + x_im y_re) and the rows are sums of constant multiples of them."""
+    xr, xi, yr, yi = x[:, 0], x[:, 1], y[:, 0], y[:, 1]
+    products: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+    rows = []
+    for row in terms:
+        re = im = None
+        for a, b, c in row:
+            if (a, b) not in products:
+                products[a, b] = (xr[a] * yr[b] - xi[a] * yi[b], xr[a] * yi[b] + xi[a] * yr[b])
+            pr, pi = products[a, b]
+            re, im = (c * pr, c * pi) if re is None else (re + c * pr, im + c * pi)
+        if re is None:  # a row without terms
+            re = im = torch.zeros_like(xr[0] * yr[0])
+        rows.append(torch.stack([re, im]))
+    return torch.stack(rows)
 
 
 def real_block(w: torch.Tensor) -> torch.Tensor:
@@ -95,15 +102,14 @@ def from_scalar_features(r: torch.Tensor) -> torch.Tensor:
 
 __all__ = [
     "CHANNELS",
-    "PLANES_TERMS",
     "add_bias",
     "aggregate",
     "cg_product",
     "from_layout",
     "from_scalar_features",
     "linear",
-    "multiplier",
     "real_block",
     "scalar_features",
+    "terms",
     "to_layout",
 ]

@@ -15,8 +15,6 @@ import torch
 
 #: the channel axis of a tensor in this layout
 CHANNELS = 1
-#: CGProduct.terms format this layout's cg_product takes
-PLANES_TERMS = False
 
 
 def to_layout(*zs: torch.Tensor) -> torch.Tensor:
@@ -30,9 +28,9 @@ def from_layout(r: torch.Tensor) -> torch.Tensor:
     return r.permute(2, 3, 1, 0)
 
 
-def multiplier(x: torch.Tensor) -> torch.Tensor:
-    """The left factor of `cg_product` as it takes it: the rows themselves."""
-    return x
+def terms(product, dtype: torch.dtype, device=None) -> list[tuple]:
+    """A CGProduct's terms as this layout's `cg_product` takes them: index and coefficient tensors."""
+    return product.terms(dtype, device)
 
 
 def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
@@ -94,14 +92,13 @@ def from_scalar_features(r: torch.Tensor) -> torch.Tensor:
 
 __all__ = [
     "CHANNELS",
-    "PLANES_TERMS",
     "add_bias",
     "aggregate",
     "cg_product",
     "from_layout",
     "from_scalar_features",
     "linear",
-    "multiplier",
     "scalar_features",
+    "terms",
     "to_layout",
 ]
