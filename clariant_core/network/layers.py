@@ -220,8 +220,8 @@ class CGLevel(nn.Module):
         """`_run` in planes with this level's CG terms bound as constants (inductor then fuses each product into one
         kernel: network/planes.py), as a function with its own code object: torch.compile keeps at most
         `torch._dynamo.config.recompile_limit` (8) compiled versions per code object and runs the code eagerly beyond
-        that — shared by every level of every model, 3 levels × (with, without gradients) × a second batch shape
-        would pass it and fall back to the planes run eagerly, several times slower than the rows."""
+        that — shared by every level of every model, 3 levels × (with, without gradients) passed it at the third
+        batch shape and fell back to the planes run eagerly, several times slower than the rows."""
         sq_c, msg_c = self.square.constant_terms(), self.message.constant_terms()
 
         def run(xs, q, basis, mask):
