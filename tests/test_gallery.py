@@ -236,6 +236,12 @@ class SumE(nn.Module):
         return (p[..., 0] * mask.to(p.dtype)).sum(1) / 100
 
 
+def sum_energy_bfloat16(p, mask):
+    """6c. Σ_i E_i/100 returned in bfloat16 whatever the input dtype: an order-one boost error that bfloat16's
+    rounding allowance (~100× a floor of a few 10⁻²) swallowed — once PASS; never PASS."""
+    return ((p[..., 0] * mask.to(p.dtype)).sum(1) / 100).to(torch.bfloat16)
+
+
 class RawMLP(nn.Module):
     """8. A per-particle MLP on raw (E, px, py, pz)/100, summed: frame dependent → BROKEN even with one dtype."""
 
@@ -362,6 +368,7 @@ GALLERY = [
         kw=dict(max_rapidity=6.0),
     ),
     Case("6b 1e-4 frame leak, f64 output", FrameLeak(), _massless(32, 8, seed=6), BROKEN, kw=dict(max_rapidity=6.0)),
+    Case("6c Σ E_i, bf16 output (order-one break)", sum_energy_bfloat16, _massless(16, 8, seed=8), "!PASS"),
     Case(
         "7a beams appended (rot_z only)",
         Beams(),

@@ -606,3 +606,45 @@ def test_a_few_jets_overflowing_in_float32_do_not_turn_growing_rounding_into_a_b
     assert j.verdict == NUMERICAL, j.summary()
     reasons = [r.reason for r in j.rows]
     assert any("left out of the comparison: non-finite in float32" in r for r in reasons), reasons
+
+
+def energy_sum_in_bfloat16(p, mask):
+    """Σ E_i — not invariant under boosts at all — returned in bfloat16 whatever the input precision."""
+    return (p[..., 0] * mask.to(p.dtype)).sum(1, keepdim=True).to(torch.bfloat16)
+
+
+def pairs_in_bfloat16(p, mask):
+    """The invariant pair model, its output returned in bfloat16 whatever the input precision."""
+    return pair_model(p, mask).to(torch.bfloat16)
+
+
+def test_an_order_one_break_behind_a_bfloat16_output_never_passes():
+    """Every precision's outputs are bfloat16: the bfloat16 rows' rounding allowance (~100× a floor of a few 10⁻²)
+    swallowed the energy sum's O(1) boost error, and the headline came from them — PASS. Nothing finer can tell that
+    allowance from a bug, so those rows and the boosts are unresolved; rotations, which leave Σ E exact, still pass."""
+    for p, mask in ((P, MASK), random_jets(4, 5, seed=0)):
+        j = judge(sweep(energy_sum_in_bfloat16, p, mask, **SMALL))
+        assert j.verdict in (UNRESOLVED, NUMERICAL), j.summary()  # never PASS; nothing finer tells rounding apart
+        fam = j.by_family()
+        assert fam["boosts along z"] == UNRESOLVED and fam["rotations about z"] == PASS, fam
+        boosts = [r for r in j.rows if r.kind == "boost"]
+        assert all(r.verdict != PASS for r in boosts), [r.line() for r in boosts if r.verdict == PASS]
+        with pytest.raises(AssertionError, match="UNRESOLVED|NUMERICAL"):
+            assert_lorentz_invariant(energy_sum_in_bfloat16, p, mask, **SMALL)
+    # the same output dtype on a correct model is never called broken
+    assert judge(sweep(pairs_in_bfloat16, P, MASK, **SMALL)).verdict in (PASS, UNRESOLVED)
+
+
+def test_a_family_nothing_resolved_keeps_a_pass_elsewhere_from_the_headline():
+    """The headline is the worst of the families' verdicts: an unresolved family turns PASS into UNRESOLVED, while a
+    resolved BROKEN elsewhere still decides."""
+    from clariant.validate.verdict import RowVerdict, families_headline
+
+    def row(family, verdict):
+        return RowVerdict("float64", "boost", "x", 1.0, verdict, 0.0, 0.0, 0.0, None, None, "", family=family)
+
+    mixed = [row("a", UNRESOLVED), row("a", PASS), row("b", PASS)]
+    assert families_headline(mixed) == PASS  # family a resolved at one row
+    assert families_headline([row("a", UNRESOLVED), row("b", PASS)]) == UNRESOLVED
+    assert families_headline([row("a", UNRESOLVED), row("b", BROKEN)]) == BROKEN
+    assert families_headline([]) is None

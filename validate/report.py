@@ -358,8 +358,9 @@ def _sections(d: dict, properties_html: str = "") -> list[str]:
         f"UNRESOLVED where the dtype cannot resolve the function (overflow, saturated floor, output rounding); "
         f"otherwise NUMERICAL if the excess shrinks with the unit roundoff, BROKEN if not; NONFINITE for NaN/inf "
         f"outputs that a wider dtype does not explain. A curve (one dtype, one family of transformations) takes "
-        f"the worst verdict of its rows, a dtype the worst of its curves and the headline the worst of the dtypes "
-        f"(UNRESOLVED only where nothing else was resolved; docs/validation.md). Sweep: {d['sweep_seconds']:.1f} s; "
+        f"the worst verdict of its rows, a dtype the worst of its curves and the headline the worst of the families "
+        f"(UNRESOLVED only where a family resolved nothing, or nothing else was resolved; docs/validation.md). "
+        f"Sweep: {d['sweep_seconds']:.1f} s; "
         f"whole run {d['seconds']:.1f} s.</p>",
         "<h2>Verdicts</h2>" + _table(verdict_table, verdict_cols, "small verdicts"),
         "<h2>Subgroups</h2>" + _table(group_rows, ["group", "verdict"], "small"),

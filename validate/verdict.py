@@ -9,8 +9,8 @@ Verdicts, in order of severity (`Verdict`):
 - UNRESOLVED — this dtype cannot resolve the function here: outputs overflow where float64's do not, the floor itself
   is saturated (≥ `SATURATED`), the model's output dtype is coarser than the one requested (its rounding hides
   anything below it), the model computes in float32 inside (float64 rows; measures._detect_float32_inside), or the
-  floor cannot be computed. Never PASS; it does not enter the headline while any row is
-  resolved.
+  floor cannot be computed. Never PASS; it does not enter a family's verdict while any of the family's rows is
+  resolved, and a family with no resolved row makes a PASS of the model (or of a group) UNRESOLVED.
 - NUMERICAL — excess error that shrinks with the unit roundoff: compared with the same transformation at another
   precision, the error ratio is at least √(u_lo/u_hi), the geometric midpoint of "rounding" (u_lo/u_hi) and "bug" (1),
   and the two median excesses agree (the smaller ≥ √ the larger): amplified rounding exceeds its floor by the same
@@ -22,7 +22,9 @@ Verdicts, in order of severity (`Verdict`):
   the PASS bounds but above its floor (median excess > 1) is BROKEN too when a finer precision measured the same
   transformation and the error does not shrink there: in bfloat16/float16 the PASS allowance is an O(0.1–1) error,
   large enough to hide an order-one bug (only where the finer error shows in this row: above its floor, and this
-  row's error nearer to it than to the floor).
+  row's error nearer to it than to the floor). Where the finer precisions were measured but the model returned
+  outputs no finer there (bfloat16 whatever it is given), such a row is UNRESOLVED when its allowance reaches an
+  order-one error (threshold × floor ≥ `SATURATED`): nothing can tell the allowance from a bug.
 - NONFINITE — the model's outputs are NaN or inf where no narrower dtype explains it (float64 too): a finding.
 """
 
@@ -128,6 +130,16 @@ def headline(verdicts) -> Verdict | None:
     return max(resolved) if resolved else UNRESOLVED
 
 
+def families_headline(rows) -> Verdict | None:
+    """The verdict of rows spanning families of transformations: the worst of the families' headlines, so that a
+    family no precision resolved at any parameter makes a PASS elsewhere UNRESOLVED (nothing showed the model
+    invariant under it), while a resolved NUMERICAL, BROKEN or NONFINITE anywhere still decides."""
+    by_family: dict[str, list] = {}
+    for r in rows:
+        by_family.setdefault(r.family, []).append(r.verdict)
+    return max((headline(v) for v in by_family.values()), default=None)
+
+
 @dataclass(frozen=True)
 class RowVerdict:
     dtype: str
@@ -206,9 +218,9 @@ class Judgement:
         with a row."""
         out = {}
         for g in SUBGROUPS[self.group]:
-            vs = [r.verdict for r in self.rows if g in r.groups]
-            if vs:
-                out[g] = headline(vs)
+            got = families_headline(r for r in self.rows if g in r.groups)
+            if got is not None:
+                out[g] = got
         return out
 
     def by_curve(self) -> dict[tuple[str, str], Verdict]:
@@ -351,6 +363,23 @@ def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] |
     return why, scaling, expected
 
 
+def _no_finer_outputs(meas, measured) -> str | None:
+    """Whether this precision's finer precisions were measured and returned outputs no finer than this row's (a model
+    returning bfloat16 whatever it is given): then the comparison that tells this precision's rounding allowance —
+    an O(0.1–1) error in bfloat16/float16 — from an order-one symmetry bug has nothing finer to compare with. The
+    reason, else None."""
+    finer = [
+        m for m in measured.values() if m is not meas and m.errors is not None and m.precision.u < meas.precision.u
+    ]
+    if not finer or any(m.unit < meas.unit for m in finer):
+        return None
+    return (
+        f"within {meas.name}'s allowance for rounding, but the model returns {meas.output_described} for "
+        f"{', '.join(m.name for m in finer)} inputs too: no finer output to tell that allowance (an error up to "
+        "~100× the floor) from a symmetry bug"
+    )
+
+
 def excess_scales(e_lo: float, e_hi: float, floor_lo: float, threshold: float) -> bool:
     """Whether median excesses `e_lo`, `e_hi` over the floor, at a coarser and a finer precision, are consistent with
     rounding the model amplifies — which exceeds its floor by the same factor at every precision. False where one
@@ -413,6 +442,11 @@ def _judge_row(meas, i, measured, threshold):
         broken = _unscaled_above_floor(meas, i, jets, measured)
         if broken:
             return BROKEN, broken[0] + aside, *broken[1:]
+        # only where the allowance reaches an order-one error (threshold × floor ≥ SATURATED: bfloat16, float16):
+        # below that, the PASS bounds cannot hide such a bug (a float32-only model keeps its PASS)
+        hidden = _no_finer_outputs(meas, measured)
+        if hidden and threshold * median(meas.floor[i][jets]) >= SATURATED:
+            return UNRESOLVED, hidden + aside, None, None
     if got:
         return got[0], got[1] + aside, None, None
     err = p95(meas.errors[i][jets])
@@ -431,12 +465,9 @@ def _judge_row(meas, i, measured, threshold):
         if median(meas.excess[i][jets]) > TAIL * threshold:
             why = "median excess beyond anything rounding explains (no second precision needed)"
             return BROKEN, why + aside, None, None
-        return (
-            NUMERICAL,
-            "excess error and no second precision to tell rounding from a symmetry bug" + aside,
-            None,
-            None,
-        )
+        coarse = _no_finer_outputs(meas, measured)
+        what = "no second precision" if coarse is None else f"no finer output ({meas.output_described} for every input)"
+        return NUMERICAL, f"excess error and {what} to tell rounding from a symmetry bug" + aside, None, None
     lo, hi, both, scaling, expected = _scaling(meas, other, i, jets)
     e_lo = p95(lo.errors[i][both])
     if scaling >= math.sqrt(expected):
@@ -536,7 +567,7 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
             rows[k] = RowVerdict(**{**vars(r), "verdict": UNRESOLVED, "reason": found.reason})
         elif found is not None and r.verdict == UNRESOLVED and found.short not in r.reason:
             rows[k] = RowVerdict(**{**vars(r), "reason": f"{r.reason}; and {found.short}"})
-    overall = headline(r.verdict for r in rows) or PASS
+    overall = families_headline(rows) or PASS
     outliers = _outlier_notes(measured, rows, threshold)
     notes = list(dict.fromkeys([*result.notes, *(n for m in measured.values() for n in m.notes), *outliers]))
     return Judgement(
