@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import torch
 
+from clariant_core.network import adjoints
+from clariant_core.network.adjoints import gather, mix, stored
+
 #: the channel axis of a tensor in this layout
 CHANNELS = 1
 
@@ -40,16 +43,10 @@ def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
     `[P, d_out]`. Returns rows `[d_out, τ, ...]`: the P nonzero products x_{i1} y_{i2} and one real GEMM over their
     interleaved real and imaginary parts."""
     i1, i2, coeff = terms
-    prod = x.index_select(0, i1) * y.index_select(0, i2)  # [P, τ, ...] complex
+    prod = gather(x, i1) * gather(y, i2)  # [P, τ, ...] complex
     real = torch.view_as_real(prod)
-    out = _stored(coeff.T @ real.reshape(prod.shape[0], -1), real)  # [d_out, τ·…·2]
+    out = stored(coeff.T @ real.reshape(prod.shape[0], -1), real)  # [d_out, τ·…·2]
     return torch.view_as_complex(out.view((coeff.shape[1],) + prod.shape[1:] + (2,)))
-
-
-def _stored(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A real GEMM's result in the rows' real dtype: under autocast the GEMM computes and rounds in bfloat16/float16,
-    which has no complex type to hold the result (a no-op otherwise)."""
-    return out.to(like.dtype)
 
 
 def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -57,8 +54,7 @@ def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     `[d, m, ...]`: one batched complex GEMM, W shared by the d components (no copy of x)."""
     wc = torch.view_as_complex(w)
     d, n = x.shape[:2]
-    out = torch.bmm(wc.expand(d, *wc.shape), x.reshape(d, n, -1))
-    return out.view((d, wc.shape[0]) + x.shape[2:])
+    return mix(wc, x.reshape(d, n, -1)).view((d, wc.shape[0]) + x.shape[2:])
 
 
 def add_bias(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -70,14 +66,7 @@ def aggregate(f: torch.Tensor, parts: list[torch.Tensor]) -> list[torch.Tensor]:
     """Σ_j f[c·B + b, i, j] · part[…, c, b, j] for each rows part `[D_k, τ, B, N]`, f real `[τ·B, N_i, N_j]`. The
     parts are laid out once as real planes (per channel and jet a `[2ΣD, N]` matrix), multiplied by f in one batched
     real GEMM — half the arithmetic of a complex one — and the result read back as complex rows."""
-    sizes = [t.shape[0] for t in parts]
-    tau, b, n = parts[0].shape[1:]
-    rows = torch.view_as_real(torch.cat(parts)).permute(0, 4, 1, 2, 3).contiguous()  # [ΣD, 2, τ, B, N]
-    agg = _stored(torch.bmm(rows.view(-1, tau * b, n).transpose(0, 1), f.mT), rows)  # [τ·B, 2ΣD, N_i]
-    # to complex by transposing each (jet, row)'s 2 × N block in place — the result keeps the jets outermost
-    # (a strided view of rows [ΣD, τ, B, N]), which the consumers' gathers read as they are
-    z = torch.view_as_complex(agg.view(tau * b, -1, 2, n).transpose(2, 3).contiguous())  # [τ·B, ΣD, N_i]
-    return list(torch.split(z.transpose(0, 1).view(-1, tau, b, n), sizes))
+    return adjoints.aggregate(f, parts)
 
 
 def scalar_features(s: torch.Tensor) -> torch.Tensor:
