@@ -135,6 +135,28 @@ def test_gradients_finite_and_dtype_kept(dtype):
         assert param.grad is not None and torch.isfinite(param.grad).all(), name
 
 
+@pytest.mark.parametrize("dtype", REAL_DTYPES)
+@pytest.mark.parametrize("beams", [False, True])
+def test_levels_accumulate_without_gradients_what_they_concatenate_with(dtype, beams):
+    """Without gradients a CG level multiplies each piece of its concatenation by its block of W as it is made
+    (layers._Accumulation); with gradients it concatenates and multiplies once (layers._Concatenation). Same function,
+    sums in another order: the logits agree to 16 u of the largest plus 16× the logits' own rounding spread (their
+    float32 error over u₃₂, times u) — the beams' large features make the logits ill-conditioned (measured: the
+    paths 7 u apart and the spread 48 u without beams; 36,000–69,000 u apart and the spread 28,000 u with). A piece
+    multiplied by the wrong block of W moves them by O(1)."""
+    model = _model(dtype, beams=beams)
+    p, mask = random_jets(9, 14, seed=5, min_particles=2)
+    with torch.no_grad():
+        accumulated = model(p.to(dtype), mask)
+        exact = _model(torch.float64, beams=beams)(p, mask)
+        single = _model(torch.float32, beams=beams)(p.float(), mask)
+    concatenated = model(p.to(dtype), mask).detach()
+    assert concatenated.dtype == accumulated.dtype == dtype
+    u = cc.unit_roundoff(dtype)
+    spread = u * (single.double() - exact).abs().max() / cc.unit_roundoff(torch.float32)
+    assert (accumulated - concatenated).abs().max() <= 16 * u * concatenated.abs().max() + 16 * spread
+
+
 def _step(dtype, p, mask, chunk_pairs, jet_by_jet=False, **kw):
     model = _model(dtype, **kw).train()
     model.grad_chunk_pairs = chunk_pairs
