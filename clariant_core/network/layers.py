@@ -184,8 +184,11 @@ class _Accumulation(_Pieces):
         self.sums: dict[Irrep, torch.Tensor] = {}
 
     def add(self, c: Irrep, z: torch.Tensor, k: int) -> None:
-        part = self.layout.linear(self.linear.weights[str(c)][:, k : k + z.shape[self.layout.CHANNELS]], z)
-        self.sums[c] = part if c not in self.sums else self.sums[c] + part
+        w = self.linear.weights[str(c)][:, k : k + z.shape[self.layout.CHANNELS]]
+        if c in self.sums:  # the GEMM adds into the sum: no temporary per piece
+            self.layout.linear_add_(self.sums[c], w, z)
+        else:
+            self.sums[c] = self.layout.linear(w, z)
 
     def mapped(self) -> dict[Irrep, torch.Tensor]:
         out = {c: self.sums[c] for _, c in self.linear.irreps_out}

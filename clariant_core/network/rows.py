@@ -57,6 +57,15 @@ def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return mix(wc, x.reshape(d, n, -1)).view((d, wc.shape[0]) + x.shape[2:])
 
 
+def linear_add_(acc: torch.Tensor, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """acc += W x in place (`linear`'s product added into rows acc `[d, m, ...]` by the GEMM itself, no temporary);
+    without gradients only."""
+    wc = torch.view_as_complex(w)
+    d, n = x.shape[:2]
+    acc.view(d, wc.shape[0], -1).baddbmm_(wc.expand(d, *wc.shape), x.reshape(d, n, -1))
+    return acc
+
+
 def add_bias(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """x + b on the channels of rows `[1, τ, ...]`, b stored as (re, im) pairs `[τ, 2]`."""
     return x + torch.view_as_complex(bias).view((1, -1) + (1,) * (x.ndim - 2))
@@ -87,6 +96,7 @@ __all__ = [
     "from_layout",
     "from_scalar_features",
     "linear",
+    "linear_add_",
     "scalar_features",
     "terms",
     "to_layout",
