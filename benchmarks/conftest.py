@@ -13,6 +13,7 @@ import os
 import pytest
 import torch
 
+from clariant_core.allocator import retain_freed_memory
 from clariant_core.devices import available, cpu_model, gpu_driver
 from clariant_core.numerics import PRECISIONS
 
@@ -47,6 +48,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["cpu_model"] = cpu_model()
     machine_info["torch"] = torch.__version__
     machine_info["torch_threads"] = torch.get_num_threads()
+    machine_info["malloc"] = retain_freed_memory()
     gpu = torch.cuda.is_available()
     machine_info["gpu"] = torch.cuda.get_device_name(0) if gpu else None
     machine_info["driver"] = gpu_driver() if gpu else None

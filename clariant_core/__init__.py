@@ -1,5 +1,6 @@
 """CLARIANT core: the Lorentz group, its irreps, Clebsch–Gordan decomposition and the LGN network."""
 
+from clariant_core import allocator  # noqa: F401 — first: glibc keeps freed CPU temporaries (allocator.py)
 from clariant_core.group.clebsch_gordan import (
     CGProduct,
     clebsch_gordan,

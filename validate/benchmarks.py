@@ -11,7 +11,8 @@ from pathlib import Path
 
 
 def _machine(info: dict) -> str:
-    """One line: CPU model, cores, torch threads, torch, and the GPU, driver and CUDA where there is one."""
+    """One line: CPU model, cores, torch threads, torch, the malloc settings, and the GPU, driver and CUDA where
+    there is one."""
     cpu = info.get("cpu", {})
     brand = info.get("cpu_model") or cpu.get("brand_raw") or cpu.get("brand") or info.get("processor") or "unknown CPU"
     parts = [brand.strip(), f"{cpu.get('count', '?')} cores"]
@@ -19,6 +20,8 @@ def _machine(info: dict) -> str:
         parts.append(f"{info['torch_threads']} torch threads")
     if info.get("torch"):
         parts.append(f"torch {info['torch']}")
+    if info.get("malloc"):
+        parts.append(info["malloc"])
     gpu = info.get("gpu") or info.get("cuda")  # older runs stored the GPU's name under "cuda"
     if gpu:
         extra = [f"{k} {info[k]}" for k in ("driver", "cuda_version") if info.get(k)]

@@ -91,6 +91,7 @@ FIELDS = {
     "cpu": "CPU",
     "cores": "CPU cores",
     "torch_threads": "torch threads",
+    "malloc": "CPU memory allocator",
     "torch": "torch version",
     "python": "Python version",
     "platform": "platform",

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from clariant_core.allocator import retain_freed_memory
 from clariant_core.atomic import publish_folder, write_text
 
 from . import pages, plots
@@ -53,6 +54,7 @@ def machine_info() -> dict:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "malloc": retain_freed_memory(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
