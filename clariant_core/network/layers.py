@@ -177,7 +177,8 @@ class _Accumulation(_Pieces):
     ~14 MB for the (2,2) irrep alone, read again by the GEMM; accumulated, the forward took 16 % less time in
     float64 and 15 % in float32 (one thread, 2-core AMD EPYC, torch 2.13). With gradients the concatenation is
     faster (one GEMM and one backward node per irrep instead of one per piece: a float32 training step at B = 64,
-    N = 50 took 12 % longer accumulated), so a level accumulates only without gradients, in the rows."""
+    N = 50 took 12 % longer accumulated), so a level accumulates only without gradients, in the rows, and only when
+    its linear map is a plain EquivariantLinear (it uses the weights directly, not `forward_inside`)."""
 
     def __init__(self, linear, layout):
         super().__init__(linear, layout)
@@ -245,7 +246,10 @@ class CGLevel(nn.Module):
         f `[τ, B, N, N]` in training is bounded by LGN.grad_chunk_pairs, which runs large batches in recomputed
         chunks."""
         x = dict(zip(self.irreps_in.irreps, torch.split(xs, [a.dim for a in self.irreps_in.irreps])))
-        sink = _Accumulation if layout is rows and not torch.is_grad_enabled() else _Concatenation
+        # accumulated only where it is the same function: eager, without gradients, and a linear map whose
+        # forward_inside is EquivariantLinear's own (a subclass that changes it gets its own method called)
+        own = type(self.linear).forward_inside is EquivariantLinear.forward_inside
+        sink = _Accumulation if layout is rows and own and not torch.is_grad_enabled() else _Concatenation
         out = sink(self.linear, layout)
         for c in self.irreps_cat.irreps:
             if c in x:  # F_i itself, the first channels of the concatenation
