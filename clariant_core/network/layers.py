@@ -66,6 +66,10 @@ class EquivariantLinear(nn.Module):
         """The same map inside a CG level, on the layout it computes in (the module network/rows or
         network/planes): `{Irrep: τ_in channels}` → `{Irrep: τ_out channels}`."""
         out = {ir: layout.linear(self.weights[str(ir)], x[ir]) for _, ir in self.irreps_out}
+        return self.biased_inside(out, layout)
+
+    def biased_inside(self, out: dict[Irrep, torch.Tensor], layout) -> dict[Irrep, torch.Tensor]:
+        """W x inside a CG level (`{Irrep: τ_out channels}`, in `layout`) plus the bias on (0,0)."""
         if self.bias is not None:
             out[SCALAR_IRREP] = layout.add_bias(out[SCALAR_IRREP], self.bias)
         return out
@@ -192,10 +196,7 @@ class _Accumulation(_Pieces):
             self.sums[c] = self.layout.linear(w, z)
 
     def mapped(self) -> dict[Irrep, torch.Tensor]:
-        out = {c: self.sums[c] for _, c in self.linear.irreps_out}
-        if self.linear.bias is not None:
-            out[SCALAR_IRREP] = self.layout.add_bias(out[SCALAR_IRREP], self.linear.bias)
-        return out
+        return self.linear.biased_inside({c: self.sums[c] for _, c in self.linear.irreps_out}, self.layout)
 
 
 class CGLevel(nn.Module):

@@ -59,7 +59,8 @@ def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def linear_add_(acc: torch.Tensor, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """acc += W x in place (`linear`'s product added into rows acc `[d, m, ...]` by the GEMM itself, no temporary);
-    without gradients only."""
+    without gradients only, and in the rows only: a level accumulates its linear map only when it runs eagerly
+    (layers._Accumulation)."""
     wc = torch.view_as_complex(w)
     d, n = x.shape[:2]
     acc.view(d, wc.shape[0], -1).baddbmm_(wc.expand(d, *wc.shape), x.reshape(d, n, -1))
