@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import clariant_core as cc
 from clariant.validate.strategies import jets, random_jets, sl2c_elements
+from clariant_core.network import layers
 
 # Error model: the boost's condition number e^{2|y|} times u, times the jet's own sensitivity (nearly collinear
 # constituent pairs make some jets ill-conditioned): typical jets stay within 16·u·e^{2|y|}, the worst of a batch of
@@ -105,6 +106,22 @@ def test_padding_invariant(dtype):
 
 
 @pytest.mark.parametrize("dtype", REAL_DTYPES)
+def test_jets_without_padding_skip_the_mask_and_agree_with_padded_ones(dtype):
+    """Jets trimmed to their multiplicity (every row a real particle, as the validation suite evaluates them) skip
+    the multiplications by the mask (LGN._all_real); the same jets with padding rows take the masked path. Both
+    compute the same function: the outputs agree as in test_padding_invariant. A skipped mask that mattered — a
+    padding row not zeroed — would move them by O(1)."""
+    model = _model(dtype)
+    p, mask = random_jets(6, 15, seed=4, dtype=dtype, min_particles=15)
+    padded_p = torch.cat([p, torch.full((6, 5, 4), 7.0, dtype=dtype)], 1)  # junk in the padding rows
+    padded_mask = torch.cat([mask, torch.zeros(6, 5, dtype=torch.bool)], 1)
+    assert model._all_real(mask) and not model._all_real(padded_mask)
+    with torch.no_grad():
+        out = model(p, mask)
+        assert _rel(model(padded_p, padded_mask), out).max() <= 64 * cc.unit_roundoff(dtype) * 20
+
+
+@pytest.mark.parametrize("dtype", REAL_DTYPES)
 def test_single_particle_and_collinear_jets(dtype):
     model = _model(dtype)
     p = torch.zeros(3, 5, 4, dtype=dtype)
@@ -145,7 +162,9 @@ def test_levels_accumulate_without_gradients_what_they_concatenate_with(dtype, b
     paths 7 u apart and the spread 48 u without beams; 36,000–69,000 u apart and the spread 28,000 u with). A piece
     multiplied by the wrong block of W moves them by O(1)."""
     model = _model(dtype, beams=beams)
-    p, mask = random_jets(9, 14, seed=5, min_particles=2)
+    p, mask = random_jets(96, 24, seed=5, min_particles=2)
+    # long enough rows that the levels accumulate (shorter ones concatenate without gradients too)
+    assert 96 * 24 * min(model.config.channels[:-1]) >= layers.ACCUMULATE_MIN_ROW_NUMBERS
     with torch.no_grad():
         accumulated = model(p.to(dtype), mask)
         exact = _model(torch.float64, beams=beams)(p, mask)
