@@ -15,7 +15,7 @@ from clariant_core.numerics import precision
 
 from . import action
 from .evaluation import Evaluator, apply
-from .workers import CPU_PARTICLES_PER_CALL, has_hooks, workers_for
+from .workers import cpu_particles_per_call, has_hooks, workers_for
 
 
 @dataclass
@@ -32,11 +32,11 @@ class Context:
     progress: Callable[[int], None] | None = None
     xs: torch.Tensor | None = None  # Λx [T, B, N, 4] float64
     _refs: dict = field(default_factory=dict)
+    _ahead: dict = field(default_factory=dict)  # f(Λx) by precision name, evaluated ahead (`with_transformed`)
 
     def __post_init__(self):
         # batches evaluated concurrently on the CPU, each call cache-sized (validate/workers.py); one at a time on a GPU
         self.workers = 1 if has_hooks(self.ev.model) else workers_for(self.ev.device)
-        self.particles = CPU_PARTICLES_PER_CALL if self.ev.device.type == "cpu" else None
         self._lock = threading.Lock()
         if self.xs is None:
             self.xs = action.transformed(self.m, self.lam, self.x64)
@@ -60,22 +60,28 @@ class Context:
             with torch.no_grad():
                 return self.ev(dtype, xc, mc, self.out_rep)
 
-        return self.apply(fn, x, mask, tick=None if serial else self.tick, serial=serial)
+        return self.apply(fn, x, mask, tick=None if serial else self.tick, serial=serial, dtype=dtype)
 
-    def apply(self, fn, x: torch.Tensor, mask: torch.Tensor, *extra, tick=None, serial=False) -> torch.Tensor:
-        """`evaluation.apply` with this context's budget, trimming, workers and call size (`serial`: one batch at a
-        time, for work that cannot run concurrently — forward-mode autodiff keeps one global level stack)."""
+    def apply(
+        self, fn, x: torch.Tensor, mask: torch.Tensor, *extra, tick=None, serial=False, dtype=torch.float64, copies=1
+    ) -> torch.Tensor:
+        """`evaluation.apply` with this context's budget, trimming, workers and call size for `dtype`, the precision
+        fn computes in (`serial`: one batch at a time, for work that cannot run concurrently — forward-mode autodiff
+        keeps one global level stack; `copies`: fn evaluates its jets that many times in one call, which gets that
+        share of the budget and call size)."""
         workers = 1 if serial else self.workers
+        cpu = self.ev.device.type == "cpu"
+        share = max(1, copies)
         return apply(
             fn,
             x,
             mask,
-            self.budget,
+            max(1, self.budget // share),
             self.trim,
             *extra,
             tick=tick,
             workers=workers,
-            particles=self.particles,
+            particles=max(1, cpu_particles_per_call(precision(dtype).dtype) // share) if cpu else None,
             state=self.ev.state,
         )
 
@@ -100,10 +106,26 @@ class Context:
         return out
 
     def transformed_outputs(self, dtype) -> torch.Tensor:
-        """f(Λx) `[T, B, ...]` at `dtype` (f(x) alongside: `with_reference`)."""
+        """f(Λx) `[T, B, ...]` at `dtype` (f(x) alongside: `with_reference`), or the outputs `with_transformed`
+        evaluated ahead (handed over once)."""
+        ahead = self._ahead.pop(precision(dtype).name, None)
+        return ahead if ahead is not None else self._transformed(dtype)[0]
+
+    def with_transformed(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """f(x') at `dtype` for more jets x' `[B', N, 4]`, evaluated in the pass that computes f(Λx) and f(x) at that
+        dtype, which are kept for `transformed_outputs` and `reference`: one pass instead of two, for a dtype that is
+        measured anyway (the floor's probes ride along with float64's transformations)."""
+        out, more = self._transformed(dtype, x, mask)
+        self._ahead[precision(dtype).name] = out
+        return more
+
+    def _transformed(self, dtype, x=None, mask=None) -> tuple[torch.Tensor, torch.Tensor | None]:
         t, b = self.shape
-        out = self.with_reference(dtype, self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1))
-        return out.reshape(t, b, *out.shape[1:])
+        xs, ms = self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1)
+        if x is not None:
+            xs, ms = torch.cat([xs, x]), torch.cat([ms, mask])
+        out = self.with_reference(dtype, xs, ms)
+        return out[: t * b].reshape(t, b, *out.shape[1:]), (out[t * b :] if x is not None else None)
 
     def act(self, z: torch.Tensor, sel=slice(None)) -> torch.Tensor:
         """ρ_out of transformations `sel` applied to z `[T', B, ..., dim]`."""

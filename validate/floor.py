@@ -84,11 +84,14 @@ class FloorModel:
         return out
 
 
-def _reverse(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _reverse(ctx: Context, probes: torch.Tensor, components: int) -> tuple[torch.Tensor, torch.Tensor]:
     """E‖ρ J v‖² per (transformation, jet) `[T, B]` exactly over the rounding model for u = 1:
     Σ_μ (‖ρ J Λ⁻¹ e_μ‖² (Λx)_μ² + ‖ρ J e_μ‖² x_μ²) / 3, and J δ for the probe perturbations `[B, K, D]`.
-    The Jacobian rows come from reverse mode, one pass per output component; they do not depend on the
-    transformation, so this costs O(outputs) passes over B jets, not T·B."""
+    The Jacobian rows do not depend on the transformation, so this costs O(outputs) jet evaluations, not T·B: each
+    call evaluates its jets once per output component (D = `components` copies) and one backward pass of
+    Σ_k f_k(copy k) gives every row at once — jets are independent, as the grouping of jets into calls already
+    assumes. On the floor's small calls (a few jets of one multiplicity) a pass costs mostly its fixed overhead,
+    so one backward over D copies replaces D backward passes at little more than the cost of one."""
     t, _ = ctx.shape
     complex_out = ctx.reference(torch.float64).is_complex()
     k_probes = probes.shape[0]
@@ -99,14 +102,16 @@ def _reverse(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
         return ctx.act(cols.flatten(2, 3), slice(first, first + cols.shape[0])).abs().square().sum((-1, -2))
 
     def fn(xc, mc, ysc, pc):  # ysc: Λx [b, w, T, 4]; pc: probes [b, w, K, 4]
-        z = xc.detach().clone().requires_grad_(True)
+        b = xc.shape[0]
+        z = xc.detach().repeat(components, 1, 1).requires_grad_(True)  # copy k: row k of J
         with torch.enable_grad():
-            out = _real_flat(ctx.ev(torch.float64, z, mc, ctx.out_rep))
-            rows = []
-            for k in range(out.shape[1]):
-                g = torch.autograd.grad(out[:, k].sum(), z, retain_graph=k + 1 < out.shape[1], allow_unused=True)[0]
-                rows.append(torch.zeros_like(z) if g is None else g)
-        jac = torch.stack(rows, -1).detach()  # [b, w, 4, D]
+            out = _real_flat(ctx.ev(torch.float64, z, mc.repeat(components, 1), ctx.out_rep))
+            if out.shape[1] != components:
+                raise ValueError(f"the model returned {out.shape[1]} numbers per jet here, {components} before")
+            picked = out.view(components, b, components).diagonal(dim1=0, dim2=2)  # [b, D]: f_k of copy k
+            g = torch.autograd.grad(picked.sum(), z, allow_unused=True)[0]
+        g = torch.zeros_like(z) if g is None else g.detach()
+        jac = g.view(components, *xc.shape).permute(1, 2, 3, 0)  # [b, w, 4, D]
         ctx.tick(2 * xc.shape[0] * xc.shape[1])  # forward and backward
         direct = jac * xc[..., None]
         per = max(1, FLOOR_STEP_NUMBERS // max(jac.numel(), 1))
@@ -118,7 +123,7 @@ def _reverse(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
         jv = torch.einsum("bnkd,bnjk->bjd", jac, pc)  # [b, K, D]
         return torch.cat([(torch.cat(acc) / 3).T, jv.flatten(1)], 1)
 
-    both = ctx.apply(fn, ctx.x64, ctx.mask, ctx.xs.permute(1, 2, 0, 3), probes.permute(1, 2, 0, 3))
+    both = ctx.apply(fn, ctx.x64, ctx.mask, ctx.xs.permute(1, 2, 0, 3), probes.permute(1, 2, 0, 3), copies=components)
     return both[:, :t].T, both[:, t:].unflatten(1, (k_probes, -1))
 
 
@@ -146,23 +151,26 @@ def _forward(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     return sq, _real_flat(jv[t * b :]).reshape(k, b, -1).transpose(0, 1)
 
 
-def build(ctx: Context) -> FloorModel:
-    """Decide per jet between first order and finite perturbations (module docstring) and compute first order."""
+def build(ctx: Context, ahead: bool = False) -> FloorModel:
+    """Decide per jet between first order and finite perturbations (module docstring) and compute first order.
+    `ahead`: float64 is measured after this, so its transformed outputs are evaluated here, in the probes' pass
+    (`Context.with_transformed`)."""
     t, b = ctx.shape
     x, mask = ctx.x64, ctx.mask
     g = torch.Generator().manual_seed(ctx.seed + 7919)
     probes = (torch.rand((PROBE_DRAWS, *x.shape), generator=g, dtype=torch.float64) * 2 - 1) * _PROBE_U * x
     noise_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _NOISE_U * x
     # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u), with
-    # f(x) itself in the same pass (fewer, larger model calls)
+    # f(x) itself — and, `ahead`, f(Λx) — in the same pass (fewer, larger model calls)
     shifted = torch.cat([x + d for d in (*probes, noise_in)])
-    outs = _real_flat(ctx.with_reference(torch.float64, shifted, mask.repeat(len(probes) + 1, 1))).unflatten(0, (-1, b))
+    evaluate = ctx.with_transformed if ahead else ctx.with_reference
+    outs = _real_flat(evaluate(torch.float64, shifted, mask.repeat(len(probes) + 1, 1))).unflatten(0, (-1, b))
     ref = ctx.reference(torch.float64)
     components = ref[0].numel() * (2 if ref.is_complex() else 1)
     linear, jv, method = None, None, ""
     try:
         if components <= REVERSE_MODE_MAX_OUTPUTS:
-            msq, jv = _reverse(ctx, probes)
+            msq, jv = _reverse(ctx, probes, components)
             method = "first order: reverse-mode autodiff, exact RMS over input roundings"
         else:
             msq, jv = _forward(ctx, probes)

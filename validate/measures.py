@@ -196,7 +196,7 @@ def measure(
     m, lam = action.as_transforms(transforms, out_rep)
     points = points or [GridPoint("custom", None, float("nan"))] * lam.shape[0]
     ctx = Context(Evaluator(model, takes_mask, device), x64, mask, m, lam, out_rep, budget, trim_padding, seed)
-    fm = floors.build(ctx) if with_floor else None
+    fm = floors.build(ctx, ahead=precision(dtype).name == "float64") if with_floor else None
     meas = _measure_dtype(ctx, fm, dtype, points)
     found = _consistency(ctx, {meas.name: meas}, fm) if fm is not None else None
     if found is not None and found.reason is not None:
@@ -329,7 +329,8 @@ def sweep(
     # it is evaluated at; per dtype (T + 1) passes, the floor ≈ FLOOR_PASSES passes (+ finite perturbations, once
     # the floor knows which jets need them)
     width = evaluated_widths(mask, trim_padding).to(torch.float64)
-    runnable = sum(p.name not in skips for p in run)
+    names = [p.name for p in run if p.name not in skips]
+    runnable = len(names)
     done, total = [0.0], [0.0]
 
     def plan(start: int, dtypes_left: int, rough_width: float) -> float:
@@ -365,16 +366,18 @@ def sweep(
     for start in range(0, b, JET_CHUNK):
         stop = min(b, start + JET_CHUNK)
         ctx = Context(ev, x64[start:stop], mask[start:stop], m, lam, out_rep, budget, trim_padding, seed, tick)
-        fm = floors.build(ctx) if with_floor else None
+        # float64's f(Λx) is evaluated in the floor's first pass (`ahead`), with the probes
+        ahead = with_floor and "float64" in names
+        fm = floors.build(ctx, ahead=ahead) if with_floor else None
         rough_width = 0.0 if fm is None else float(width[start:stop][~fm.smooth].sum())
-        total[0] = done[0] + plan(start, runnable, rough_width)
-        chunk, left = {}, runnable
+        total[0] = done[0] + plan(start, runnable - ahead, rough_width)
+        chunk, left = {}, runnable - ahead
         for dtype in run:
             meas = _measure_dtype(
                 ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes, skipped=skips.get(dtype.name)
             )
             chunk[meas.name] = meas
-            left -= meas.name not in skips
+            left -= meas.name not in skips and not (ahead and meas.name == "float64")
             total[0] = done[0] + plan(start, left, rough_width)  # what is left
             tick(0)
         _detect_float32_inside(ctx, chunk, fm)
