@@ -182,6 +182,50 @@ def test_exact_rms_floor_equals_the_mean_over_random_roundings(case, monkeypatch
     assert float(draws.min(0).values.div(exact).min()) < 0.5  # single draws do understate some jets' floors
 
 
+def test_jacobian_rows_from_one_backward_pass_are_forward_modes():
+    """The reverse-mode floor evaluates each call's jets once per output component and takes every Jacobian row from
+    one backward pass (floor._reverse): its J δ for the probes must be forward mode's, jet by jet, for jets of mixed
+    multiplicities (one call per multiplicity). A copy paired with the wrong component, or rows crossed between jets,
+    moves it by O(1)."""
+    from clariant.validate import floor
+
+    model = JetMomentum()
+    p, mask = P[:6], MASK[:6]
+    _, m = grid(2.0, 1, n_angles=1)
+    ctx = Context(Evaluator(model), p, mask, m, cc.to_so13(m), cc.Rep.parse("vector"))
+    assert len(set(mask.sum(1).tolist())) > 1
+    probes = torch.randn(3, *p.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) * p
+    _, jv = floor._reverse(ctx, probes, 4)  # [B, K, 4]
+    forward = torch.stack(
+        [torch.func.jvp(lambda z: model(z, mask), (p,), (d * mask[..., None],))[1] for d in probes], 1
+    )
+    scale = forward.abs().amax(-1, keepdim=True)
+    assert ((jv - forward).abs() <= 64 * cc.unit_roundoff(torch.float64) * scale).all()
+
+
+def test_float64_outputs_evaluated_with_the_floors_probes_are_the_plain_ones():
+    """With float64 measured after it, the floor evaluates float64's f(Λx) in its probes' pass
+    (Context.with_transformed): the outputs handed over once are those a separate pass gives, and the next request
+    evaluates afresh."""
+    from clariant.validate import floor
+
+    _, m = grid(3.0, 2, n_angles=1)
+    model = MinkowskiDeepSets().double()
+
+    def ctx():
+        return Context(Evaluator(model), P, MASK, m, cc.to_so13(m), cc.Rep.parse("scalar"))
+
+    ahead, plain = ctx(), ctx()
+    fm_ahead, fm_plain = floor.build(ahead, ahead=True), floor.build(plain)
+    assert torch.equal(fm_ahead.smooth, fm_plain.smooth)
+    assert torch.allclose(fm_ahead.linear, fm_plain.linear, rtol=1e-12, atol=0)
+    assert "float64" in ahead._ahead and not plain._ahead
+    handed = ahead.transformed_outputs(torch.float64)
+    assert "float64" not in ahead._ahead
+    assert torch.allclose(handed, plain.transformed_outputs(torch.float64), rtol=1e-13, atol=0)
+    assert torch.allclose(ahead.transformed_outputs(torch.float64), handed, rtol=1e-13, atol=0)
+
+
 def test_low_precision_dtypes_are_skipped_with_a_reason():
     s = sweep(base("jet"), P, MASK, n_rapidities=1, n_angles=0)
     assert set(s.measurements) == {"float64", "float32", "bfloat16", "float16"}
