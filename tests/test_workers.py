@@ -148,3 +148,22 @@ def test_a_stateless_model_is_not_flagged():
     model(p, mask)
     assert workers.model_state(model) == before
     assert workers.model_state(Counting().double()) != workers.model_state(Counting().double())  # ids differ
+
+
+def test_cpu_calls_hold_the_same_bytes_at_each_dtype():
+    """On the CPU a model call holds about `cpu_particles_per_call` particles: CPU_PARTICLES_PER_CALL in float64,
+    twice as many in float32 (the same bytes), in the sweep and in the property checks."""
+    seen = {torch.float64: [], torch.float32: []}
+
+    def model(p, mask):  # a plain function: Σ_i m_i², noting each call's dtype and particle count
+        seen[p.dtype].append(p.shape[0] * p.shape[1])
+        return ((p[..., 0] ** 2 - (p[..., 1:] ** 2).sum(-1)) * mask).sum(1, keepdim=True)
+
+    p, mask = random_jets(256, 20, seed=1, min_particles=20)  # one multiplicity: full calls
+    sweep(model, p, mask, dtypes=(torch.float32, torch.float64), n_rapidities=10, n_angles=8)
+    per = workers.CPU_PARTICLES_PER_CALL
+    assert max(seen[torch.float64]) <= per < max(seen[torch.float32]) <= 2 * per
+    for calls in seen.values():
+        calls.clear()
+    run_all(model, p, mask, properties=("permutation",))
+    assert max(seen[torch.float64]) <= per < max(seen[torch.float32]) <= 2 * per

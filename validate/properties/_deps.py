@@ -9,7 +9,7 @@ from ..evaluation import check_jets as check_lorentz_inputs
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
 from ..verdict import DEFAULT_THRESHOLD, SATURATED, TAIL, excess_scales
-from ..workers import CPU_PARTICLES_PER_CALL, has_hooks, jets_per_call, workers_for
+from ..workers import cpu_particles_per_call, has_hooks, jets_per_call, workers_for
 from ..workers import run as run_jobs
 
 __all__ = [
@@ -19,7 +19,7 @@ __all__ = [
     "ModelCallError",
     "check_lorentz_inputs",
     "consistency_probe",
-    "CPU_PARTICLES_PER_CALL",
+    "cpu_particles_per_call",
     "DEFAULT_THRESHOLD",
     "SATURATED",
     "TAIL",

@@ -22,12 +22,12 @@ import torch
 from clariant_core.numerics import DEFAULT_SWEEP, precision
 
 from ._deps import (
-    CPU_PARTICLES_PER_CALL,
     MODEL_ERRORS,
     Consistency,
     Evaluator,
     check_lorentz_inputs,
     consistency_probe,
+    cpu_particles_per_call,
     first_line,
     fixed_width_error,
     has_hooks,
@@ -73,7 +73,7 @@ class Model:
         self.model, self.takes_mask, self.per_particle, self.budget = model, takes_mask, per_particle, budget
         self.device = self.ev.device  # inputs go there; outputs come back to the CPU
         self.workers = 1 if has_hooks(model) else workers_for(self.device)
-        self.particles = CPU_PARTICLES_PER_CALL if self.device.type == "cpu" else None
+        self.cpu = self.device.type == "cpu"  # CPU calls are cache-sized (`cpu_particles_per_call`)
         self.output_dtypes: dict[torch.dtype, torch.dtype] = {}  # requested dtype → the dtype the model returned
         self._planned: list | None = None  # the calls a planning walk notes (`planning`)
         self._planning_width: int | None = None
@@ -119,15 +119,15 @@ class Model:
             self.output_dtypes.setdefault(dtype, out.real.dtype if out.is_complex() else out.dtype)
         return self._flat(out, x.shape[0], x.shape[1])
 
-    def _chunks(self, rows: int, width: int) -> list[slice]:
-        """Bounded batches of `rows` jets of `width` particles (validate/workers.py, `jets_per_call`)."""
-        size = jets_per_call(width, self.budget, self.particles)
+    def _chunks(self, rows: int, width: int, dtype: torch.dtype) -> list[slice]:
+        """Bounded batches of `rows` jets of `width` particles at `dtype` (validate/workers.py, `jets_per_call`)."""
+        size = jets_per_call(width, self.budget, cpu_particles_per_call(precision(dtype).dtype) if self.cpu else None)
         return [slice(i, min(i + size, rows)) for i in range(0, rows, size)]
 
     def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """f at `dtype` on float64 inputs `p [B, N, 4]` (rounded once to dtype), in bounded batches."""
         f = self.at(dtype)
-        jobs = [lambda s=s: self._once(f, dtype, p[s], mask[s]) for s in self._chunks(p.shape[0], p.shape[1])]
+        jobs = [lambda s=s: self._once(f, dtype, p[s], mask[s]) for s in self._chunks(p.shape[0], p.shape[1], dtype)]
         return torch.cat(run_jobs(jobs, self.workers, self.state))
 
     def grouped(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, extra: int = 0) -> torch.Tensor:
@@ -154,7 +154,7 @@ class Model:
         batches = []
         for w in torch.unique(widths).tolist():
             idx = torch.nonzero(widths == w)[:, 0]
-            batches += [(idx[s], int(w)) for s in self._chunks(len(idx), int(w))]
+            batches += [(idx[s], int(w)) for s in self._chunks(len(idx), int(w), dtype)]
         batches.sort(key=lambda g: -len(g[0]) * g[1] ** 2)
 
         def job(idx, w):
