@@ -433,6 +433,37 @@ def test_log_axes_show_no_value_that_is_not_there():
     assert logaxes.beyond(x).tolist() == [False] * 5 + [True, False, False]
 
 
+def _figure(outside_inches: float):
+    """A figure with a legend outside its axes and a label `outside_inches` left of the figure's edge."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([1, 2, 3], [1e-3, 1e-2, 1e-1], label="curve")
+    ax.set_yscale("log")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.text(-outside_inches / 4, 0.5, "far left", transform=fig.transFigure)
+    return fig
+
+
+@pytest.mark.parametrize("outside", [0.5, 2 * logaxes.MARGIN_INCHES])
+def test_figures_are_saved_as_tight_as_savefig_makes_them(tmp_path, outside):
+    """One render, cut to what was drawn, gives the picture `bbox_inches="tight"` gives (within a few pixels:
+    the tight box follows the text boxes, the cut the inked pixels), with the text chunks; content beyond the
+    rendered margin falls back to savefig's own "tight" and is still all there."""
+    from PIL import Image
+
+    path = logaxes.save(_figure(outside), tmp_path / "once.png")
+    tight = tmp_path / "tight.png"
+    _figure(outside).savefig(tight, format="png", dpi=logaxes.DPI, bbox_inches="tight")
+    once, ref = Image.open(path), Image.open(tight)
+    assert abs(once.size[0] - ref.size[0]) <= 8 and abs(once.size[1] - ref.size[1]) <= 8, (once.size, ref.size)
+    assert once.size[0] > 4 * logaxes.DPI + outside * logaxes.DPI  # the legend and the far label are both inside
+    assert logaxes.read_text(path, "Legend") == ["curve"]
+    pixels = np.asarray(once.convert("RGB"))
+    assert (pixels[:, :3] == 255).all() and (pixels[:, -3:] == 255).all()  # a white margin on both sides
+    assert (pixels[:, :60] != 255).any()  # the far-left label was drawn, not cut off
+
+
 def test_one_page_writer_for_every_page(small_report, tmp_path):
     """The validation report, the properties page and the self-check page come from validate/pages.py: the same
     head and style, tables with headers in words."""
