@@ -238,3 +238,25 @@ def test_a_wrong_dimension_is_a_clear_error():
         ValueError, match=r"'vectors' emits \(8, 10, 4\), but its declared representation .* dimension 2"
     ):
         attribute(model, P, MASK)
+
+
+def test_trimmed_forwards_give_the_same_errors_as_one_padded_forward():
+    """trim_padding=True runs jets of similar length together with their trailing padding cut, in several forwards
+    (the CPU's call size): the same per-layer errors as one forward at the full width — for a model that reads its
+    padding rows as 0 and one that does not use the padding at all — and a broken layer is still named."""
+    from clariant.validate.attribution import _calls
+
+    p, mask = random_jets(160, 40, seed=11, min_particles=2)
+    p = torch.cat([p, p.new_zeros(160, 20, 4)], 1)  # 20 more padding rows at the end, as a fixed-width file has
+    mask = torch.cat([mask, mask.new_zeros(160, 20)], 1)
+    mask[3, 1] = False  # a hole before the last real particle: the jet keeps its width up to that particle
+    calls = _calls(mask, True, torch.float64, torch.device("cpu"))
+    assert len(calls) > 1 and max(w for _, w in calls) <= 40
+    assert sorted(torch.cat([rows for rows, _ in calls]).tolist()) == list(range(160))
+    torch.manual_seed(0)
+    for model in (VectorThenScalar().double(), VectorThenScalar(use_px=True).double(), cc.LGN().double()):
+        whole, parts = attribute(model, p, mask), attribute(model, p, mask, trim_padding=True)
+        assert whole.first_broken == parts.first_broken
+        for a, b in zip(whole.layers, parts.layers, strict=True):  # the LGN's sums run in another order: roundings
+            assert a.name == b.name and (a.median, a.p95, a.max) == pytest.approx((b.median, b.p95, b.max), rel=1e-2)
+    assert attribute(VectorThenScalar(use_px=True).double(), p, mask, trim_padding=True).first_broken == "invariants"

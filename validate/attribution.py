@@ -31,6 +31,7 @@ from . import representations as reps
 from .exact import lorentz_apply
 from .measures import dtype_name
 from .statistics import p95
+from .workers import cpu_particles_per_call
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _layout(layer: _Layer, a: torch.Tensor, mask: torch.Tensor) -> tuple[torch.T
     return a.reshape(b, -1, dim), torch.ones(b, 1, 1, dtype=torch.float64)
 
 
-def _run(net, layers: list[_Layer], x: torch.Tensor, mask: torch.Tensor, converted: str) -> dict[str, torch.Tensor]:
+def _run(net, layers: list[_Layer], x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
     """One forward with hooks; {layer name: activation}. Raises naming a layer that did not run, or ran twice."""
     records: dict[str, list] = {layer.name: [] for layer in layers}
     b = x.shape[0]
@@ -177,8 +178,8 @@ def _run(net, layers: list[_Layer], x: torch.Tensor, mask: torch.Tensor, convert
     for layer in layers:
         got = len(records[layer.name])
         if got == 0:
-            raise ValueError(
-                f"layer {layer.name!r} did not run in forward: model(p, mask) never called this submodule" + converted
+            raise _LayerCalls(
+                f"layer {layer.name!r} did not run in forward: model(p, mask) never called this submodule"
             )
         if got > 1:
             raise ValueError(
@@ -188,8 +189,71 @@ def _run(net, layers: list[_Layer], x: torch.Tensor, mask: torch.Tensor, convert
     return {name: r[0] for name, r in records.items()}
 
 
+class _LayerCalls(ValueError):
+    """A declared layer that did not run once per forward (the message; `attribute` adds how the model was run)."""
+
+
+def _calls(mask: torch.Tensor, trim: bool, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor, int]]:
+    """The forwards `attribute` makes: (jets, width) pairs. Untrimmed, one forward of every jet at the given width.
+    Trimmed, the jets by the position of their last real particle, in forwards cut to the widest of theirs (trailing
+    padding only is cut: the particles the model sees keep their order), on the CPU each of at most
+    `cpu_particles_per_call` particles — the shipped LGN's 256 validation jets at width 100 (45 real particles on
+    average) took 1.4 s, mostly padding."""
+    jets, n = mask.shape
+    if not trim or jets == 0:
+        return [(torch.arange(jets), n)]
+    spans = torch.where(mask, torch.arange(1, n + 1), 0).amax(1)
+    order = torch.argsort(spans, stable=True)
+    if device.type != "cpu":
+        return [(order, max(int(spans.max()), 1))]
+    budget = cpu_particles_per_call(dtype)
+    out, start = [], 0
+    for stop in range(1, jets + 1):
+        if stop == jets or (stop + 1 - start) * int(spans[order[stop]]) > budget:
+            out.append((order[start:stop], max(int(spans[order[stop - 1]]), 1)))
+            start = stop
+    return out
+
+
+def _errors(net, layers, x, xl, mask, m, device, dtype) -> dict[str, torch.Tensor]:
+    """Each layer's equivariance error per jet `[B]` (float64) on jets x (their images xl = Λx) in one forward each."""
+    on = mask.to(device)
+    a0s = _run(net, layers, x.to(device, dtype), on)
+    a1s = _run(net, layers, xl.to(device, dtype), on)
+    if hasattr(net, "activation_frame"):
+        l0 = net.activation_frame(x.to(device), on).to("cpu", torch.complex128)
+        l1 = net.activation_frame(xl.to(device), on).to("cpu", torch.complex128)
+        m_act = l1 @ m @ cc.inverse_sl2c(l0)
+        # a product of large factors: its determinant is 1 only to u·‖L₁‖²‖M‖²‖L₀‖²; project back onto SL(2,C)
+        det = m_act[:, 0, 0] * m_act[:, 1, 1] - m_act[:, 0, 1] * m_act[:, 1, 0]
+        m_act = m_act / torch.sqrt(det)[:, None, None]
+    else:
+        m_act = m.expand(x.shape[0], 2, 2)
+    out = {}
+    for layer in layers:
+        a0, w = _layout(layer, a0s[layer.name], mask)
+        a1, _ = _layout(layer, a1s[layer.name], mask)
+        if a0.shape != a1.shape:
+            raise ValueError(f"layer {layer.name!r} emits {tuple(a0.shape)} on x but {tuple(a1.shape)} on Λx")
+        a0, a1, w = a0.to(torch.complex128), a1.to(torch.complex128), w.to(a0.device)
+        rho = None if layer.rep.is_invariant else layer.rep.matrix(m_act.to(a0.device))  # ρ(M') [B, dim, dim]
+        expected = (a0 if rho is None else torch.einsum("bij,bpj->bpi", rho.to(torch.complex128), a0)) * w
+        diff = (a1 * w - expected).reshape(x.shape[0], -1).norm(dim=-1)
+        err = diff / expected.reshape(x.shape[0], -1).norm(dim=-1).clamp_min(torch.finfo(torch.float64).tiny)
+        out[layer.name] = torch.where(torch.isfinite(err), err, torch.inf).cpu()  # a NaN activation is a finding
+    return out
+
+
 def attribute(
-    model, p, mask, m: torch.Tensor | None = None, *, dtype=torch.float64, threshold=None, device=None
+    model,
+    p,
+    mask,
+    m: torch.Tensor | None = None,
+    *,
+    dtype=torch.float64,
+    threshold=None,
+    device=None,
+    trim_padding: bool = False,
 ) -> Attribution:
     """Equivariance error of every declared layer under one SL(2,C) element m (default: `default_element()`).
 
@@ -198,7 +262,9 @@ def attribute(
     device is hooked itself (hooks of its own fire as usual), run in eval mode and given back in the mode it came
     in; otherwise an eval-mode copy (`copy.deepcopy(model).to(device, dtype)`) is hooked by submodule name. A layer
     counts as breaking when its p95 error exceeds `threshold` (default √u of the dtype × cosh²(y), far above
-    rounding, far below a symmetry bug)."""
+    rounding, far below a symmetry bug). `trim_padding=True`: jets of similar length run together, their trailing
+    padding cut (`_calls`) — for models whose output does not depend on how much padding follows the particles, as
+    the Lorentz sweep assumes by default; False: every jet at the width given."""
     if not hasattr(model, "activation_irreps"):
         raise ValueError("per-layer attribution needs model.activation_irreps() → {submodule name: representation}")
     if not isinstance(model, torch.nn.Module):
@@ -220,35 +286,21 @@ def attribute(
     layers = _declared(net)
     x = p.to(torch.float64)
     xl = lorentz_apply(m[None], x)[0]  # rounded once from the exact action of M
-    on = mask.to(device)
+    errors: dict[str, list[torch.Tensor]] = {layer.name: [] for layer in layers}
     modes = [(mod, mod.training) for mod in net.modules()]
     net.eval()  # dropout and batch-norm updates off, as the model is deployed; each submodule's mode restored below
     try:
-        a0s = _run(net, layers, x.to(device, dtype), on, converted)
-        a1s = _run(net, layers, xl.to(device, dtype), on, converted)
+        for rows, width in _calls(mask, trim_padding, dtype, device):
+            part = _errors(net, layers, x[rows, :width], xl[rows, :width], mask[rows, :width], m, device, dtype)
+            for name, err in part.items():
+                errors[name].append(err)
+    except _LayerCalls as e:
+        raise ValueError(f"{e}{converted}") from None
     finally:
         for mod, mode in modes:
             mod.training = mode
-    if hasattr(net, "activation_frame"):
-        l0 = net.activation_frame(x.to(device), on).to("cpu", torch.complex128)
-        l1 = net.activation_frame(xl.to(device), on).to("cpu", torch.complex128)
-        m_act = l1 @ m @ cc.inverse_sl2c(l0)
-        # a product of large factors: its determinant is 1 only to u·‖L₁‖²‖M‖²‖L₀‖²; project back onto SL(2,C)
-        det = m_act[:, 0, 0] * m_act[:, 1, 1] - m_act[:, 0, 1] * m_act[:, 1, 0]
-        m_act = m_act / torch.sqrt(det)[:, None, None]
-    else:
-        m_act = m.expand(p.shape[0], 2, 2)
     out = []
     for layer in layers:
-        a0, w = _layout(layer, a0s[layer.name], mask)
-        a1, _ = _layout(layer, a1s[layer.name], mask)
-        if a0.shape != a1.shape:
-            raise ValueError(f"layer {layer.name!r} emits {tuple(a0.shape)} on x but {tuple(a1.shape)} on Λx")
-        a0, a1, w = a0.to(torch.complex128), a1.to(torch.complex128), w.to(a0.device)
-        rho = None if layer.rep.is_invariant else layer.rep.matrix(m_act.to(a0.device))  # ρ(M') [B, dim, dim]
-        expected = (a0 if rho is None else torch.einsum("bij,bpj->bpi", rho.to(torch.complex128), a0)) * w
-        diff = (a1 * w - expected).reshape(p.shape[0], -1).norm(dim=-1)
-        err = diff / expected.reshape(p.shape[0], -1).norm(dim=-1).clamp_min(torch.finfo(torch.float64).tiny)
-        err = torch.where(torch.isfinite(err), err, torch.inf)  # a NaN activation is a finding, not a NaN statistic
+        err = torch.cat(errors[layer.name])
         out.append(LayerError(layer.name, str(layer.rep), float(err.median()), p95(err), float(err.max())))
     return Attribution(out, threshold, f"SL(2,C) element with rapidity {y:.3g}", dtype_name(dtype))

@@ -156,7 +156,8 @@ def run(
         result["properties"] = properties_report.to_json(result["_properties"])
     stages = later_stages(model, properties)
     if "attribution" in stages:
-        a = attribute(model, p[:SUBSET_JETS], mask[:SUBSET_JETS], device=device)
+        trim = sweep_kw.get("trim_padding", True)  # as the sweep ran the model
+        a = attribute(model, p[:SUBSET_JETS], mask[:SUBSET_JETS], device=device, trim_padding=trim)
         result["attribution"] = {
             "layers": [vars(x) for x in a.layers],
             "threshold": a.threshold,
