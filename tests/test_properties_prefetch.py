@@ -119,3 +119,20 @@ def test_four_vector_outputs_are_planned_too(passes):
     r = run_all(momentum, P, M, train_width=30, scan_jets=8, out_rep="vector")
     assert r["parity"].verdict == "EVEN"
     assert passes == [torch.float64, torch.float32]
+
+
+def test_the_consistency_probe_runs_once_per_set_of_jets(monkeypatch):
+    """Every check starts with the consistency probe; its gradients (a forward and backward per probed jet) are
+    computed once per context — the checks on every jet, and the scans on their first jets — not once per check."""
+    probed = []
+    inner = ev.Model.sensitivity
+
+    def counted(self, p, mask, widths):
+        probed.append(p.shape[0])
+        return inner(self, p, mask, widths)
+
+    monkeypatch.setattr(ev.Model, "sensitivity", counted)
+    run_all(per_jet, P, M, train_width=30, scan_jets=8)
+    assert len(probed) == 2
+    run_all(per_jet, P, M, train_width=30, scan_jets=None)  # one context for all the checks
+    assert len(probed) == 3

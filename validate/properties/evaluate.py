@@ -393,8 +393,8 @@ class Context:
         batch-dependent noise too. Without a usable gradient, identical calls must repeat to u and jets apart are
         held to the floor. A finding holds at every dtype (`_check.unresolved_if_inconsistent`). Nothing runs during
         a planning walk."""
-        if self.found is not None or self.model._planned is not None:
-            return
+        if self.found is not None or self.model._planned is not None or not set(dtypes) - self._probed:
+            return  # every check asks; the jets' gradients below are worth computing once
         idx = probe_jets(self.p.shape[0])
         p, mask = self.p[idx], self.mask[idx]
         widths = spans(mask).clamp_min(1) if self.trim else torch.full((len(idx),), mask.shape[1])
