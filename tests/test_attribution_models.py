@@ -240,6 +240,27 @@ def test_a_wrong_dimension_is_a_clear_error():
         attribute(model, P, MASK)
 
 
+class JetSummary(nn.Module):
+    """One per-jet activation of 8 four-vectors, [B, 8, 4]: v_k = P + (k/8)·(0, P_x, 0, 0) from the jet momentum P
+    (`broken`; else v_k = (k/8)·P) — per jet whatever the width, also in calls narrower than 8 particles, where
+    reading it per particle would drop the row facing a padding hole from the comparison."""
+
+    def __init__(self, broken=False):
+        super().__init__()
+        self.summary = nn.Identity()
+        self.broken = broken
+
+    def forward(self, p, mask):
+        jet = (p * mask[..., None].to(p.dtype)).sum(1)[:, None, :]
+        k = torch.arange(1, 9, dtype=p.dtype)[None, :, None] / 8
+        bump = jet * torch.tensor([0.0, 1.0, 0.0, 0.0], dtype=p.dtype)
+        v = self.summary(jet + k * bump if self.broken else k * jet)
+        return mdot(v, v).sum(1, keepdim=True)
+
+    def activation_irreps(self):
+        return {"summary": "vector"}
+
+
 def test_trimmed_forwards_give_the_same_errors_as_one_padded_forward():
     """trim_padding=True runs jets of similar length together with their trailing padding cut, in several forwards
     (the CPU's call size): the same per-layer errors as one forward at the full width — for a model that reads its
@@ -250,13 +271,23 @@ def test_trimmed_forwards_give_the_same_errors_as_one_padded_forward():
     p = torch.cat([p, p.new_zeros(160, 20, 4)], 1)  # 20 more padding rows at the end, as a fixed-width file has
     mask = torch.cat([mask, mask.new_zeros(160, 20)], 1)
     mask[3, 1] = False  # a hole before the last real particle: the jet keeps its width up to that particle
+    short = mask.sum(1) < 8
+    mask[short, 0] = False  # holes in the jets of calls narrower than JetSummary's 8 rows
     calls = _calls(mask, True, torch.float64, torch.device("cpu"))
-    assert len(calls) > 1 and max(w for _, w in calls) <= 40
+    # the longest jets first, at the full width (a layer is read per jet or per particle there as without trimming)
+    assert len(calls) > 2 and calls[0][1] == 60 and max(w for _, w in calls[1:]) <= 40
+    assert min(w for _, w in calls) < 8
     assert sorted(torch.cat([rows for rows, _ in calls]).tolist()) == list(range(160))
     torch.manual_seed(0)
-    for model in (VectorThenScalar().double(), VectorThenScalar(use_px=True).double(), cc.LGN().double()):
+    models = (VectorThenScalar(), VectorThenScalar(use_px=True), cc.LGN(), JetSummary(), JetSummary(broken=True))
+    models = [model.double() for model in models]
+    for model in models:
         whole, parts = attribute(model, p, mask), attribute(model, p, mask, trim_padding=True)
         assert whole.first_broken == parts.first_broken
-        for a, b in zip(whole.layers, parts.layers, strict=True):  # the LGN's sums run in another order: roundings
-            assert a.name == b.name and (a.median, a.p95, a.max) == pytest.approx((b.median, b.p95, b.max), rel=1e-2)
+        for a, b in zip(whole.layers, parts.layers, strict=True):
+            assert a.name == b.name
+            if a.p95 > whole.threshold:  # a symmetry bug: the same numbers
+                assert (a.median, a.p95, a.max) == pytest.approx((b.median, b.p95, b.max), rel=1e-9)
+            else:  # rounding: the sums run in other orders in other calls — the same size, not the same digits
+                assert b.p95 <= whole.threshold and 0.25 <= b.median / a.median <= 4 and 0.25 <= b.p95 / a.p95 <= 4
     assert attribute(VectorThenScalar(use_px=True).double(), p, mask, trim_padding=True).first_broken == "invariants"

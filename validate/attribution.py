@@ -133,8 +133,12 @@ def _select(layer: _Layer, out, batch: int) -> torch.Tensor:
     return a.detach().to("cpu", copy=True)
 
 
-def _layout(layer: _Layer, a: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(activation [B, P, dim], weights [B, P, 1]: 1 on real and model-internal particles and on per-jet rows)."""
+def _layout(
+    layer: _Layer, a: torch.Tensor, mask: torch.Tensor, per_particle: bool | None = None
+) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """(activation [B, P, dim], weights [B, P, 1]: 1 on real and model-internal particles and on per-jet rows,
+    whether it was read per particle). `per_particle`: as an earlier forward of the same attribution read the layer
+    (None: from the shape, per particle when its second axis holds at least the mask's N)."""
     b, n = mask.shape
     if a.ndim < 2 or a.shape[0] != b:
         hint = ""
@@ -152,12 +156,20 @@ def _layout(layer: _Layer, a: torch.Tensor, mask: torch.Tensor) -> tuple[torch.T
             f"dimension {layer.rep.dim} on the last axis"
         )
     dim = a.shape[-1]
-    if a.ndim >= 3 and a.shape[1] >= n:  # per particle; model-internal particles come first
+    fits = a.ndim >= 3 and a.shape[1] >= n
+    if per_particle is None:
+        per_particle = fits
+    elif per_particle and not fits:
+        raise ValueError(
+            f"layer {layer.name!r} emits {tuple(a.shape)} on jets of {n} particles: per particle at full width, "
+            "but not on jets with their trailing padding cut — attribute it with trim_padding=False"
+        )
+    if per_particle:  # model-internal particles come first
         extra = a.shape[1] - n
         w = torch.cat([mask.new_ones(b, extra), mask], 1).to(torch.float64)
         k = math.prod(a.shape[2:-1])
-        return a.reshape(b, -1, dim), w.repeat_interleave(k, 1)[..., None]
-    return a.reshape(b, -1, dim), torch.ones(b, 1, 1, dtype=torch.float64)
+        return a.reshape(b, -1, dim), w.repeat_interleave(k, 1)[..., None], True
+    return a.reshape(b, -1, dim), torch.ones(b, 1, 1, dtype=torch.float64), False
 
 
 def _run(net, layers: list[_Layer], x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -198,25 +210,28 @@ def _calls(mask: torch.Tensor, trim: bool, dtype: torch.dtype, device: torch.dev
     Trimmed, the jets by the position of their last real particle, in forwards cut to the widest of theirs (trailing
     padding only is cut: the particles the model sees keep their order), on the CPU each of at most
     `cpu_particles_per_call` particles — the shipped LGN's 256 validation jets at width 100 (45 real particles on
-    average) took 1.4 s, mostly padding."""
+    average) took 1.4 s, mostly padding. The longest jets come first and keep the full width: a layer is read per
+    particle or per jet there exactly as without trimming (`_layout`), and the other forwards read it the same way."""
     jets, n = mask.shape
     if not trim or jets == 0:
         return [(torch.arange(jets), n)]
     spans = torch.where(mask, torch.arange(1, n + 1), 0).amax(1)
-    order = torch.argsort(spans, stable=True)
+    order = torch.argsort(spans, descending=True, stable=True)
     if device.type != "cpu":
-        return [(order, max(int(spans.max()), 1))]
+        return [(order, n)]
     budget = cpu_particles_per_call(dtype)
     out, start = [], 0
-    for stop in range(1, jets + 1):
-        if stop == jets or (stop + 1 - start) * int(spans[order[stop]]) > budget:
-            out.append((order[start:stop], max(int(spans[order[stop - 1]]), 1)))
+    for stop in range(1, jets + 1):  # the first forward's width is n, the others' their first (longest) jet's
+        width = n if not out else max(int(spans[order[start]]), 1)
+        if stop == jets or (stop + 1 - start) * width > budget:
+            out.append((order[start:stop], width))
             start = stop
     return out
 
 
-def _errors(net, layers, x, xl, mask, m, device, dtype) -> dict[str, torch.Tensor]:
-    """Each layer's equivariance error per jet `[B]` (float64) on jets x (their images xl = Λx) in one forward each."""
+def _errors(net, layers, x, xl, mask, m, device, dtype, kinds: dict[str, bool]) -> dict[str, torch.Tensor]:
+    """Each layer's equivariance error per jet `[B]` (float64) on jets x (their images xl = Λx) in one forward each.
+    `kinds`: whether each layer is read per particle, filled by the first forward and followed by the rest."""
     on = mask.to(device)
     a0s = _run(net, layers, x.to(device, dtype), on)
     a1s = _run(net, layers, xl.to(device, dtype), on)
@@ -231,8 +246,8 @@ def _errors(net, layers, x, xl, mask, m, device, dtype) -> dict[str, torch.Tenso
         m_act = m.expand(x.shape[0], 2, 2)
     out = {}
     for layer in layers:
-        a0, w = _layout(layer, a0s[layer.name], mask)
-        a1, _ = _layout(layer, a1s[layer.name], mask)
+        a0, w, kinds[layer.name] = _layout(layer, a0s[layer.name], mask, kinds.get(layer.name))
+        a1, _, _ = _layout(layer, a1s[layer.name], mask, kinds[layer.name])
         if a0.shape != a1.shape:
             raise ValueError(f"layer {layer.name!r} emits {tuple(a0.shape)} on x but {tuple(a1.shape)} on Λx")
         a0, a1, w = a0.to(torch.complex128), a1.to(torch.complex128), w.to(a0.device)
@@ -290,8 +305,10 @@ def attribute(
     modes = [(mod, mod.training) for mod in net.modules()]
     net.eval()  # dropout and batch-norm updates off, as the model is deployed; each submodule's mode restored below
     try:
+        kinds: dict[str, bool] = {}
         for rows, width in _calls(mask, trim_padding, dtype, device):
-            part = _errors(net, layers, x[rows, :width], xl[rows, :width], mask[rows, :width], m, device, dtype)
+            xs, xls, ms = x[rows, :width], xl[rows, :width], mask[rows, :width]
+            part = _errors(net, layers, xs, xls, ms, m, device, dtype, kinds)
             for name, err in part.items():
                 errors[name].append(err)
     except _LayerCalls as e:
