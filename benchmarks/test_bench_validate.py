@@ -2,10 +2,11 @@
 sample, default (shipped) LGN, floor included), and `clariant validate` as a user runs it (in-process: the sweep with
 the random group elements, the properties, attribution, Schur checks and the report)."""
 
+import pytest
 import torch
 
 from clariant.cli import main
-from clariant.validate import judge, sweep
+from clariant.validate import attribute, judge, report, sweep
 from clariant.validate.workers import workers_for
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
@@ -30,3 +31,29 @@ def test_clariant_validate(benchmark, tmp_path):
     )
     benchmark.extra_info.update(jets=256, workers=workers_for("cpu"))
     assert codes == [0] and (tmp_path / "report" / "index.html").exists()
+
+
+def _default_jets(n=256):
+    model, _ = load_checkpoint(SAMPLE_DIR / "lgn_default.pt", dtype=torch.float64)
+    b = JetFile(SAMPLE_DIR / "test.h5").read(0, n)
+    width = int(b.mask.sum(1).max())
+    return model, b.p[:, :width], b.mask[:, :width]
+
+
+@pytest.mark.parametrize("trim", [False, True], ids=["padded", "trimmed"])
+def test_attribution(benchmark, trim):
+    """Per-layer attribution of the default LGN on 256 sample jets, at the full width or trimmed (the report's)."""
+    model, p, mask = _default_jets()
+    result = benchmark.pedantic(attribute, args=(model, p, mask), kwargs=dict(trim_padding=trim), rounds=3)
+    benchmark.extra_info.update(jets=256, width=int(p.shape[1]), trim_padding=trim)
+    assert result.first_broken is None
+
+
+def test_report_write(benchmark, tmp_path):
+    """Writing the report of `clariant validate` (10 figures, the page, report.json) from a measured result: the
+    default LGN on 64 sample jets (the figures' cost does not depend on the jets)."""
+    model, p, mask = _default_jets(64)
+    result = report.run(model, p, mask)
+    runs = iter(range(10**6))
+    benchmark.pedantic(lambda: report.write(result, tmp_path / f"report{next(runs)}"), rounds=3)
+    benchmark.extra_info.update(figures=len(list((tmp_path / "report0").glob("*.png"))))
