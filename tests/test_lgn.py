@@ -176,6 +176,64 @@ def test_levels_accumulate_without_gradients_what_they_concatenate_with(dtype, b
     assert (accumulated - concatenated).abs().max() <= 16 * u * concatenated.abs().max() + 16 * spread
 
 
+@pytest.mark.parametrize("dtype", REAL_DTYPES)
+def test_cg_products_by_row_are_the_products_by_gemm(dtype, monkeypatch):
+    """On long rows without gradients a CG product is summed output row by output row (network/rows.py, `_by_row`)
+    instead of gathered and multiplied by its coefficients in one GEMM: the same function, its sums in another order.
+    Every product of a level, on rows of both kinds (τ channels; one channel broadcast): within 8 u of the largest
+    output (terms ≤ 21, coefficients ≤ 1) — a term added to the wrong row, or dropped, moves it by O(1). The whole LGN
+    agrees to 16 u plus its rounding spread; with gradients, under autocast and on short rows the GEMM runs (bit for
+    bit the same logits as with the rows forced to GEMM)."""
+    from clariant_core.network import rows
+
+    model = _model(dtype)
+    level = model.levels[1]
+    u = cc.unit_roundoff(dtype)
+    cdt = cc.complex_of(dtype)
+    g = torch.Generator().manual_seed(3)
+    tau, b, n = level.tau_in, 64, 40
+    x = {ir: torch.randn(ir.dim, tau, b, n, generator=g, dtype=cdt) for ir in level.irreps_in.irreps}
+    q = torch.randn(4, 1, b, n, generator=g, dtype=cdt)
+    differed = []
+    for product, pairs in (
+        (level.square, [(x[a], x[c]) for a, c, _ in level.square.paths]),
+        (level.message, [(q, x[a]) for _, a, _ in level.message.paths]),
+    ):
+        for (xa, yb), t in zip(pairs, rows.terms(product, dtype), strict=True):
+            assert max(xa[0].numel(), yb[0].numel()) >= rows.BY_ROW_MIN_ROW_NUMBERS
+            with torch.no_grad():
+                by_row = rows.cg_product(xa, yb, t)
+                monkeypatch.setattr(rows, "BY_ROW_MIN_ROW_NUMBERS", 10**12)
+                by_gemm = rows.cg_product(xa, yb, t)
+                monkeypatch.undo()
+            assert by_row.shape == by_gemm.shape and by_row.dtype == by_gemm.dtype == cdt
+            scale = by_gemm.abs().max()
+            diff = (by_row - by_gemm).abs().max()
+            assert diff <= 8 * u * scale * max(len(r) for r in t[3])
+            differed.append(bool(diff > 0))
+    assert any(differed)  # the sums really ran in another order
+    p, mask = random_jets(96, 24, seed=5, min_particles=2)
+    with torch.no_grad():
+        logits = model(p.to(dtype), mask)
+        monkeypatch.setattr(rows, "BY_ROW_MIN_ROW_NUMBERS", 10**12)
+        gemm = model(p.to(dtype), mask)
+        exact = _model(torch.float64)(p, mask)
+        single = _model(torch.float32)(p.float(), mask)
+    spread = u * (single.double() - exact).abs().max() / cc.unit_roundoff(torch.float32)
+    assert (logits - gemm).abs().max() <= 16 * u * gemm.abs().max() + 16 * spread
+    monkeypatch.undo()
+    assert torch.equal(model(p.to(dtype), mask).detach(), _model(dtype)(p.to(dtype), mask).detach())  # gradients on
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        autocast = model(p.to(dtype), mask)
+        monkeypatch.setattr(rows, "BY_ROW_MIN_ROW_NUMBERS", 10**12)
+        assert torch.equal(autocast, model(p.to(dtype), mask))
+        monkeypatch.undo()
+    with torch.no_grad():  # short rows: four jets
+        short = model(p[:4].to(dtype), mask[:4])
+        monkeypatch.setattr(rows, "BY_ROW_MIN_ROW_NUMBERS", 10**12)
+        assert torch.equal(short, model(p[:4].to(dtype), mask[:4]))
+
+
 def _step(dtype, p, mask, chunk_pairs, jet_by_jet=False, **kw):
     model = _model(dtype, **kw).train()
     model.grad_chunk_pairs = chunk_pairs

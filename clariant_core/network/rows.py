@@ -15,6 +15,7 @@ import torch
 
 from clariant_core.network import adjoints
 from clariant_core.network.adjoints import gather, mix, stored
+from clariant_core.numerics import is_transformed
 
 #: the channel axis of a tensor in this layout
 CHANNELS = 1
@@ -31,22 +32,65 @@ def from_layout(r: torch.Tensor) -> torch.Tensor:
     return r.permute(2, 3, 1, 0)
 
 
+#: numbers per row (τ·B·N) from which a CG product without gradients is formed output row by output row
+#: (`_by_row`) instead of by gather and GEMM. Measured on the shipped LGN (one thread, N = 45, 2-core AMD EPYC,
+#: torch 2.13, alternating; ms per call, by GEMM against by row): float64 4 jets (720 numbers) 7.1 / 8.5, 16 jets
+#: (2,880) 14.3 / 14.7, 32 jets (5,760) 23.2 / 22.2, 68 jets (12,240) 47.0 / 38.5; float32 16 jets 9.9 / 10.1,
+#: 32 jets 15.2 / 15.2, 64 jets (11,520) 27.6 / 24.7, 136 jets 56.0 / 48.8
+BY_ROW_MIN_ROW_NUMBERS = 8192
+
+
 def terms(product, dtype: torch.dtype, device=None) -> list[tuple]:
-    """A CGProduct's terms as this layout's `cg_product` takes them: index and coefficient tensors."""
-    return product.terms(dtype, device)
+    """A CGProduct's terms as this layout's `cg_product` takes them: index and coefficient tensors, and the same
+    terms output row by output row as Python numbers (`CGProduct.constant_terms`)."""
+    return [(*t, rows) for t, rows in zip(product.terms(dtype, device), product.constant_terms(), strict=True)]
 
 
 def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
     """z_c = Σ_ab C[a, b, c] x_a y_b on rows, channel by channel (τ_x = τ_y, or either is 1 and broadcasts).
 
-    x `[d1, τ_x, ...]`, y `[d2, τ_y, ...]` complex; terms: `(i1, i2, coeff)` of CGProduct.terms(…), coeff real
+    x `[d1, τ_x, ...]`, y `[d2, τ_y, ...]` complex; terms: `(i1, i2, coeff, by_row)` of `terms`, coeff real
     `[P, d_out]`. Returns rows `[d_out, τ, ...]`: the P nonzero products x_{i1} y_{i2} and one real GEMM over their
-    interleaved real and imaginary parts."""
-    i1, i2, coeff = terms
+    interleaved real and imaginary parts — or, on long rows without gradients, each output row summed from its
+    own terms (`_by_row`)."""
+    i1, i2, coeff, by_row = terms
+    if _rowwise(x, y):
+        return _by_row(x, y, by_row)
     prod = gather(x, i1) * gather(y, i2)  # [P, τ, ...] complex
     real = torch.view_as_real(prod)
     out = stored(coeff.T @ real.reshape(prod.shape[0], -1), real)  # [d_out, τ·…·2]
     return torch.view_as_complex(out.view((coeff.shape[1],) + prod.shape[1:] + (2,)))
+
+
+def _rowwise(x: torch.Tensor, y: torch.Tensor) -> bool:
+    """`_by_row` computes the same function here and pays: no gradients are recorded (it writes into its result),
+    no torch.func transform wraps the tensors, no autocast (whose GEMM rounds to bfloat16/float16: the precision modes
+    measure what autocast does), the CPU (on a GPU its many small kernels would each cost a launch), and rows long
+    enough to pay for its Python loop."""
+    return (
+        not torch.is_grad_enabled()
+        and x.device.type == "cpu"
+        and max(x[0].numel(), y[0].numel()) >= BY_ROW_MIN_ROW_NUMBERS
+        and not torch.is_autocast_enabled(x.device.type)
+        and not (is_transformed(x) or is_transformed(y))
+    )
+
+
+def _by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple) -> torch.Tensor:
+    """z_c = Σ_k c_k x_{a_k} y_{b_k} for each output row c, by_row[c] = ((a_k, b_k, c_k), …): one multiply and one
+    fused multiply-add per term on whole rows. Without gradients it reads each input row where the gather reads it
+    and writes nothing in between: the gathered copies, their product and the GEMM's passes over it are gone (on the
+    shipped LGN's float64 calls of 68 jets × 45 particles a call took 11–18 % less time)."""
+    out = x.new_empty((len(by_row), *torch.broadcast_shapes(x.shape[1:], y.shape[1:])))
+    xs, ys = x.unbind(0), y.unbind(0)
+    for o, row in zip(out.unbind(0), by_row, strict=True):
+        (a, b, k), *rest = row
+        torch.mul(xs[a], ys[b], out=o)
+        if k != 1:
+            o.mul_(k)
+        for a, b, k in rest:
+            o.addcmul_(xs[a], ys[b], value=k)
+    return out
 
 
 def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
