@@ -124,8 +124,10 @@ def _aggregated(f: torch.Tensor, planes: torch.Tensor, sizes, tau: int, b: int, 
     part: strided views of one tensor that keeps the jets outermost, which the consumers' gathers read as they
     are."""
     agg = stored(torch.bmm(planes.view(-1, tau * b, n).transpose(0, 1), f.mT), planes)  # [τ·B, 2ΣD, N_i]
-    # to complex by transposing each (jet, row)'s 2 × N block in place
-    z = torch.view_as_complex(agg.view(tau * b, -1, 2, n).transpose(2, 3).contiguous())  # [τ·B, ΣD, N_i]
+    # to complex: each (jet, row)'s 2 × N block interleaved by torch.complex, which reads the real and imaginary
+    # rows contiguously (a transposing copy moved the same bytes 2–3 % of a call slower: float64 B = 68, N = 45)
+    a = agg.view(tau * b, -1, 2, n)
+    z = torch.complex(a[:, :, 0], a[:, :, 1])  # [τ·B, ΣD, N_i]
     return list(torch.split(z.transpose(0, 1).view(-1, tau, b, n), sizes))
 
 
