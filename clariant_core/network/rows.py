@@ -4,6 +4,8 @@ A complex activation `[B, N, τ, d]` (complex64/complex128) is held inside a lev
 `[d, τ, B, N]`: representation index first, then the channel, the particles last. A CG contraction is then one gather
 of its nonzero terms, one complex multiply over long rows (one kernel: torch's complex arithmetic reads each number
 once) and one real GEMM `[d_out, P] @ [P, τ·B·N·2]` on the interleaved (re, im) numbers, whose coefficients are real.
+Without gradients, on long rows on the CPU, each output row is instead summed from its own terms in place (`_by_row`:
+a multiply and a fused multiply-add per term), which skips the gathered copies and the GEMM's pass over them.
 This moves about half the bytes of the real planes of network/planes.py, which spell a complex product as four real
 ones so that `torch.compile` can fuse them (inductor does not generate complex kernels): a compiled level computes in
 planes, an eager one in rows. Both modules offer the same functions, so a level is written once for either.
