@@ -291,3 +291,24 @@ def test_trimmed_forwards_give_the_same_errors_as_one_padded_forward():
             else:  # rounding: the sums run in other orders in other calls — the same size, not the same digits
                 assert b.p95 <= whole.threshold and 0.25 <= b.median / a.median <= 4 and 0.25 <= b.p95 / a.p95 <= 4
     assert attribute(VectorThenScalar(use_px=True).double(), p, mask, trim_padding=True).first_broken == "invariants"
+
+
+@pytest.mark.parametrize("trim", [False, True])
+def test_bad_jets_are_refused_before_any_forward(trim):
+    """No jets, three-momenta, a NaN, an empty jet: a clear error naming the jet as the caller numbers them (the
+    trimmed forwards reorder the jets), before the model runs — not a hook or lorentz_apply message."""
+    model = VectorThenScalar().double()
+    p, mask = random_jets(6, 12, seed=2, min_particles=2)
+    nan = p.clone()
+    nan[4, 0, 1] = float("nan")  # the longest-first order puts jet 4 elsewhere
+    empty = mask.clone()
+    empty[3] = False
+    cases = [
+        ((p[:0], mask[:0]), "no jets to measure"),
+        ((p[..., 1:], mask), r"four-momenta \[B, N, 4\].*three-momenta"),
+        ((nan, mask), "NaN or inf at jet 4, particle 0"),
+        ((p, empty), "jet 3 has no real particle"),
+    ]
+    for (q, m), match in cases:
+        with pytest.raises(ValueError, match=match):
+            attribute(model, q, m, trim_padding=trim)

@@ -28,6 +28,7 @@ import clariant_core as cc
 from clariant_core.devices import model_device, resolve_device
 
 from . import representations as reps
+from .evaluation import check_jets
 from .exact import lorentz_apply
 from .measures import dtype_name
 from .statistics import p95
@@ -284,6 +285,7 @@ def attribute(
         raise ValueError("per-layer attribution needs model.activation_irreps() → {submodule name: representation}")
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"per-layer attribution hooks submodules: the model must be a torch.nn.Module, not {model!r}")
+    check_jets(p, mask)  # before any forward: the jet and field named as given (trimmed forwards reorder the jets)
     m = default_element() if m is None else cc.check_sl2c(m.to(torch.complex128), "m")
     y = float(torch.acosh(cc.to_so13(m)[0, 0].clamp_min(1.0)))
     threshold = math.sqrt(torch.finfo(dtype).eps) * math.cosh(y) ** 2 if threshold is None else threshold
