@@ -312,3 +312,39 @@ def test_bad_jets_are_refused_before_any_forward(trim):
     for (q, m), match in cases:
         with pytest.raises(ValueError, match=match):
             attribute(model, q, m, trim_padding=trim)
+
+
+class ZeroesPaddingIfAny(nn.Module):
+    """A declared layer that runs only when the call has padding (as a model skipping its mask on full jets does):
+    the momenta with padding rows zeroed; output the squared mass of their sum."""
+
+    def __init__(self):
+        super().__init__()
+        self.zeroed = Zeroed()
+
+    def forward(self, p, mask):
+        v = p if bool(mask.all()) else self.zeroed(p, mask)
+        total = v.sum(1)
+        return mdot(total, total)[:, None]
+
+    def activation_irreps(self):
+        return {"zeroed": "vector"}
+
+
+class Zeroed(nn.Module):
+    def forward(self, p, mask):
+        return p * mask[..., None].to(p.dtype)
+
+
+def test_a_layer_skipped_on_jets_without_padding_is_attributed_untrimmed():
+    """Trimmed forwards hand the model jets without padding; a declared layer it then skips would "not run": the
+    attribution falls back to every jet at the width given, with the same errors as untrimmed."""
+    p, mask = random_jets(120, 20, seed=3, min_particles=20)
+    p, mask = torch.cat([p, p.new_zeros(120, 10, 4)], 1), torch.cat([mask, mask.new_zeros(120, 10)], 1)
+    model = ZeroesPaddingIfAny().double()
+    whole, parts = attribute(model, p, mask), attribute(model, p, mask, trim_padding=True)
+    assert [(a.name, a.median, a.p95, a.max) for a in whole.layers] == [
+        (b.name, b.median, b.p95, b.max) for b in parts.layers
+    ]
+    with pytest.raises(ValueError, match="did not run in forward"):  # without padding at all it really never runs
+        attribute(model, p[:, :20], mask[:, :20], trim_padding=True)

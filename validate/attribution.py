@@ -161,9 +161,9 @@ def _layout(
     if per_particle is None:
         per_particle = fits
     elif per_particle and not fits:
-        raise ValueError(
-            f"layer {layer.name!r} emits {tuple(a.shape)} on jets of {n} particles: per particle at full width, "
-            "but not on jets with their trailing padding cut — attribute it with trim_padding=False"
+        raise _LayerCalls(
+            f"layer {layer.name!r} emits {tuple(a.shape)} on jets of {n} particles, after per-particle activations "
+            "on longer jets"
         )
     if per_particle:  # model-internal particles come first
         extra = a.shape[1] - n
@@ -203,7 +203,8 @@ def _run(net, layers: list[_Layer], x: torch.Tensor, mask: torch.Tensor) -> dict
 
 
 class _LayerCalls(ValueError):
-    """A declared layer that did not run once per forward (the message; `attribute` adds how the model was run)."""
+    """A declared layer that did not run in a forward, or changed its kind of activation between forwards (the
+    message; `attribute` adds how the model was run)."""
 
 
 def _calls(mask: torch.Tensor, trim: bool, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor, int]]:
@@ -214,12 +215,10 @@ def _calls(mask: torch.Tensor, trim: bool, dtype: torch.dtype, device: torch.dev
     average) took 1.4 s, mostly padding. The longest jets come first and keep the full width: a layer is read per
     particle or per jet there exactly as without trimming (`_layout`), and the other forwards read it the same way."""
     jets, n = mask.shape
-    if not trim or jets == 0:
+    if not trim or jets == 0 or device.type != "cpu":  # elsewhere the device runs all jets in one forward
         return [(torch.arange(jets), n)]
     spans = torch.where(mask, torch.arange(1, n + 1), 0).amax(1)
     order = torch.argsort(spans, descending=True, stable=True)
-    if device.type != "cpu":
-        return [(order, n)]
     budget = cpu_particles_per_call(dtype)
     out, start = [], 0
     for stop in range(1, jets + 1):  # the first forward's width is n, the others' their first (longest) jet's
@@ -228,6 +227,17 @@ def _calls(mask: torch.Tensor, trim: bool, dtype: torch.dtype, device: torch.dev
             out.append((order[start:stop], width))
             start = stop
     return out
+
+
+def _pooled(net, layers, x, xl, mask, m, device, dtype, calls) -> dict[str, list[torch.Tensor]]:
+    """Each layer's errors per jet from every forward of `calls` (`_calls`), one tensor per forward."""
+    errors: dict[str, list[torch.Tensor]] = {layer.name: [] for layer in layers}
+    kinds: dict[str, bool] = {}
+    for rows, width in calls:
+        part = _errors(net, layers, x[rows, :width], xl[rows, :width], mask[rows, :width], m, device, dtype, kinds)
+        for name, err in part.items():
+            errors[name].append(err)
+    return errors
 
 
 def _errors(net, layers, x, xl, mask, m, device, dtype, kinds: dict[str, bool]) -> dict[str, torch.Tensor]:
@@ -278,9 +288,12 @@ def attribute(
     device is hooked itself (hooks of its own fire as usual), run in eval mode and given back in the mode it came
     in; otherwise an eval-mode copy (`copy.deepcopy(model).to(device, dtype)`) is hooked by submodule name. A layer
     counts as breaking when its p95 error exceeds `threshold` (default √u of the dtype × cosh²(y), far above
-    rounding, far below a symmetry bug). `trim_padding=True`: jets of similar length run together, their trailing
-    padding cut (`_calls`) — for models whose output does not depend on how much padding follows the particles, as
-    the Lorentz sweep assumes by default; False: every jet at the width given."""
+    rounding, far below a symmetry bug). `trim_padding=True`: on the CPU jets of similar length run together, their
+    trailing padding cut (`_calls`) — for models whose output does not depend on how much padding follows the
+    particles, as the Lorentz sweep assumes by default; a model whose declared layers do not run, or change shape,
+    on jets cut that way is run untrimmed. False, and on other devices: every jet at the width given, in one forward.
+    p and mask are checked as the Lorentz sweep checks them (bool mask, finite four-momenta with E ≥ |p⃗|, no empty
+    jet) before anything runs."""
     if not hasattr(model, "activation_irreps"):
         raise ValueError("per-layer attribution needs model.activation_irreps() → {submodule name: representation}")
     if not isinstance(model, torch.nn.Module):
@@ -303,16 +316,17 @@ def attribute(
     layers = _declared(net)
     x = p.to(torch.float64)
     xl = lorentz_apply(m[None], x)[0]  # rounded once from the exact action of M
-    errors: dict[str, list[torch.Tensor]] = {layer.name: [] for layer in layers}
     modes = [(mod, mod.training) for mod in net.modules()]
     net.eval()  # dropout and batch-norm updates off, as the model is deployed; each submodule's mode restored below
     try:
-        kinds: dict[str, bool] = {}
-        for rows, width in _calls(mask, trim_padding, dtype, device):
-            xs, xls, ms = x[rows, :width], xl[rows, :width], mask[rows, :width]
-            part = _errors(net, layers, xs, xls, ms, m, device, dtype, kinds)
-            for name, err in part.items():
-                errors[name].append(err)
+        try:
+            errors = _pooled(net, layers, x, xl, mask, m, device, dtype, _calls(mask, trim_padding, dtype, device))
+        except _LayerCalls:
+            if not trim_padding:
+                raise
+            # a model that takes another path on jets without padding (a declared layer skipped, or emitting
+            # another shape): every jet at the width given, as untrimmed
+            errors = _pooled(net, layers, x, xl, mask, m, device, dtype, _calls(mask, False, dtype, device))
     except _LayerCalls as e:
         raise ValueError(f"{e}{converted}") from None
     finally:
