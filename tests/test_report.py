@@ -433,35 +433,80 @@ def test_log_axes_show_no_value_that_is_not_there():
     assert logaxes.beyond(x).tolist() == [False] * 5 + [True, False, False]
 
 
-def _figure(outside_inches: float):
-    """A figure with a legend outside its axes and a label `outside_inches` left of the figure's edge."""
+def _figure(outside: float, kind: str = "text"):
+    """A figure with a legend outside its axes and one more artist `outside` inches beyond the figure's left edge
+    (or top edge), placed the way `kind` says."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.plot([1, 2, 3], [1e-3, 1e-2, 1e-1], label="curve")
     ax.set_yscale("log")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    fig.text(-outside_inches / 4, 0.5, "far left", transform=fig.transFigure)
+    frac = -outside / 4  # of the figure's width (4 in); of the axes' width (~3.1 in) for axes coordinates
+    if kind == "text":
+        fig.text(frac, 0.5, "far left", transform=fig.transFigure)
+    elif kind == "annotation":
+        ax.annotate(
+            "far left", (1, 1e-2), xytext=(-outside * 100, 0), textcoords="offset points", annotation_clip=False
+        )
+    elif kind == "title":
+        ax.set_title("far up", y=1 + outside / 2)
+    elif kind == "label":
+        ax.yaxis.set_label_coords(-outside / 3, 0.5)
+        ax.set_ylabel("far left")
+    elif kind == "unclipped line":
+        ax.plot([-outside / 3, -outside / 3 - 0.01], [0.5, 0.6], transform=ax.transAxes, clip_on=False, lw=3)
+    elif kind == "subfigure":
+        plt.close(fig)
+        fig = plt.figure(figsize=(4, 3))
+        sub = fig.subfigures(1, 1)
+        sub.add_subplot().plot([1, 2], [1, 2], label="curve")
+        sub.legend(loc="center right", bbox_to_anchor=(frac, 0.5))
+    elif kind == "inset":
+        ax.inset_axes([-outside / 3, 0.2, 0.2, 0.2]).plot([0, 1], [0, 1])
     return fig
 
 
+KINDS = ["text", "annotation", "title", "label", "unclipped line", "subfigure", "inset"]
+
+
 @pytest.mark.parametrize("outside", [0.5, 2 * logaxes.MARGIN_INCHES])
-def test_figures_are_saved_as_tight_as_savefig_makes_them(tmp_path, outside):
-    """One render, cut to what was drawn, gives the picture `bbox_inches="tight"` gives (within a few pixels:
-    the tight box follows the text boxes, the cut the inked pixels), with the text chunks; content beyond the
-    rendered margin falls back to savefig's own "tight" and is still all there."""
+@pytest.mark.parametrize("kind", KINDS)
+def test_figures_are_saved_as_tight_as_savefig_makes_them(tmp_path, outside, kind):
+    """One render, cut to what was drawn, gives the picture `bbox_inches="tight"` gives (within a few pixels: the
+    tight box follows the text boxes, the cut the inked pixels), with the text chunks and the resolution; an artist
+    beyond the rendered margin — however it was placed — falls back to savefig's own "tight" and is still there."""
     from PIL import Image
 
-    path = logaxes.save(_figure(outside), tmp_path / "once.png")
+    path = logaxes.save(_figure(outside, kind), tmp_path / "once.png")
     tight = tmp_path / "tight.png"
-    _figure(outside).savefig(tight, format="png", dpi=logaxes.DPI, bbox_inches="tight")
+    _figure(outside, kind).savefig(tight, format="png", dpi=logaxes.DPI, bbox_inches="tight")
     once, ref = Image.open(path), Image.open(tight)
     assert abs(once.size[0] - ref.size[0]) <= 8 and abs(once.size[1] - ref.size[1]) <= 8, (once.size, ref.size)
-    assert once.size[0] > 4 * logaxes.DPI + outside * logaxes.DPI  # the legend and the far label are both inside
-    assert logaxes.read_text(path, "Legend") == ["curve"]
+    if kind != "subfigure":  # legend_lines reads the figure's and its axes' legends
+        assert [line.split(" | ")[-1] for line in logaxes.read_text(path, "Legend")] == ["curve"]
+    assert once.info["dpi"] == pytest.approx((logaxes.DPI, logaxes.DPI), abs=0.01)
     pixels = np.asarray(once.convert("RGB"))
     assert (pixels[:, :3] == 255).all() and (pixels[:, -3:] == 255).all()  # a white margin on both sides
-    assert (pixels[:, :60] != 255).any()  # the far-left label was drawn, not cut off
+
+
+def test_figures_without_pyplot_and_without_a_background_are_saved(tmp_path):
+    """A `Figure()` made without pyplot has no Agg canvas of its own, and a transparent figure no background
+    colour: both are written (savefig's "tight", or the cut), their text chunks kept."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    bare = Figure(figsize=(3, 2))
+    bare.add_subplot().plot([1, 2], [2, 1], label="curve")
+    bare.legend()
+    clear = plt.figure(figsize=(3, 2), facecolor="none")
+    clear.add_subplot().plot([1, 2], [2, 1], label="curve")
+    clear.legend()
+    for name, fig in (("bare", bare), ("clear", clear)):
+        path = logaxes.save(fig, tmp_path / f"{name}.png")
+        assert logaxes.read_text(path, "Legend") == ["curve"]
+        assert 2 * logaxes.DPI <= Image.open(path).size[0] <= 4 * logaxes.DPI
 
 
 def test_one_page_writer_for_every_page(small_report, tmp_path):
