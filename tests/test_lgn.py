@@ -232,6 +232,16 @@ def test_cg_products_by_row_are_the_products_by_gemm(dtype, monkeypatch):
         short = model(p[:4].to(dtype), mask[:4])
         monkeypatch.setattr(rows, "BY_ROW_MIN_ROW_NUMBERS", 10**12)
         assert torch.equal(short, model(p[:4].to(dtype), mask[:4]))
+    monkeypatch.undo()
+    # forward-mode AD (dual tensors) without gradients: the GEMM, whose derivative exists
+    from torch.autograd import forward_ad
+
+    tangent = torch.randn(p.shape, generator=g, dtype=torch.float64).to(dtype) * mask[..., None]
+    with torch.no_grad(), forward_ad.dual_level():
+        out = forward_ad.unpack_dual(model(forward_ad.make_dual(p.to(dtype), tangent), mask))
+        monkeypatch.setattr(rows, "BY_ROW_MIN_ROW_NUMBERS", 10**12)
+        ref = forward_ad.unpack_dual(model(forward_ad.make_dual(p.to(dtype), tangent), mask))
+    assert torch.equal(out.primal, ref.primal) and torch.equal(out.tangent, ref.tangent)
 
 
 def _step(dtype, p, mask, chunk_pairs, jet_by_jet=False, **kw):

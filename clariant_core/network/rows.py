@@ -5,7 +5,7 @@ A complex activation `[B, N, τ, d]` (complex64/complex128) is held inside a lev
 of its nonzero terms, one complex multiply over long rows (one kernel: torch's complex arithmetic reads each number
 once) and one real GEMM `[d_out, P] @ [P, τ·B·N·2]` on the interleaved (re, im) numbers, whose coefficients are real.
 Without gradients, on long rows on the CPU, each output row is instead summed from its own terms in place (`_by_row`:
-a multiply and a fused multiply-add per term), which skips the gathered copies and the GEMM's pass over them.
+a multiply and a multiply-add per term), which skips the gathered copies and the GEMM's pass over them.
 This moves about half the bytes of the real planes of network/planes.py, which spell a complex product as four real
 ones so that `torch.compile` can fuse them (inductor does not generate complex kernels): a compiled level computes in
 planes, an eager one in rows. Both modules offer the same functions, so a level is written once for either.
@@ -66,21 +66,30 @@ def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
 
 def _rowwise(x: torch.Tensor, y: torch.Tensor) -> bool:
     """`_by_row` computes the same function here and pays: no gradients are recorded (it writes into its result),
-    no torch.func transform wraps the tensors, no autocast (whose GEMM rounds to bfloat16/float16: the precision modes
-    measure what autocast does), the CPU (on a GPU its many small kernels would each cost a launch), and rows long
-    enough to pay for its Python loop."""
+    no torch.func transform wraps the tensors and no forward-mode tangent rides on them, no autocast (whose GEMM
+    rounds to bfloat16/float16: the precision modes measure what autocast does), the CPU (on a GPU its many small
+    kernels would each cost a launch), and rows long enough to pay for its Python loop."""
     return (
         not torch.is_grad_enabled()
         and x.device.type == "cpu"
         and max(x[0].numel(), y[0].numel()) >= BY_ROW_MIN_ROW_NUMBERS
         and not torch.is_autocast_enabled(x.device.type)
         and not (is_transformed(x) or is_transformed(y))
+        and not _dual(x, y)
     )
+
+
+def _dual(*tensors: torch.Tensor) -> bool:
+    """A forward-mode AD tangent on any of the tensors (torch.autograd.forward_ad: out= functions have no forward
+    derivative)."""
+    from torch.autograd import forward_ad
+
+    return any(forward_ad.unpack_dual(t).tangent is not None for t in tensors)
 
 
 def _by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple) -> torch.Tensor:
     """z_c = Σ_k c_k x_{a_k} y_{b_k} for each output row c, by_row[c] = ((a_k, b_k, c_k), …): one multiply and one
-    fused multiply-add per term on whole rows. Without gradients it reads each input row where the gather reads it
+    multiply-add per term on whole rows. Without gradients it reads each input row where the gather reads it
     and writes nothing in between: the gathered copies, their product and the GEMM's passes over it are gone (on the
     shipped LGN's float64 calls of 68 jets × 45 particles a call took 11–18 % less time)."""
     out = x.new_empty((len(by_row), *torch.broadcast_shapes(x.shape[1:], y.shape[1:])))
