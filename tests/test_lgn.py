@@ -212,6 +212,8 @@ def test_cg_products_by_row_are_the_products_by_gemm(dtype, monkeypatch):
             assert diff <= 8 * u * scale * max(len(r) for r in t[3])
             differed.append(bool(diff > 0))
     assert any(differed)  # the sums really ran in another order
+    row = torch.randn(2, tau, b, n, generator=g, dtype=cdt)
+    assert torch.equal(rows._by_row(row, row, (((0, 1, 2.0),), ())), torch.stack([2 * row[0] * row[1], 0 * row[0]]))
     p, mask = random_jets(96, 24, seed=5, min_particles=2)
     with torch.no_grad():
         logits = model(p.to(dtype), mask)

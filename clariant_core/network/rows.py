@@ -95,6 +95,9 @@ def _by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple) -> torch.Tensor:
     out = x.new_empty((len(by_row), *torch.broadcast_shapes(x.shape[1:], y.shape[1:])))
     xs, ys = x.unbind(0), y.unbind(0)
     for o, row in zip(out.unbind(0), by_row, strict=True):
+        if not row:  # an output no term reaches
+            o.zero_()
+            continue
         (a, b, k), *rest = row
         torch.mul(xs[a], ys[b], out=o)
         if k != 1:
