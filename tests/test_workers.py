@@ -1,13 +1,15 @@
 """Concurrent evaluation (validate/workers.py): the pool changes the wall time only — every number the suite reports
 is the same with one worker as with several, in order, and errors still surface with their message."""
 
+import os
 import threading
+import time
 
 import pytest
 import torch
 from torch import nn
 
-from clariant.validate import judge, sweep, workers
+from clariant.validate import forkpool, judge, sweep, workers
 from clariant.validate.properties import run_all
 from clariant.validate.strategies import random_jets
 
@@ -33,16 +35,22 @@ def _jets():
     return random_jets(24, 12, seed=3, min_particles=1)
 
 
-def _sweep(model, monkeypatch, n):
+def _sweep(model, monkeypatch, n, pool="threads"):
     monkeypatch.setenv(workers.ENV, str(n))
+    monkeypatch.setenv(workers.POOL_ENV, pool)
     p, mask = _jets()
     return sweep(model, p, mask, n_rapidities=3, n_angles=2, groups=("beam",), n_random=2)
 
 
+FORKS = pytest.mark.skipif(not forkpool.available(), reason="forked workers need Linux without CUDA initialised")
+POOLS = ["threads", pytest.param("processes", marks=FORKS)]
+
+
+@pytest.mark.parametrize("pool", POOLS)
 @pytest.mark.parametrize("leak", [0.0, 1e-4])
-def test_sweep_is_the_same_with_one_worker_or_several(leak, monkeypatch):
+def test_sweep_is_the_same_with_one_worker_or_several(leak, pool, monkeypatch):
     model = PairSum(leak).double()
-    one, two = _sweep(model, monkeypatch, 1), _sweep(model, monkeypatch, 2)
+    one, two = _sweep(model, monkeypatch, 1), _sweep(model, monkeypatch, 2, pool)
     for name, m in one.measurements.items():
         other = two.measurements[name]
         assert (m.errors is None) == (other.errors is None)
@@ -53,10 +61,12 @@ def test_sweep_is_the_same_with_one_worker_or_several(leak, monkeypatch):
     assert str(judge(one).verdict) == ("PASS" if leak == 0 else "BROKEN")
 
 
-def test_properties_are_the_same_with_one_worker_or_several(monkeypatch):
+@pytest.mark.parametrize("pool", POOLS)
+def test_properties_are_the_same_with_one_worker_or_several(pool, monkeypatch):
     p, mask = _jets()
     model = PairSum().double()
     results = []
+    monkeypatch.setenv(workers.POOL_ENV, pool)
     for n in (1, 2):
         monkeypatch.setenv(workers.ENV, str(n))
         results.append(run_all(model, p, mask, properties=("permutation", "padding", "parity")))
@@ -167,3 +177,115 @@ def test_cpu_calls_hold_the_same_bytes_at_each_dtype():
         calls.clear()
     run_all(model, p, mask, properties=("permutation",))
     assert max(seen[torch.float64]) <= per < max(seen[torch.float32]) <= 2 * per
+
+
+def _children() -> set[int]:
+    """This process's live child processes (Linux)."""
+    out = set()
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/children") as f:
+            out |= {int(x) for x in f.read().split()}
+    return out
+
+
+@FORKS
+def test_processes_keep_order_report_progress_here_and_raise_the_earliest_error(monkeypatch):
+    monkeypatch.setenv(workers.POOL_ENV, "processes")
+    here, before = os.getpid(), _children()
+
+    def job(i):
+        def call():
+            if i in (3, 5):
+                raise ValueError(f"job {i} failed")
+            return torch.tensor([i * i, os.getpid()], dtype=torch.float64)
+
+        return call
+
+    done = []
+    out = workers.run([job(i) for i in (0, 1, 2, 4, 6, 7)], 2, isolated=True, done=done.append)
+    assert [int(r[0]) for r in out] == [0, 1, 4, 16, 36, 49]
+    assert {int(r[1]) for r in out[2:]} - {here}  # the jobs after the first two ran in other processes
+    assert sorted(done) == list(range(6))  # every job's progress, reported in this process
+    with pytest.raises(ValueError, match="job 3 failed"):  # the job's own exception, raised here
+        workers.run([job(i) for i in range(7)], 2, isolated=True)
+    assert _children() <= before  # every worker reaped
+
+
+@FORKS
+@pytest.mark.parametrize("how", ["raises", "exits", "unpicklable"])
+def test_a_job_that_fails_only_in_a_worker_process_runs_here(how, monkeypatch):
+    """Something process isolation breaks (here: the job sees another pid): the result is still right, with a
+    warning, and the remaining jobs run in this process."""
+    monkeypatch.setenv(workers.POOL_ENV, "processes")
+    here, before = os.getpid(), _children()
+
+    class Opaque:  # not a tensor: cannot come back from a worker
+        value = 7
+
+    def job(i):
+        def call():
+            if os.getpid() != here and i == 4:
+                if how == "raises":
+                    raise RuntimeError("only in a worker")
+                if how == "exits":
+                    os._exit(3)
+                return Opaque()
+            return torch.tensor(float(i))
+
+        return call
+
+    with pytest.warns(RuntimeWarning, match="failed in a worker process"):
+        out = workers.run([job(i) for i in range(8)], 2, isolated=True)
+    assert [float(r) for r in out] == [float(i) for i in range(8)]
+    assert _children() <= before
+
+
+@FORKS
+def test_ctrl_c_stops_the_worker_processes(monkeypatch):
+    monkeypatch.setenv(workers.POOL_ENV, "processes")
+    before = _children()
+
+    def interrupt(i):
+        if i >= 2:
+            raise KeyboardInterrupt
+
+    jobs = [lambda: torch.ones(3)] * 12
+    with pytest.raises(KeyboardInterrupt):
+        workers.run(jobs, 2, isolated=True, done=interrupt)
+    assert _children() <= before
+
+
+def test_pool_kind_from_the_environment(monkeypatch):
+    monkeypatch.setenv(workers.POOL_ENV, "threads")
+    assert workers.pool_kind() == "threads"
+    monkeypatch.setenv(workers.POOL_ENV, "forks")
+    with pytest.raises(ValueError, match=workers.POOL_ENV):
+        workers.pool_kind()
+    with pytest.raises(ValueError, match=workers.POOL_ENV):  # before any work: where the pool is sized
+        workers.workers_for("cpu")
+    monkeypatch.delenv(workers.POOL_ENV)
+    assert workers.pool_kind() == ("auto" if forkpool.available() else "threads")
+
+
+@FORKS
+def test_auto_forks_only_where_the_pass_pays_for_it(monkeypatch):
+    """Unset, the pool forks for a pass whose estimated time saved exceeds the forks' cost at this process's size:
+    never for a few short jobs, and for long ones."""
+    monkeypatch.delenv(workers.POOL_ENV, raising=False)
+    here = os.getpid()
+
+    def job(seconds):
+        def call():
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:  # busy, as a model call is
+                pass
+            return torch.tensor(float(os.getpid()))
+
+        return call
+
+    short = workers.run([job(0.001)] * 6, 2, isolated=True)
+    assert {int(r) for r in short} == {here}
+    cost = workers.FORK_SECONDS + workers.FORK_SECONDS_PER_GB * workers._resident_gb()
+    each = 0.6 * cost / workers.PROCESS_GAIN  # the rest: 2 such jobs per worker, 1.2 × the break-even
+    long = workers.run([job(each)] * 6, 2, isolated=True)
+    assert {int(r) for r in long[2:]} - {here}

@@ -381,7 +381,8 @@ def apply(
     """fn(x_chunk, mask_chunk, *extra_chunks) over `groups`, results in the original order as float64/complex128 on
     the CPU (wherever fn computed them). `workers` > 1: that many groups at a time (validate/workers.py; the
     largest first; `state`: the model's fingerprint, checked around the second call). `tick(particles)` is called
-    after each chunk with the particles it evaluated (progress), from the workers: it must be thread-safe."""
+    after each chunk with the particles it evaluated (progress), from a worker thread or this one: it must be
+    thread-safe. fn must only read shared objects and return its result (it may run in a forked process)."""
     chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)
 
     def job(idx, w):
@@ -394,14 +395,17 @@ def apply(
                 if trim and w < n and runs(lambda: fn(x[one], mask[one], *(e_[one] for e_ in extra))):
                     raise fixed_width_error(w, n, e, "trim_padding=False") from e
                 raise
-            r = r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
-            if tick is not None:
-                tick(len(idx) * w)
-            return r
+            return r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
 
         return call
 
-    results = run_jobs([job(idx, w) for idx, w in chunks], workers, state)
+    def done(i):
+        if tick is not None:
+            tick(len(chunks[i][0]) * chunks[i][1])
+
+    jobs = [job(idx, w) for idx, w in chunks]
+    cost = [len(idx) * w for idx, w in chunks]  # particles: a model's time grows with them (at fixed w, linearly)
+    results = run_jobs(jobs, workers, state, isolated=True, done=done, weights=cost)
     out = None
     for (idx, _), r in zip(chunks, results):
         if out is None:

@@ -112,7 +112,6 @@ def _reverse(ctx: Context, probes: torch.Tensor, components: int) -> tuple[torch
             g = torch.autograd.grad(picked.sum(), z, allow_unused=True)[0]
         g = torch.zeros_like(z) if g is None else g.detach()
         jac = g.view(components, *xc.shape).permute(1, 2, 3, 0)  # [b, w, 4, D]
-        ctx.tick(2 * xc.shape[0] * xc.shape[1])  # forward and backward
         direct = jac * xc[..., None]
         per = max(1, FLOOR_STEP_NUMBERS // max(jac.numel(), 1))
         acc = []
@@ -123,7 +122,9 @@ def _reverse(ctx: Context, probes: torch.Tensor, components: int) -> tuple[torch
         jv = torch.einsum("bnkd,bnjk->bjd", jac, pc)  # [b, K, D]
         return torch.cat([(torch.cat(acc) / 3).T, jv.flatten(1)], 1)
 
-    both = ctx.apply(fn, ctx.x64, ctx.mask, ctx.xs.permute(1, 2, 0, 3), probes.permute(1, 2, 0, 3), copies=components)
+    xs, pr = ctx.xs.permute(1, 2, 0, 3), probes.permute(1, 2, 0, 3)
+    # progress: a forward and a backward pass per particle
+    both = ctx.apply(fn, ctx.x64, ctx.mask, xs, pr, copies=components, tick=lambda n: ctx.tick(2 * n))
     return both[:, :t].T, both[:, t:].unflatten(1, (k_probes, -1))
 
 
@@ -139,13 +140,11 @@ def _forward(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
     def jvp(xc, mc, vc):
         with torch.no_grad():
-            out = torch.func.jvp(lambda z: ctx.ev(torch.float64, z, mc, ctx.out_rep), (xc,), (vc,))[1]
-        ctx.tick(xc.shape[0] * xc.shape[1])
-        return out
+            return torch.func.jvp(lambda z: ctx.ev(torch.float64, z, mc, ctx.out_rep), (xc,), (vc,))[1]
 
     k = probes.shape[0]
     reps_ = t + k
-    jv = ctx.apply(jvp, ctx.x64.repeat(reps_, 1, 1), ctx.mask.repeat(reps_, 1), v, serial=True)
+    jv = ctx.apply(jvp, ctx.x64.repeat(reps_, 1, 1), ctx.mask.repeat(reps_, 1), v, serial=True, tick=ctx.tick)
     main = jv[: t * b].reshape(t, b, *jv.shape[1:])
     sq = action.norm(ctx.act(main)).square()
     return sq, _real_flat(jv[t * b :]).reshape(k, b, -1).transpose(0, 1)

@@ -4,11 +4,14 @@ The suite calls a model on many small batches (one per jet multiplicity, per pre
 Such calls are chains of small tensor operations that one process cannot spread well over its cores: on the 2-core
 reference machine, torch's two intra-op threads make the shipped LGN only ~1.3× faster than one. Running two batches
 at once, each on one core, made its float64/float32 evaluations 1.3–1.5× faster again. So on the CPU the batches go
-to a pool of threads, each with an equal share of torch's intra-op threads; results come back in the order of the
-batches, so nothing but the wall time depends on the pool.
+to a pool — forked worker processes on Linux (validate/forkpool.py: threads would hand Python's lock back and forth
+at every tensor operation), threads elsewhere or with `CLARIANT_EVAL_POOL=threads` — each worker with an equal share
+of torch's intra-op threads; results come back in the order of the batches, so nothing but the wall time depends on
+the pool.
 
-The model must then tolerate concurrent calls — true of any module whose forward only reads its state (the usual
-case). The pool checks what it can: a module with forward hooks runs one call at a time, and so does one whose
+Threads need a model that tolerates concurrent calls — true of any module whose forward only reads its state (the
+usual case); in worker processes each call has the model to itself, but what a call writes stays in its worker. The
+pool checks what it can: a module with forward hooks runs one call at a time in this process, and so does one whose
 attributes change during a call (a counter, a list it appends to, a tensor it keeps on `self`: compared before and
 after the second call, which runs alone like the first — the first may set up caches). What it cannot see — state
 outside the module, a plain function writing globals — needs `CLARIANT_EVAL_WORKERS=1`. On a GPU the device runs the
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,9 +33,12 @@ import torch
 
 from clariant_core.resources import available_cpus
 
+from . import forkpool
+
 T = TypeVar("T")
 
 ENV = "CLARIANT_EVAL_WORKERS"
+POOL_ENV = "CLARIANT_EVAL_POOL"
 MAX_WORKERS = 4
 #: particles per float64 model call on the CPU: a single-threaded call of the LGN was fastest per jet at ~3,000
 #: particles (N = 45: 64 jets 1.5 ms/jet, 160 jets 1.8, 320 jets 2.1 in float64); larger calls spill their
@@ -59,7 +66,9 @@ def jets_per_call(width: int, budget: int, particles: int | None = None) -> int:
 
 
 def workers_for(device: torch.device | str | None) -> int:
-    """How many batches run at once: `CLARIANT_EVAL_WORKERS` if set, else 1 on a GPU and min(cores, 4) on the CPU."""
+    """How many batches run at once: `CLARIANT_EVAL_WORKERS` if set, else 1 on a GPU and min(cores, 4) on the CPU.
+    Checks `CLARIANT_EVAL_POOL` too, so that a wrong value is reported before any work."""
+    pool_kind()
     env = os.environ.get(ENV, "").strip()
     if env:
         try:
@@ -114,19 +123,82 @@ def has_hooks(obj) -> bool:
     return any(m._forward_hooks or m._forward_pre_hooks for m in obj.modules())
 
 
-def run(jobs: Sequence[Callable[[], T]], workers: int, state: Callable[[], object] | None = None) -> list[T]:
+#: Forking costs the calling process about FORK_SECONDS + FORK_SECONDS_PER_GB × its resident memory: copying its page
+#: tables, and afterwards one page fault for each page it writes again (a fork write-protects them all). Measured
+#: with 6 trivial jobs, 2 workers (2-core AMD EPYC, torch 2.13): 43–52 ms with torch alone; per further GB resident,
+#: +45–70 ms for the pool and +260–290 ms for rewriting that GB once afterwards (0.03 s without a fork before it).
+FORK_SECONDS = 0.05
+FORK_SECONDS_PER_GB = 0.35
+#: The share of a pass's wall time that worker processes save against threads: 15–25 % on the default sweep's
+#: passes (docs/benchmarks.md, "Threads or processes"); the lower end, so that a pass forks only where it gains.
+PROCESS_GAIN = 0.15
+
+
+def _resident_gb() -> float:
+    """This process's resident memory in GB (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _forking_pays(seconds_left: float) -> bool:
+    """Worker processes for the rest of a pass whose threads would take about `seconds_left`: when the time they
+    save exceeds what the forks cost at this process's size."""
+    return PROCESS_GAIN * seconds_left > FORK_SECONDS + FORK_SECONDS_PER_GB * _resident_gb()
+
+
+def pool_kind() -> str:
+    """The pool: "threads", "processes" (forked workers, validate/forkpool.py) or "auto" (processes for a pass long
+    enough to pay for its forks, `_forking_pays`; else threads) — `CLARIANT_EVAL_POOL` if set, else "auto"; "threads"
+    where forking is not safe."""
+    env = os.environ.get(POOL_ENV, "").strip().lower()
+    if env not in ("", "auto", "processes", "threads"):
+        raise ValueError(f"{POOL_ENV} must be 'auto', 'processes' or 'threads', got {env!r}")
+    if env == "threads" or not forkpool.available():
+        return "threads"
+    return env or "auto"
+
+
+def run(
+    jobs: Sequence[Callable[[], T]],
+    workers: int,
+    state: Callable[[], object] | None = None,
+    *,
+    isolated: bool = False,
+    done: Callable[[int], None] | None = None,
+    weights: Sequence[float] | None = None,
+) -> list[T]:
     """Call every job, `workers` at a time, and return their results in the jobs' order. The first two jobs run
     alone: a model's lazy set-up (dtype copies, caches) happens in the first, and `state()` — a fingerprint of what
     the jobs could change, e.g. `model_state` of the model — is compared around the second; if it changed, the rest
     run one at a time too, with a warning. An exception in a job is raised here (the earliest job's, in order).
-    Called from inside a job, runs serially."""
+    Called from inside a job, runs serially. `isolated`: the jobs only read shared objects and return tensors (or
+    plain containers of them), so they may run in forked processes (`pool_kind`) — where that pays for the fork
+    (`_forking_pays`, the rest's cost estimated from the last job run alone and the jobs' relative `weights`);
+    `done(i)`: called as job i finishes (from a worker thread, or here as a process's result arrives) — progress."""
     jobs = list(jobs)
+
+    def finished(i, r):
+        if done is not None:
+            done(i)
+        return r
+
     if workers <= 1 or len(jobs) <= 1 or getattr(_inside, "active", False):
-        return [job() for job in jobs]
-    first = [jobs[0]()]
+        return [finished(i, job()) for i, job in enumerate(jobs)]
+    first_seconds = []
+
+    def alone(i):  # one of the first jobs, in this thread, timed: the cost of the rest is estimated from the last
+        start = time.perf_counter()
+        r = finished(i, jobs[i]())
+        first_seconds.append(time.perf_counter() - start)
+        return r
+
+    first = [alone(0)]
     if state is not None:
         before = state()
-        first.append(jobs[1]())
+        first.append(alone(1))
         if state() != before:
             warnings.warn(
                 "the model changes its own attributes while it runs: evaluated one call at a time "
@@ -134,20 +206,28 @@ def run(jobs: Sequence[Callable[[], T]], workers: int, state: Callable[[], objec
                 RuntimeWarning,
                 stacklevel=2,
             )
-            return first + [job() for job in jobs[2:]]
-    rest = jobs[len(first) :]
+            return first + [finished(i, job()) for i, job in enumerate(jobs[2:], 2)]
+    k = len(first)
+    rest = jobs[k:]
+    kind = pool_kind() if isolated and len(rest) > 1 else "threads"
+    if kind != "threads":
+        w = [1.0] * len(jobs) if weights is None else [float(x) for x in weights]
+        if kind == "processes" or _forking_pays(first_seconds[-1] / max(w[k - 1], 1e-300) * sum(w[k:]) / workers):
+            threads = max(1, torch.get_num_threads() // workers)
+            after = None if done is None else (lambda i: done(k + i))
+            return first + forkpool.run(rest, workers, threads, _inside, after)
 
-    def call(job):
+    def call(i, job):
         _inside.active = True
         try:
-            return job()
+            return finished(k + i, job())
         finally:
             _inside.active = False
 
     with _intra_op_share(workers):
         pool = ThreadPoolExecutor(workers, thread_name_prefix="clariant-eval")
         try:
-            futures = [pool.submit(call, job) for job in rest]
+            futures = [pool.submit(call, i, job) for i, job in enumerate(rest)]
             return first + [f.result() for f in futures]
         except BaseException:  # an error or Ctrl-C: the jobs not started yet are dropped, not run to the end
             pool.shutdown(wait=True, cancel_futures=True)
@@ -160,6 +240,8 @@ __all__ = [
     "CPU_PARTICLES_PER_CALL",
     "cpu_particles_per_call",
     "ENV",
+    "POOL_ENV",
+    "pool_kind",
     "MAX_WORKERS",
     "has_hooks",
     "jets_per_call",

@@ -127,8 +127,10 @@ class Model:
     def __call__(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """f at `dtype` on float64 inputs `p [B, N, 4]` (rounded once to dtype), in bounded batches."""
         f = self.at(dtype)
-        jobs = [lambda s=s: self._once(f, dtype, p[s], mask[s]) for s in self._chunks(p.shape[0], p.shape[1], dtype)]
-        return torch.cat(run_jobs(jobs, self.workers, self.state))
+        chunks = self._chunks(p.shape[0], p.shape[1], dtype)
+        jobs = [lambda s=s: self._once(f, dtype, p[s], mask[s]) for s in chunks]
+        sizes = [s.stop - s.start for s in chunks]
+        return torch.cat(run_jobs(jobs, self.workers, self.state, isolated=True, weights=sizes))
 
     def grouped(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, extra: int = 0) -> torch.Tensor:
         """f with trailing padding cut: jets grouped by their span (last real row + 1), each group evaluated at
@@ -168,7 +170,8 @@ class Model:
 
         jobs = [lambda idx=idx, w=w: job(idx, w) for idx, w in batches]
         out = None
-        for (idx, w), r in zip(batches, run_jobs(jobs, self.workers, self.state)):
+        sizes = [len(idx) * w for idx, w in batches]  # particles
+        for (idx, w), r in zip(batches, run_jobs(jobs, self.workers, self.state, isolated=True, weights=sizes)):
             if out is None:
                 shape = (b, n, r.shape[-1]) if self.per_particle else (b, r.shape[-1])
                 out = torch.zeros(shape, dtype=F64)
