@@ -4,7 +4,7 @@ Why processes: a model call is a chain of small tensor operations, and torch rel
 one. Two threads calling models at once then hand the lock back and forth at every operation (~220 voluntary
 context switches per float64 call of the shipped LGN, 68 jets of 45 particles): on the 2-core reference machine two
 threads did that work in 15–20 % more wall time and more CPU time than two processes, and the default sweep took
-11.4–12.4 s with threads against 8.8–9.8 s with processes (docs/benchmarks.md, "Threads or processes").
+11.4–12.4 s with threads against 8.8–9.8 s with processes (docs/benchmarks.md, "Worker processes instead of threads").
 
 How: the children are forked when a pool starts — after the first two jobs ran in the caller, so the model's lazy
 set-up (dtype copies, caches) is inherited, not repeated — and take job indices over a pipe, largest first as given.

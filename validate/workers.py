@@ -126,11 +126,12 @@ def has_hooks(obj) -> bool:
 #: Forking costs the calling process about FORK_SECONDS + FORK_SECONDS_PER_GB × its resident memory: copying its page
 #: tables, and afterwards one page fault for each page it writes again (a fork write-protects them all). Measured
 #: with 6 trivial jobs, 2 workers (2-core AMD EPYC, torch 2.13): 43–52 ms with torch alone; per further GB resident,
-#: +45–70 ms for the pool and +260–290 ms for rewriting that GB once afterwards (0.03 s without a fork before it).
+#: +45–90 ms for the pool and +235–270 ms for rewriting that GB once afterwards (25–28 ms without a fork before).
 FORK_SECONDS = 0.05
 FORK_SECONDS_PER_GB = 0.35
 #: The share of a pass's wall time that worker processes save against threads: 15–25 % on the default sweep's
-#: passes (docs/benchmarks.md, "Threads or processes"); the lower end, so that a pass forks only where it gains.
+#: passes (docs/benchmarks.md, "Worker processes instead of threads"); the lower end, so that a pass forks only
+#: where it gains.
 PROCESS_GAIN = 0.15
 
 
