@@ -2,8 +2,10 @@
 is the same with one worker as with several, in order, and errors still surface with their message."""
 
 import os
+import signal
 import threading
 import time
+import warnings
 
 import pytest
 import torch
@@ -289,3 +291,122 @@ def test_auto_forks_only_where_the_pass_pays_for_it(monkeypatch):
     each = 0.6 * cost / workers.PROCESS_GAIN  # the rest: 2 such jobs per worker, 1.2 × the break-even
     long = workers.run([job(each)] * 6, 2, isolated=True)
     assert {int(r) for r in long[2:]} - {here}
+
+
+def _pids(n: int, seconds: float = 0.0):
+    """n jobs returning their process id (busy for `seconds` first)."""
+
+    def call():
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+        return torch.tensor(float(os.getpid()))
+
+    return [call] * n
+
+
+@FORKS
+def test_two_pools_at_once_from_two_threads_both_finish(monkeypatch):
+    """One pool of processes at a time: the second, started while the first runs, uses threads (each pool's
+    children would otherwise hold the other's pipes open, and both would wait for ever)."""
+    monkeypatch.setenv(workers.POOL_ENV, "processes")
+    before, out = _children(), {}
+
+    def go(name):
+        out[name] = workers.run(_pids(8, 0.05), 2, isolated=True)
+
+    threads = [threading.Thread(target=go, args=(k,), daemon=True) for k in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a pool hung"
+    assert sorted(out) == ["a", "b"] and all(len(v) == 8 for v in out.values())
+    assert _children() <= before
+
+
+@FORKS
+def test_workers_with_several_intra_op_threads_use_threads(monkeypatch):
+    """GNU OpenMP's pool does not survive a fork: where each worker's share would be more than one torch thread, the
+    pool stays in this process (a forked worker with two threads hung in its first parallel operation)."""
+    monkeypatch.setenv(workers.POOL_ENV, "processes")
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        torch.ones(1 << 20).sum()  # the OpenMP pool started, as a model call starts it
+        out = workers.run(_pids(6), 2, isolated=True)
+    finally:
+        torch.set_num_threads(before)
+    assert {int(r) for r in out} == {os.getpid()}
+
+
+class ModelWarning(UserWarning):
+    pass
+
+
+@FORKS
+def test_warnings_in_worker_processes_are_raised_here(monkeypatch):
+    monkeypatch.setenv(workers.POOL_ENV, "processes")
+
+    def job(i):
+        def call():
+            warnings.warn(f"jet group {i} is odd", ModelWarning, stacklevel=1)
+            return torch.tensor(float(os.getpid()))
+
+        return call
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = workers.run([job(i) for i in range(6)], 2, isolated=True)
+    assert {int(r) for r in out[2:]} - {os.getpid()}  # some ran in workers
+    said = sorted(str(w.message) for w in caught if w.category is ModelWarning)
+    assert said == [f"jet group {i} is odd" for i in range(6)]
+
+
+@FORKS
+def test_a_fork_that_fails_leaves_the_pass_to_threads(monkeypatch):
+    monkeypatch.setenv(workers.POOL_ENV, "processes")
+    fds, before = len(os.listdir("/proc/self/fd")), _children()
+    real, calls = os.fork, []
+
+    def fork():  # the second worker cannot be started (a process limit)
+        calls.append(1)
+        if len(calls) > 1:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return real()
+
+    monkeypatch.setattr(os, "fork", fork)
+    with pytest.warns(RuntimeWarning, match="could not be started"):
+        out = workers.run(_pids(6), 2, isolated=True)
+    assert {int(r) for r in out} == {os.getpid()}  # threads, in this process
+    assert len(os.listdir("/proc/self/fd")) == fds and _children() <= before
+
+
+@FORKS
+def test_processes_with_sigchld_ignored_and_many_open_files(monkeypatch):
+    """A caller that ignores SIGCHLD (children reaped by the kernel), or holds more than 1,023 open files (beyond
+    select()), still gets its results."""
+    import resource
+
+    monkeypatch.setenv(workers.POOL_ENV, "processes")
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    pipes = [os.pipe() for _ in range(600)] if soft > 1300 else []
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        out = workers.run(_pids(6), 2, isolated=True)
+    finally:
+        signal.signal(signal.SIGCHLD, old)
+        for a, b in pipes:
+            os.close(a)
+            os.close(b)
+    assert len(out) == 6 and {int(r) for r in out[2:]} - {os.getpid()}
+
+
+def test_results_come_back_compact():
+    """A view of a large tensor travels as its own numbers, not its whole storage."""
+    big = torch.arange(1 << 20, dtype=torch.float64)
+    view = big.view(-1, 2)[:64]
+    compact = forkpool._compact({"a": [view, big[:3]], "b": (view.T,)})
+    for t in (*compact["a"], *compact["b"]):
+        assert t.untyped_storage().nbytes() == t.numel() * t.element_size()
+    assert torch.equal(compact["a"][0], view) and torch.equal(compact["b"][0], view.T)

@@ -6,8 +6,8 @@ reference machine, torch's two intra-op threads make the shipped LGN only ~1.3×
 at once, each on one core, made its float64/float32 evaluations 1.3–1.5× faster again. So on the CPU the batches go
 to a pool — forked worker processes on Linux (validate/forkpool.py: threads would hand Python's lock back and forth
 at every tensor operation), threads elsewhere or with `CLARIANT_EVAL_POOL=threads` — each worker with an equal share
-of torch's intra-op threads; results come back in the order of the batches, so nothing but the wall time depends on
-the pool.
+of torch's intra-op threads (forked workers only where that share is one thread); results come back in the order of
+the batches, so nothing but the wall time depends on the pool.
 
 Threads need a model that tolerates concurrent calls — true of any module whose forward only reads its state (the
 usual case); in worker processes each call has the model to itself, but what a call writes stays in its worker. The
@@ -153,7 +153,7 @@ def _forking_pays(seconds_left: float) -> bool:
 def pool_kind() -> str:
     """The pool: "threads", "processes" (forked workers, validate/forkpool.py) or "auto" (processes for a pass long
     enough to pay for its forks, `_forking_pays`; else threads) — `CLARIANT_EVAL_POOL` if set, else "auto"; "threads"
-    where forking is not safe."""
+    where forking is not safe. `run` uses processes only where each worker's share of torch's threads is one."""
     env = os.environ.get(POOL_ENV, "").strip().lower()
     if env not in ("", "auto", "processes", "threads"):
         raise ValueError(f"{POOL_ENV} must be 'auto', 'processes' or 'threads', got {env!r}")
@@ -210,13 +210,18 @@ def run(
             return first + [finished(i, job()) for i, job in enumerate(jobs[2:], 2)]
     k = len(first)
     rest = jobs[k:]
-    kind = pool_kind() if isolated and len(rest) > 1 else "threads"
+    # forked workers run torch single-threaded (validate/forkpool.py): only where that is each worker's share
+    single = torch.get_num_threads() // workers <= 1
+    kind = pool_kind() if isolated and len(rest) > 1 and single else "threads"
     if kind != "threads":
         w = [1.0] * len(jobs) if weights is None else [float(x) for x in weights]
         if kind == "processes" or _forking_pays(first_seconds[-1] / max(w[k - 1], 1e-300) * sum(w[k:]) / workers):
-            threads = max(1, torch.get_num_threads() // workers)
             after = None if done is None else (lambda i: done(k + i))
-            return first + forkpool.run(rest, workers, threads, _inside, after)
+            try:
+                return first + forkpool.run(rest, workers, _inside, after)
+            except forkpool.ForkFailed as e:  # nothing of the rest ran: it runs on threads
+                if e.__cause__ is not None:
+                    warnings.warn(f"{e}: the evaluations ran on threads", RuntimeWarning, stacklevel=2)
 
     def call(i, job):
         _inside.active = True
