@@ -27,7 +27,6 @@ a counter, a global, the state of a random generator — stays in its child.
 
 from __future__ import annotations
 
-import importlib
 import io
 import os
 import selectors
@@ -102,7 +101,7 @@ def _category_name(cat: type) -> str:
 def _category(name: str) -> type[Warning]:
     """A warning class back from "module:qualname" (a module already imported here; else UserWarning)."""
     module, _, qual = name.partition(":")
-    obj = sys.modules.get(module) or (importlib.import_module(module) if module == "builtins" else None)
+    obj = sys.modules.get(module)  # builtins always is
     for part in qual.split("."):
         obj = getattr(obj, part, None)
     return obj if isinstance(obj, type) and issubclass(obj, Warning) else UserWarning
@@ -115,6 +114,15 @@ def _raise_again(caught: list) -> None:
     for text, cat, filename, lineno in caught:
         registry = _registries.setdefault(filename, {})
         warnings.warn_explicit(text, _category(cat), filename, lineno, registry=registry)
+
+
+def _flush() -> None:
+    """Python's buffered stdout and stderr written out (a closed or replaced stream: nothing to write)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001, S110 — closed, or an object without a working flush
+            pass
 
 
 def _child(jobs: Sequence[Callable], tasks: int, results: int, inside) -> None:
@@ -146,11 +154,7 @@ def _child(jobs: Sequence[Callable], tasks: int, results: int, inside) -> None:
     except BaseException:  # noqa: BLE001 — a broken pipe: the caller is gone or stopped the pool
         code = 1
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001, S110 — a closed stream: nothing to write
-                pass
+        _flush()
         os._exit(code)
 
 
@@ -164,11 +168,7 @@ def _fork(jobs, inside, others: list[int]) -> tuple[int, int, int]:
         os.close(task_r)
         os.close(task_w)
         raise
-    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice (by the child) or lost
-        try:
-            stream.flush()
-        except Exception:  # noqa: BLE001, S110 — a closed stream
-            pass
+    _flush()  # nothing buffered is written twice (by the child) or lost
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # Ctrl-C after the fork, never inside it
     try:
         with warnings.catch_warnings():
