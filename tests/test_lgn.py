@@ -246,6 +246,26 @@ def test_cg_products_by_row_are_the_products_by_gemm(dtype, monkeypatch):
     assert torch.equal(out.primal, ref.primal) and torch.equal(out.tangent, ref.tangent)
 
 
+@given(
+    st.lists(st.sampled_from([0, 1, 2, 3]), min_size=0, max_size=4).flatmap(
+        lambda a: st.tuples(st.just(a), st.lists(st.sampled_from([0, 1, 2, 3]), min_size=len(a), max_size=len(a) + 1))
+    )
+)
+def test_rows_broadcast_shape_is_torchs(shapes):
+    """The by-row products' output shape (`rows._broadcast`, a fast path) is torch.broadcast_shapes' — zeros and
+    ones included — and shapes that do not broadcast raise torch's own error."""
+    from clariant_core.network import rows
+
+    a, b = (torch.Size(s) for s in shapes)
+    try:
+        expected = tuple(torch.broadcast_shapes(a, b))
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            rows._broadcast(a, b)
+        return
+    assert rows._broadcast(a, b) == expected
+
+
 def _step(dtype, p, mask, chunk_pairs, jet_by_jet=False, **kw):
     model = _model(dtype, **kw).train()
     model.grad_chunk_pairs = chunk_pairs
