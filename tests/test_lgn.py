@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import clariant_core as cc
 from clariant.validate.strategies import jets, random_jets, sl2c_elements
-from clariant_core.network import layers
+from clariant_core.network import adjoints, layers
 
 # Error model: the boost's condition number e^{2|y|} times u, times the jet's own sensitivity (nearly collinear
 # constituent pairs make some jets ill-conditioned): typical jets stay within 16·u·e^{2|y|}, the worst of a batch of
@@ -178,12 +178,13 @@ def test_levels_accumulate_without_gradients_what_they_concatenate_with(dtype, b
 
 @pytest.mark.parametrize("dtype", REAL_DTYPES)
 def test_cg_products_by_row_are_the_products_by_gemm(dtype, monkeypatch):
-    """On long rows without gradients a CG product is summed output row by output row (network/rows.py, `_by_row`)
-    instead of gathered and multiplied by its coefficients in one GEMM: the same function, its sums in another order.
+    """On long rows on the CPU a CG product is summed output row by output row (`adjoints.products_by_row`) instead
+    of gathered and multiplied by its coefficients in one GEMM: the same function, its sums in another order.
     Every product of a level, on rows of both kinds (τ channels; one channel broadcast): within 8 u of the largest
     output (terms ≤ 21, coefficients ≤ 1) — a term added to the wrong row, or dropped, moves it by O(1). The whole LGN
-    agrees to 16 u plus its rounding spread; with gradients, under autocast and on short rows the GEMM runs (bit for
-    bit the same logits as with the rows forced to GEMM)."""
+    agrees to 16 u plus its rounding spread, with gradients too (test_adjoints.py checks their backward); under
+    autocast, on short rows and under forward-mode AD the GEMM runs (bit for bit the logits with the rows forced to
+    GEMM)."""
     from clariant_core.network import rows
 
     model = _model(dtype)
@@ -213,7 +214,8 @@ def test_cg_products_by_row_are_the_products_by_gemm(dtype, monkeypatch):
             differed.append(bool(diff > 0))
     assert any(differed)  # the sums really ran in another order
     row = torch.randn(2, tau, b, n, generator=g, dtype=cdt)
-    assert torch.equal(rows._by_row(row, row, (((0, 1, 2.0),), ())), torch.stack([2 * row[0] * row[1], 0 * row[0]]))
+    two = adjoints.products_by_row(row, row, (((0, 1, 2.0),), ()))
+    assert torch.equal(two, torch.stack([2 * row[0] * row[1], 0 * row[0]]))
     p, mask = random_jets(96, 24, seed=5, min_particles=2)
     with torch.no_grad():
         logits = model(p.to(dtype), mask)
@@ -224,7 +226,11 @@ def test_cg_products_by_row_are_the_products_by_gemm(dtype, monkeypatch):
     spread = u * (single.double() - exact).abs().max() / cc.unit_roundoff(torch.float32)
     assert (logits - gemm).abs().max() <= 16 * u * gemm.abs().max() + 16 * spread
     monkeypatch.undo()
-    assert torch.equal(model(p.to(dtype), mask).detach(), _model(dtype)(p.to(dtype), mask).detach())  # gradients on
+    with_grad = model(p.to(dtype), mask)  # gradients on: summed by row too, against the GEMM with gradients
+    monkeypatch.setattr(rows, "BY_ROW_MIN_ROW_NUMBERS", 10**12)
+    gemm_grad = model(p.to(dtype), mask)
+    monkeypatch.undo()
+    assert (with_grad - gemm_grad).abs().max() <= 16 * u * gemm_grad.abs().max() + 16 * spread
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         autocast = model(p.to(dtype), mask)
         monkeypatch.setattr(rows, "BY_ROW_MIN_ROW_NUMBERS", 10**12)
@@ -254,16 +260,14 @@ def test_cg_products_by_row_are_the_products_by_gemm(dtype, monkeypatch):
 def test_rows_broadcast_shape_is_torchs(shapes):
     """The by-row products' output shape (`rows._broadcast`, a fast path) is torch.broadcast_shapes' — zeros and
     ones included — and shapes that do not broadcast raise torch's own error."""
-    from clariant_core.network import rows
-
     a, b = (torch.Size(s) for s in shapes)
     try:
         expected = tuple(torch.broadcast_shapes(a, b))
     except RuntimeError:
         with pytest.raises(RuntimeError):
-            rows._broadcast(a, b)
+            adjoints._broadcast(a, b)
         return
-    assert rows._broadcast(a, b) == expected
+    assert adjoints._broadcast(a, b) == expected
 
 
 def _step(dtype, p, mask, chunk_pairs, jet_by_jet=False, **kw):

@@ -4,8 +4,9 @@ A complex activation `[B, N, τ, d]` (complex64/complex128) is held inside a lev
 `[d, τ, B, N]`: representation index first, then the channel, the particles last. A CG contraction is then one gather
 of its nonzero terms, one complex multiply over long rows (one kernel: torch's complex arithmetic reads each number
 once) and one real GEMM `[d_out, P] @ [P, τ·B·N·2]` on the interleaved (re, im) numbers, whose coefficients are real.
-Without gradients, on long rows on the CPU, each output row is instead summed from its own terms in place (`_by_row`:
-a multiply and a multiply-add per term), which skips the gathered copies and the GEMM's pass over them.
+On long rows on the CPU each output row is instead summed from its own terms in place (`adjoints.products_by_row`:
+a multiply and a multiply-add per term, and the same in its backward pass), which skips the gathered copies and
+the GEMM's pass over them.
 This moves about half the bytes of the real planes of network/planes.py, which spell a complex product as four real
 ones so that `torch.compile` can fuse them (inductor does not generate complex kernels): a compiled level computes in
 planes, an eager one in rows. Both modules offer the same functions, so a level is written once for either.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from clariant_core.network import adjoints
-from clariant_core.network.adjoints import gather, mix, stored
+from clariant_core.network.adjoints import gather, mix, products_by_row, stored
 from clariant_core.numerics import is_transformed
 
 #: the channel axis of a tensor in this layout
@@ -34,11 +35,14 @@ def from_layout(r: torch.Tensor) -> torch.Tensor:
     return r.permute(2, 3, 1, 0)
 
 
-#: numbers per row (τ·B·N) from which a CG product without gradients is formed output row by output row
-#: (`_by_row`) instead of by gather and GEMM. Measured on the shipped LGN (one thread, N = 45, 2-core AMD EPYC,
+#: numbers per row (τ·B·N) from which a CG product is formed output row by output row (`adjoints.products_by_row`)
+#: instead of by gather and GEMM. Measured on the shipped LGN (one thread, N = 45, 2-core AMD EPYC,
 #: torch 2.13, alternating; ms per call, by GEMM against by row): float64 4 jets (720 numbers) 7.1 / 8.5, 16 jets
 #: (2,880) 14.3 / 14.7, 32 jets (5,760) 23.2 / 22.2, 68 jets (12,240) 47.0 / 38.5; float32 16 jets 9.9 / 10.1,
-#: 32 jets 15.2 / 15.2, 64 jets (11,520) 27.6 / 24.7, 136 jets 56.0 / 48.8
+#: 32 jets 15.2 / 15.2, 64 jets (11,520) 27.6 / 24.7, 136 jets 56.0 / 48.8. A training step (two threads, medians
+#: of 22 alternating steps, by GEMM / by row): float32 B = 40, N = 52 (8,320) 51.1 / 43.1 ms, B = 1024, N = 20
+#: 316 / 222 ms; float64 B = 40, N = 52 70.0 / 62.8 ms; below the cut-off, float64 B = 2, N = 45 18.7 / 22.0 ms
+#: (the validation floor's reverse pass: short rows, where the GEMM stays), float32 B = 8, N = 45 19.6 / 20.5 ms
 BY_ROW_MIN_ROW_NUMBERS = 8192
 
 
@@ -53,11 +57,11 @@ def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
 
     x `[d1, τ_x, ...]`, y `[d2, τ_y, ...]` complex; terms: `(i1, i2, coeff, by_row)` of `terms`, coeff real
     `[P, d_out]`. Returns rows `[d_out, τ, ...]`: the P nonzero products x_{i1} y_{i2} and one real GEMM over their
-    interleaved real and imaginary parts — or, on long rows without gradients, each output row summed from its
-    own terms (`_by_row`)."""
+    interleaved real and imaginary parts — or, on long rows on the CPU, each output row summed from its own terms
+    (`adjoints.products_by_row`, with its own backward pass)."""
     i1, i2, coeff, by_row = terms
     if _rowwise(x, y):
-        return _by_row(x, y, by_row)
+        return products_by_row(x, y, by_row)
     prod = gather(x, i1) * gather(y, i2)  # [P, τ, ...] complex
     real = torch.view_as_real(prod)
     out = stored(coeff.T @ real.reshape(prod.shape[0], -1), real)  # [d_out, τ·…·2]
@@ -65,13 +69,13 @@ def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
 
 
 def _rowwise(x: torch.Tensor, y: torch.Tensor) -> bool:
-    """`_by_row` computes the same function here and pays: no gradients are recorded (it writes into its result),
-    no torch.func transform wraps the tensors and no forward-mode tangent rides on them, no autocast (whose GEMM
-    rounds to bfloat16/float16: the precision modes measure what autocast does), the CPU (on a GPU its many small
-    kernels would each cost a launch), and rows long enough to pay for its Python loop."""
+    """`products_by_row` computes the same function here and pays: no torch.func transform wraps the tensors and no
+    forward-mode tangent rides on them (it writes into its result, which neither can follow; reverse-mode autograd
+    gets its hand-written backward), no autocast (whose GEMM rounds to bfloat16/float16: the precision modes measure
+    what autocast does), the CPU (on a GPU its many small kernels would each cost a launch), and rows long enough to
+    pay for its Python loop."""
     return (
-        not torch.is_grad_enabled()
-        and x.device.type == "cpu"
+        x.device.type == "cpu"
         and max(x[0].numel(), y[0].numel()) >= BY_ROW_MIN_ROW_NUMBERS
         and not torch.is_autocast_enabled(x.device.type)
         and not (is_transformed(x) or is_transformed(y))
@@ -85,35 +89,6 @@ def _dual(*tensors: torch.Tensor) -> bool:
     from torch.autograd import forward_ad
 
     return any(forward_ad.unpack_dual(t).tangent is not None for t in tensors)
-
-
-def _by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple) -> torch.Tensor:
-    """z_c = Σ_k c_k x_{a_k} y_{b_k} for each output row c, by_row[c] = ((a_k, b_k, c_k), …): one multiply and one
-    multiply-add per term on whole rows. Without gradients it reads each input row where the gather reads it
-    and writes nothing in between: the gathered copies, their product and the GEMM's passes over it are gone (on the
-    shipped LGN's float64 calls of 68 jets × 45 particles a call took 11–18 % less time)."""
-    out = x.new_empty((len(by_row), *_broadcast(x.shape[1:], y.shape[1:])))
-    xs, ys = x.unbind(0), y.unbind(0)
-    for o, row in zip(out.unbind(0), by_row, strict=True):
-        if not row:  # an output no term reaches
-            o.zero_()
-            continue
-        (a, b, k), *rest = row
-        torch.mul(xs[a], ys[b], out=o)
-        if k != 1:
-            o.mul_(k)
-        for a, b, k in rest:
-            o.addcmul_(xs[a], ys[b], value=k)
-    return out
-
-
-def _broadcast(a: torch.Size, b: torch.Size) -> tuple[int, ...]:
-    """The broadcast shape of two rows' shapes of equal rank (each extent equal, or 1 in one of them): what
-    `torch.broadcast_shapes` returns, which is written in Python and took ~35 µs per call — about 2 % of a float64
-    LGN call of 64 jets, whose by-row products ask ~19 times."""
-    if len(a) != len(b) or any(i != j and 1 not in (i, j) for i, j in zip(a, b)):
-        return tuple(torch.broadcast_shapes(a, b))  # torch's own error for shapes that do not broadcast
-    return tuple(i if j == 1 else j for i, j in zip(a, b))
 
 
 def linear(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
