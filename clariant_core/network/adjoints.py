@@ -115,22 +115,22 @@ def _adjoint_rows(g: torch.Tensor, other: torch.Tensor, by_row: tuple, rows: int
     terms (c; a_k, b_k, c_k) whose factor index (`mine`: 0 for x, 1 for y) is r, summed over the channels where
     that factor broadcast (`like`: the factor). Written into fresh zeros, or out of place when autograd records
     (a double backward)."""
-    conj = other.conj_physical()
+    conj, gs, theirs = other.conj_physical(), g.unbind(0), 1 - mine
     if torch.is_grad_enabled():
         acc: list = [None] * rows
-        for c, row in enumerate(by_row):
+        cs = conj.unbind(0)
+        for gc, row in zip(gs, by_row, strict=True):
             for term in row:
-                r, k = term[mine], term[2]
-                t = k * (g[c] * conj[term[1 - mine]])
+                r, t = term[mine], term[2] * (gc * cs[term[theirs]])
                 acc[r] = t if acc[r] is None else acc[r] + t
         zero = g.new_zeros(g.shape[1:])
         out = torch.stack([zero if a is None else a for a in acc])
     else:
         out = g.new_zeros((rows, *g.shape[1:]))
-        for c, row in enumerate(by_row):
-            gc = g[c]
+        outs, cs = out.unbind(0), conj.unbind(0)
+        for gc, row in zip(gs, by_row, strict=True):
             for term in row:
-                out[term[mine]].addcmul_(gc, conj[term[1 - mine]], value=term[2])
+                outs[term[mine]].addcmul_(gc, cs[term[theirs]], value=term[2])
     broadcast = [i for i in range(1, out.ndim) if like.shape[i] == 1 and out.shape[i] != 1]
     return out.sum(broadcast, keepdim=True) if broadcast else out
 
