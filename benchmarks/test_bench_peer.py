@@ -1,6 +1,10 @@
 """The LGN against a peer: L-GATr-slim (`pip install clariant[peer]`, lgatr 2.0.0; `LGATrSlim` with 4 blocks, 16
 vector / 32 scalar hidden channels, 4 heads: 54.6k parameters), forward and forward+backward at B = 64, N = 50 in
-float32, eager and in each model's compiled mode (`compile=True`), same jets. Skipped when lgatr is absent."""
+float32, eager and in each model's compiled mode (`compile=True`), same jets. The hardware issue's sizes, B = 4096,
+N = 50 and B = 1024, N = 200, are added with CLARIANT_BENCH_BIG=1 (eager: each takes minutes on a 2-core CPU;
+compiled: more). Skipped when lgatr is absent."""
+
+import os
 
 import pytest
 import torch
@@ -11,6 +15,7 @@ from clariant.validate.strategies import random_jets
 lgatr = pytest.importorskip("lgatr", reason="the peer benchmark needs lgatr: pip install 'clariant[peer]'")
 
 B, N = 64, 50
+SIZES = [(B, N)] + ([(4096, 50), (1024, 200)] if os.environ.get("CLARIANT_BENCH_BIG") else [])
 MODES = ("eager", "compiled")
 
 
@@ -42,13 +47,14 @@ def _models(mode):
     return {"lgn": cc.LGN(compile=mode == "compiled"), "lgatr_slim": SlimTagger(compile=mode == "compiled")}
 
 
+@pytest.mark.parametrize(("b", "n"), SIZES, ids=[f"B{b}-N{n}" for b, n in SIZES])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["lgn", "lgatr_slim"])
 @pytest.mark.parametrize("backward", [False, True], ids=["forward", "forward_backward"])
-def test_peer_throughput(benchmark, name, mode, backward):
+def test_peer_throughput(benchmark, name, mode, backward, b, n):
     model = _models(mode)[name]
-    p, mask = random_jets(B, N, seed=1, dtype=torch.float32, min_particles=N)
-    label = torch.arange(B) % 2
+    p, mask = random_jets(b, n, seed=1, dtype=torch.float32, min_particles=n)
+    label = torch.arange(b) % 2
 
     def step():
         if backward:
@@ -60,5 +66,5 @@ def test_peer_throughput(benchmark, name, mode, backward):
 
     benchmark.pedantic(step, rounds=5 if not backward else 3, warmup_rounds=1)
     params = sum(t.numel() for t in model.parameters())
-    benchmark.extra_info.update(model=name, mode=mode, jets=B, particles=N, parameters=params)
-    benchmark.extra_info["jets_per_second"] = B / benchmark.stats.stats.min
+    benchmark.extra_info.update(model=name, mode=mode, jets=b, particles=n, parameters=params)
+    benchmark.extra_info["jets_per_second"] = b / benchmark.stats.stats.min

@@ -20,7 +20,9 @@ costs ~10 µs per call forward and ~25 µs in backward, which short rows do not 
 reverse pass (float64, a few jets per call) ran 30 % slower with them on every call. With gradients off
 (validation, inference) the plain operations run, and so they do inside torch.func transforms (jvp, vmap, grad:
 their tensors are functorch wrappers) and, for the aggregation, under autocast. A double backward differentiates
-the backward's own operations.
+the backward's own operations. The CG products summed by row are the exception: their forward pays without
+gradients too, so they run wherever `rows.cg_product` finds long rows on the CPU (`rows.BY_ROW_MIN_ROW_NUMBERS`,
+outside torch.func, forward-mode AD and autocast), with their backward when autograd records.
 """
 
 from __future__ import annotations
@@ -84,20 +86,21 @@ def gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 # --- CG products output row by output row ----------------------------------------------------------------------
 def _broadcast(a: torch.Size, b: torch.Size) -> tuple[int, ...]:
-    """The broadcast shape of two rows' shapes of equal rank (each extent equal, or 1 in one of them): what
-    `torch.broadcast_shapes` returns, which is written in Python and took ~35 µs per call — about 2 % of a float64
-    LGN call of 64 jets, whose by-row products ask ~19 times."""
+    """The broadcast shape of two rows' shapes (each extent equal, or 1 in one of them): what `torch.broadcast_shapes`
+    returns, which is written in Python and took ~35 µs per call — about 2 % of a float64 LGN call of 64 jets, whose
+    by-row products ask ~19 times."""
     if len(a) != len(b) or any(i != j and 1 not in (i, j) for i, j in zip(a, b)):
         return tuple(torch.broadcast_shapes(a, b))  # torch's own error for shapes that do not broadcast
     return tuple(i if j == 1 else j for i, j in zip(a, b))
 
 
-def _summed_by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple) -> torch.Tensor:
+def _summed_by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple, sizes: tuple[int, ...]) -> tuple:
     """z_c = Σ_k c_k x_{a_k} y_{b_k} for each output row c, by_row[c] = ((a_k, b_k, c_k), …): one multiply and one
-    multiply-add per term on whole rows, written into the result (no gradient is recorded here)."""
-    out = x.new_empty((len(by_row), *_broadcast(x.shape[1:], y.shape[1:])))
+    multiply-add per term on whole rows, written into pieces of `sizes` rows each (no gradient is recorded here)."""
+    shape = _broadcast(x.shape[1:], y.shape[1:])
+    outs = tuple(x.new_empty((size, *shape)) for size in sizes)
     xs, ys = x.unbind(0), y.unbind(0)
-    for o, row in zip(out.unbind(0), by_row, strict=True):
+    for o, row in zip((o for piece in outs for o in piece.unbind(0)), by_row, strict=True):
         if not row:  # an output no term reaches
             o.zero_()
             continue
@@ -107,15 +110,15 @@ def _summed_by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple) -> torch.Ten
             o.mul_(k)
         for a, b, k in rest:
             o.addcmul_(xs[a], ys[b], value=k)
-    return out
+    return outs
 
 
-def _adjoint_rows(g: torch.Tensor, other: torch.Tensor, by_row: tuple, rows: int, mine: int, like: torch.Tensor):
-    """dL/d(one factor) of z = products_by_row(x, y) from g = dL/dz: row r gets Σ c_k g_c conj(other_{k'}) over the
-    terms (c; a_k, b_k, c_k) whose factor index (`mine`: 0 for x, 1 for y) is r, summed over the channels where
-    that factor broadcast (`like`: the factor). Written into fresh zeros, or out of place when autograd records
-    (a double backward)."""
-    conj, gs, theirs = other.conj_physical(), g.unbind(0), 1 - mine
+def _adjoint_rows(gs: list, other: torch.Tensor, by_row: tuple, rows: int, mine: int, like: torch.Tensor):
+    """dL/d(one factor) of z = products_by_row(x, y) from the rows gs[c] = dL/dz_c: row r gets Σ c_k g_c
+    conj(other_{k'}) over the terms (c; a_k, b_k, c_k) whose factor index (`mine`: 0 for x, 1 for y) is r, summed over
+    the channels where that factor broadcast (`like`: the factor). Written into fresh zeros, or out of place when
+    autograd records (a double backward)."""
+    conj, theirs, shape = other.conj_physical(), 1 - mine, gs[0].shape
     if torch.is_grad_enabled():
         acc: list = [None] * rows
         cs = conj.unbind(0)
@@ -123,10 +126,10 @@ def _adjoint_rows(g: torch.Tensor, other: torch.Tensor, by_row: tuple, rows: int
             for term in row:
                 r, t = term[mine], term[2] * (gc * cs[term[theirs]])
                 acc[r] = t if acc[r] is None else acc[r] + t
-        zero = g.new_zeros(g.shape[1:])
+        zero = gs[0].new_zeros(shape)
         out = torch.stack([zero if a is None else a for a in acc])
     else:
-        out = g.new_zeros((rows, *g.shape[1:]))
+        out = gs[0].new_zeros((rows, *shape))
         outs, cs = out.unbind(0), conj.unbind(0)
         for gc, row in zip(gs, by_row, strict=True):
             for term in row:
@@ -137,31 +140,47 @@ def _adjoint_rows(g: torch.Tensor, other: torch.Tensor, by_row: tuple, rows: int
 
 class _ProductsByRow(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, y, by_row):
+    def forward(ctx, x, y, by_row, sizes):
         ctx.save_for_backward(x, y)
         ctx.by_row = by_row
-        return _summed_by_row(x, y, by_row)
+        return _summed_by_row(x, y, by_row, sizes)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, *grads):
         x, y = ctx.saved_tensors
-        g = g.resolve_conj()
-        gx = _adjoint_rows(g, y, ctx.by_row, x.shape[0], 0, x) if ctx.needs_input_grad[0] else None
-        gy = _adjoint_rows(g, x, ctx.by_row, y.shape[0], 1, y) if ctx.needs_input_grad[1] else None
-        return gx, gy, None
+        gs = [row for g in grads for row in g.resolve_conj().unbind(0)]
+        gx = _adjoint_rows(gs, y, ctx.by_row, x.shape[0], 0, x) if ctx.needs_input_grad[0] else None
+        gy = _adjoint_rows(gs, x, ctx.by_row, y.shape[0], 1, y) if ctx.needs_input_grad[1] else None
+        return gx, gy, None, None
 
 
-def products_by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple) -> torch.Tensor:
+def products_by_row(x: torch.Tensor, y: torch.Tensor, by_row: tuple, sizes=None):
     """A CG product on complex rows summed output row by output row: z_c = Σ_k c_k x_{a_k} y_{b_k}, by_row[c] =
     ((a_k, b_k, c_k), …) with real c_k; x `[d1, τ_x, ...]`, y `[d2, τ_y, ...]` (τ equal, or 1 and broadcast) →
-    `[len(by_row), τ, ...]`. It reads each input row where a gather would and writes nothing in between: the
-    gathered copies, their product and the GEMM's pass over them are gone (float64 calls of 68 jets × 45 particles
-    took 11–18 % less time). Where autograd records, its backward is summed the same way — dL/dx_a = Σ c_k g_c
-    conj(y_b) — instead of autograd's clones of the conjugated factors, product and GEMM backward and index_add_ (a
-    float32 training step at B = 64, N = 50 took 13 % less time)."""
-    if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad):  # (rows.cg_product judged the length)
-        return _ProductsByRow.apply(x, y, by_row)
-    return _summed_by_row(x, y, by_row)
+    `[len(by_row), τ, ...]`, or with `sizes` a list of pieces of that many rows each (one per output irrep), each its
+    own tensor: no split, whose backward would concatenate the pieces' gradients again. It reads each input row where
+    a gather would and writes nothing in between: the gathered copies, their product and the GEMM's pass over them
+    are gone (float64 calls of 68 jets × 45 particles took 11–18 % less time). Where autograd records, its backward
+    is summed the same way — dL/dx_a = Σ c_k g_c conj(y_b) — instead of autograd's clones of the conjugated factors,
+    product and GEMM backward and index_add_ (a float32 training step at B = 64, N = 50 took 13 % less time).
+
+    For `rows.cg_product`, which calls it where it applies (`rows._rowwise`): not inside torch.func transforms, under
+    forward-mode AD or autocast (it writes into its result, which none of them can follow). With gradients it keeps
+    x and y themselves for its backward (not gathered copies), so changing either in place before the backward is
+    autograd's usual error, and inference-mode tensors cannot be kept: both are never the case inside the LGN."""
+    if x.ndim != y.ndim or x.dtype != y.dtype:
+        raise ValueError(
+            f"a product by row needs rows of one rank and dtype, got {x.dtype} {tuple(x.shape)} and "
+            f"{y.dtype} {tuple(y.shape)}"
+        )
+    pieces = (len(by_row),) if sizes is None else tuple(sizes)
+    if sum(pieces) != len(by_row):
+        raise ValueError(f"pieces of {pieces} rows do not cut a product of {len(by_row)} rows")
+    if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad):
+        outs = _ProductsByRow.apply(x, y, by_row, pieces)
+    else:
+        outs = _summed_by_row(x, y, by_row, pieces)
+    return outs[0] if sizes is None else list(outs)
 
 
 # --- channel mixing --------------------------------------------------------------------------------------------

@@ -59,6 +59,11 @@ def cg_product(x: torch.Tensor, y: torch.Tensor, terms: tuple) -> torch.Tensor:
     return torch.stack(rows)
 
 
+def cg_pieces(x: torch.Tensor, y: torch.Tensor, terms: tuple, sizes: list[int]) -> list[torch.Tensor]:
+    """`cg_product` cut along its output rows into pieces of `sizes` rows (one per output irrep): views."""
+    return list(torch.split(cg_product(x, y, terms), sizes))
+
+
 def real_block(w: torch.Tensor) -> torch.Tensor:
     """[[A, −B], [B, A]] `[2m, 2n]` of a complex `[m, n]` matrix stored as `w: [m, n, 2]` (A = re, B = im). Built each
     call: a block kept between calls would go stale when a weight is written without a version bump (a fused
@@ -104,6 +109,7 @@ __all__ = [
     "CHANNELS",
     "add_bias",
     "aggregate",
+    "cg_pieces",
     "cg_product",
     "from_layout",
     "from_scalar_features",
