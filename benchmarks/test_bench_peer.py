@@ -1,8 +1,8 @@
 """The LGN against a peer: L-GATr-slim (`pip install clariant[peer]`, lgatr 2.0.0; `LGATrSlim` with 4 blocks, 16
-vector / 32 scalar hidden channels, 4 heads: 54.6k parameters), forward and forward+backward at B = 64, N = 50 in
-float32, eager and in each model's compiled mode (`compile=True`), same jets. The hardware issue's sizes, B = 4096,
-N = 50 and B = 1024, N = 200, are added with CLARIANT_BENCH_BIG=1 (eager: each takes minutes on a 2-core CPU;
-compiled: more). Skipped when lgatr is absent."""
+vector / 32 scalar hidden channels, 4 heads: 54.6k parameters), forward and forward+backward in float32, eager and in
+each model's compiled mode (`compile=True`), same jets, on every device present (cpu, cuda:0). At B = 64, N = 50
+everywhere; the hardware issue's sizes, B = 4096, N = 50 and B = 1024, N = 200, on a GPU, and on the CPU with
+CLARIANT_BENCH_BIG=1 (eager: each takes minutes on a 2-core CPU; compiled: more). Skipped when lgatr is absent."""
 
 import os
 
@@ -15,7 +15,8 @@ from clariant.validate.strategies import random_jets
 lgatr = pytest.importorskip("lgatr", reason="the peer benchmark needs lgatr: pip install 'clariant[peer]'")
 
 B, N = 64, 50
-SIZES = [(B, N)] + ([(4096, 50), (1024, 200)] if os.environ.get("CLARIANT_BENCH_BIG") else [])
+SIZES = [(B, N), (4096, 50), (1024, 200)]
+BIG_ON_CPU = bool(os.environ.get("CLARIANT_BENCH_BIG"))
 MODES = ("eager", "compiled")
 
 
@@ -51,10 +52,12 @@ def _models(mode):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["lgn", "lgatr_slim"])
 @pytest.mark.parametrize("backward", [False, True], ids=["forward", "forward_backward"])
-def test_peer_throughput(benchmark, name, mode, backward, b, n):
-    model = _models(mode)[name]
+def test_peer_throughput(benchmark, name, mode, backward, b, n, device):
+    if device == "cpu" and (b, n) != (B, N) and not BIG_ON_CPU:
+        pytest.skip(f"B = {b}, N = {n} on the CPU takes minutes per case: set CLARIANT_BENCH_BIG=1")
+    model = _models(mode)[name].to(device)
     p, mask = random_jets(b, n, seed=1, dtype=torch.float32, min_particles=n)
-    label = torch.arange(b) % 2
+    p, mask, label = p.to(device), mask.to(device), (torch.arange(b) % 2).to(device)
 
     def step():
         if backward:
@@ -63,8 +66,10 @@ def test_peer_throughput(benchmark, name, mode, backward, b, n):
         else:
             with torch.no_grad():
                 model(p, mask)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
 
     benchmark.pedantic(step, rounds=5 if not backward else 3, warmup_rounds=1)
     params = sum(t.numel() for t in model.parameters())
-    benchmark.extra_info.update(model=name, mode=mode, jets=b, particles=n, parameters=params)
+    benchmark.extra_info.update(model=name, mode=mode, jets=b, particles=n, parameters=params, device=device)
     benchmark.extra_info["jets_per_second"] = b / benchmark.stats.stats.min
