@@ -195,7 +195,8 @@ def test_jacobian_rows_from_one_backward_pass_are_forward_modes():
     ctx = Context(Evaluator(model), p, mask, m, cc.to_so13(m), cc.Rep.parse("vector"))
     assert len(set(mask.sum(1).tolist())) > 1
     probes = torch.randn(3, *p.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2)) * p
-    _, jv = floor._reverse(ctx, probes, 4)  # [B, K, 4]
+    ps, keep = floor._reverse(ctx, probes, ctx.one_output(torch.float64))  # the pass, and what reads its result
+    _, jv = keep(ctx.run([ps])[0])  # [B, K, 4]
     forward = torch.stack(
         [torch.func.jvp(lambda z: model(z, mask), (p,), (d * mask[..., None],))[1] for d in probes], 1
     )

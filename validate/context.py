@@ -14,7 +14,7 @@ import clariant_core as cc
 from clariant_core.numerics import precision
 
 from . import action
-from .evaluation import Evaluator, apply
+from .evaluation import Evaluator, Pass, run_passes
 from .workers import cpu_particles_per_call, has_hooks, workers_for
 
 
@@ -55,24 +55,25 @@ class Context:
         """f(x) at precision `dtype` (a torch dtype or a precision mode) for any batch of jets x `[B', N, 4]` float64
         on the CPU, grouped by multiplicity, evaluated on the evaluator's device; float64 out, on the CPU. `serial`:
         the calls one after another from this thread, outside the progress count (the consistency probe)."""
+        return self.run([self._forward_pass(dtype, x, mask, counted=not serial)], serial=serial)[0]
 
+    def _forward_pass(self, dtype, x: torch.Tensor, mask: torch.Tensor, counted: bool = True) -> Pass:
         def fn(xc, mc):
             with torch.no_grad():
                 return self.ev(dtype, xc, mc, self.out_rep)
 
-        return self.apply(fn, x, mask, tick=None if serial else self.tick, serial=serial, dtype=dtype)
+        return self.plan(fn, x, mask, tick=self.tick if counted else None, dtype=dtype)
 
-    def apply(
-        self, fn, x: torch.Tensor, mask: torch.Tensor, *extra, tick=None, serial=False, dtype=torch.float64, copies=1
-    ) -> torch.Tensor:
-        """`evaluation.apply` with this context's budget, trimming, workers and call size for `dtype`, the precision
-        fn computes in (`serial`: one batch at a time, for work that cannot run concurrently — forward-mode autodiff
-        keeps one global level stack; `copies`: fn evaluates its jets that many times in one call, which gets that
-        share of the budget and call size)."""
-        workers = 1 if serial else self.workers
-        cpu = self.ev.device.type == "cpu"
+    def plan(
+        self, fn, x: torch.Tensor, mask: torch.Tensor, *extra, tick=None, dtype=torch.float64, copies=1, weight=1.0
+    ) -> Pass:
+        """fn over the jets as an `evaluation.Pass`, with this context's budget, trimming and call size for `dtype`,
+        the precision fn computes in (`copies`: fn evaluates its jets that many times in one call, which gets that
+        share of the budget and call size; `weight`: its cost per particle against one forward evaluation)."""
         share = max(1, copies)
-        return apply(
+        cpu = self.ev.device.type == "cpu"
+        particles = max(1, cpu_particles_per_call(precision(dtype).dtype) // share) if cpu else None
+        return Pass(
             fn,
             x,
             mask,
@@ -80,10 +81,21 @@ class Context:
             self.trim,
             *extra,
             tick=tick,
-            workers=workers,
-            particles=max(1, cpu_particles_per_call(precision(dtype).dtype) // share) if cpu else None,
-            state=self.ev.state,
+            particles=particles,
+            weight=weight * share,
         )
+
+    def run(self, passes: list[Pass], *, serial: bool = False) -> list[torch.Tensor]:
+        """The passes' results, their jobs run together on this context's workers (`evaluation.run_passes`;
+        `serial`: one job at a time from this thread, for work that cannot run concurrently — forward-mode
+        autodiff keeps one global level stack)."""
+        return run_passes(passes, 1 if serial else self.workers, self.ev.state)
+
+    def apply(
+        self, fn, x: torch.Tensor, mask: torch.Tensor, *extra, tick=None, serial=False, dtype=torch.float64, copies=1
+    ) -> torch.Tensor:
+        """fn over the jets (`plan`), run now (`run`)."""
+        return self.run([self.plan(fn, x, mask, *extra, tick=tick, dtype=dtype, copies=copies)], serial=serial)[0]
 
     def reference(self, dtype) -> torch.Tensor:
         """f(x) `[B, ...]` at precision `dtype` on the untransformed jets (cached)."""
@@ -92,40 +104,70 @@ class Context:
             self._refs[key] = self.evaluate(dtype, self.x64, self.mask)
         return self._refs[key]
 
-    def with_reference(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """f(x') at `dtype` for more jets x' `[B', N, 4]`; f(x) of the jets themselves is evaluated in the same pass
-        (and cached) unless `reference` has it already: fewer, larger model calls."""
+    def one_output(self, dtype) -> torch.Tensor:
+        """f at `dtype` of the first jet `[1, ...]`: from f(x) if evaluated, else evaluated now (serial, outside the
+        progress count) — what the outputs look like before the passes that need it are planned."""
+        ref = self._refs.get(precision(dtype).name)
+        return ref[:1] if ref is not None else self.evaluate(dtype, self.x64[:1], self.mask[:1], serial=True)
+
+    def with_reference_pass(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> tuple[Pass, Callable]:
+        """The pass evaluating f(x') at `dtype` for jets x' — and f(x) of the jets themselves in the same pass unless
+        `reference` has it already — and what takes its result: f(x) cached, f(x') returned."""
         key = precision(dtype).name
         fresh = key not in self._refs
         if fresh:
             x, mask = torch.cat([self.x64, x]), torch.cat([self.mask, mask])
-        out = self.evaluate(dtype, x, mask)
-        if fresh:
-            b = self.x64.shape[0]
-            self._refs[key], out = out[:b], out[b:]
-        return out
+
+        def keep(out):
+            if fresh:
+                b = self.x64.shape[0]
+                self._refs[key], out = out[:b], out[b:]
+            return out
+
+        return self._forward_pass(dtype, x, mask), keep
+
+    def with_reference(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """f(x') at `dtype` for more jets x' `[B', N, 4]`; f(x) of the jets themselves is evaluated in the same pass
+        (and cached) unless `reference` has it already: fewer, larger model calls."""
+        ps, keep = self.with_reference_pass(dtype, x, mask)
+        return keep(self.run([ps])[0])
+
+    def transformed_pass(self, dtype, x=None, mask=None) -> tuple[Pass, Callable]:
+        """The pass evaluating f(Λx) at `dtype` (with f(x) unless cached, and f(x') for more jets x' `[B', N, 4]` if
+        given), and what takes its result: f(Λx) kept for `transformed_outputs`, f(x) for `reference`, f(x')
+        returned — so that a dtype measured later can be evaluated now, together with other passes."""
+        t, b = self.shape
+        xs, ms = self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1)
+        if x is not None:
+            xs, ms = torch.cat([xs, x]), torch.cat([ms, mask])
+        ps, ref_keep = self.with_reference_pass(dtype, xs, ms)
+
+        def keep(out):
+            out = ref_keep(out)
+            self._ahead[precision(dtype).name] = out[: t * b].reshape(t, b, *out.shape[1:])
+            return out[t * b :] if x is not None else None
+
+        return ps, keep
+
+    def evaluated(self, dtype) -> bool:
+        """Whether f(Λx) at `dtype` was evaluated ahead and waits for `transformed_outputs`."""
+        return precision(dtype).name in self._ahead
 
     def transformed_outputs(self, dtype) -> torch.Tensor:
-        """f(Λx) `[T, B, ...]` at `dtype` (f(x) alongside: `with_reference`), or the outputs `with_transformed`
-        evaluated ahead (handed over once)."""
-        ahead = self._ahead.pop(precision(dtype).name, None)
-        return ahead if ahead is not None else self._transformed(dtype)[0]
+        """f(Λx) `[T, B, ...]` at `dtype` (f(x) alongside), or the outputs a `transformed_pass` evaluated ahead
+        (handed over once)."""
+        key = precision(dtype).name
+        if key not in self._ahead:
+            ps, keep = self.transformed_pass(dtype)
+            keep(self.run([ps])[0])
+        return self._ahead.pop(key)
 
     def with_transformed(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """f(x') at `dtype` for more jets x' `[B', N, 4]`, evaluated in the pass that computes f(Λx) and f(x) at that
         dtype, which are kept for `transformed_outputs` and `reference`: one pass instead of two, for a dtype that is
         measured anyway (the floor's probes ride along with float64's transformations)."""
-        out, more = self._transformed(dtype, x, mask)
-        self._ahead[precision(dtype).name] = out
-        return more
-
-    def _transformed(self, dtype, x=None, mask=None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        t, b = self.shape
-        xs, ms = self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1)
-        if x is not None:
-            xs, ms = torch.cat([xs, x]), torch.cat([ms, mask])
-        out = self.with_reference(dtype, xs, ms)
-        return out[: t * b].reshape(t, b, *out.shape[1:]), (out[t * b :] if x is not None else None)
+        ps, keep = self.transformed_pass(dtype, x, mask)
+        return keep(self.run([ps])[0])
 
     def act(self, z: torch.Tensor, sel=slice(None)) -> torch.Tensor:
         """ρ_out of transformations `sel` applied to z `[T', B, ..., dim]`."""

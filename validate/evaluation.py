@@ -366,6 +366,82 @@ def groups(
             yield idx[i : i + step], max(v, 1)
 
 
+class Pass:
+    """One batch of jets planned for evaluation: fn over the jets' multiplicity groups (`groups`), one job per
+    group, and the results put back in the jets' order (`assemble`). Several passes can run as one set of jobs
+    (`run_passes`): the workers stay busy across them, and each pass's first call, which sets up what the model
+    builds lazily, runs in the caller first."""
+
+    def __init__(self, fn, x, mask, budget, trim, *extra, tick=None, particles=None, weight: float = 1.0):
+        self.fn, self.x, self.mask, self.extra, self.trim, self.tick = fn, x, mask, extra, trim, tick
+        self.chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)
+        # particles (a model's time grows with them: at fixed width, linearly), times the pass's cost per particle
+        # relative to a forward call (`weight`: a forward and backward pass over several copies costs more)
+        self.cost = [weight * len(idx) * w for idx, w in self.chunks]
+
+    @property
+    def jobs(self) -> list[Callable]:
+        return [self._job(idx, w) for idx, w in self.chunks]
+
+    def _job(self, idx, w):
+        fn, x, mask, extra, trim = self.fn, self.x, self.mask, self.extra, self.trim
+
+        def call():
+            try:
+                r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
+            except (RuntimeError, ModelFailed) as e:
+                n = x.shape[1]
+                one = idx[:1]  # one jet at the full width: the memory of a call sized for w, whatever n is
+                if trim and w < n and runs(lambda: fn(x[one], mask[one], *(e_[one] for e_ in extra))):
+                    raise fixed_width_error(w, n, e, "trim_padding=False") from e
+                raise
+            return r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
+
+        return call
+
+    def done(self, i: int) -> None:
+        if self.tick is not None:
+            idx, w = self.chunks[i]
+            self.tick(len(idx) * w)
+
+    def assemble(self, results: list[torch.Tensor]) -> torch.Tensor:
+        out = None
+        for (idx, _), r in zip(self.chunks, results):
+            if out is None:
+                out = torch.empty((self.x.shape[0], *r.shape[1:]), dtype=r.dtype, device=r.device)
+            elif r.shape[1:] != out.shape[1:]:
+                raise ModelCallError(
+                    f"the model's output shape depends on the particle count ({tuple(out.shape[1:])} vs "
+                    f"{tuple(r.shape[1:])}): pass trim_padding=False, or return per-jet outputs"
+                )
+            out[idx] = r
+        return out
+
+
+def run_passes(passes: list[Pass], workers: int = 1, state=None) -> list[torch.Tensor]:
+    """Every pass's result, its jobs run together on `workers` (validate/workers.py, `run`): first, alone, the
+    largest job of each pass (what the model builds lazily for that pass — a dtype copy, caches — is built in the
+    caller, where later jobs inherit it), then the rest largest first, whichever pass they belong to (the largest
+    of them alone too, with the model's state compared around it)."""
+    owners = [(k, i) for k, ps in enumerate(passes) for i in range(len(ps.chunks))]
+    jobs = [job for ps in passes for job in ps.jobs]
+    cost = [c for ps in passes for c in ps.cost]
+    lead = [j for j, (_, i) in enumerate(owners) if i == 0]  # each pass's largest (chunks are sorted so)
+    rest = sorted((j for j, (_, i) in enumerate(owners) if i > 0), key=lambda j: -cost[j])
+    order = lead + rest
+    owners, jobs, cost = [owners[j] for j in order], [jobs[j] for j in order], [cost[j] for j in order]
+
+    def done(j):
+        k, i = owners[j]
+        passes[k].done(i)
+
+    results = run_jobs(jobs, workers, state, isolated=True, done=done, weights=cost, setup=len(lead))
+    per: list[list] = [[None] * len(ps.chunks) for ps in passes]
+    for (k, i), r in zip(owners, results):
+        per[k][i] = r
+    return [ps.assemble(rs) for ps, rs in zip(passes, per)]
+
+
 def apply(
     fn: Callable,
     x: torch.Tensor,
@@ -383,50 +459,19 @@ def apply(
     largest first; `state`: the model's fingerprint, checked around the second call). `tick(particles)` is called
     after each chunk with the particles it evaluated (progress), from a worker thread or this one: it must be
     thread-safe. fn must only read shared objects and return its result (it may run in a forked process)."""
-    chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)
-
-    def job(idx, w):
-        def call():
-            try:
-                r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
-            except (RuntimeError, ModelFailed) as e:
-                n = x.shape[1]
-                one = idx[:1]  # one jet at the full width: the memory of a call sized for w, whatever n is
-                if trim and w < n and runs(lambda: fn(x[one], mask[one], *(e_[one] for e_ in extra))):
-                    raise fixed_width_error(w, n, e, "trim_padding=False") from e
-                raise
-            return r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
-
-        return call
-
-    def done(i):
-        if tick is not None:
-            tick(len(chunks[i][0]) * chunks[i][1])
-
-    jobs = [job(idx, w) for idx, w in chunks]
-    cost = [len(idx) * w for idx, w in chunks]  # particles: a model's time grows with them (at fixed w, linearly)
-    results = run_jobs(jobs, workers, state, isolated=True, done=done, weights=cost)
-    out = None
-    for (idx, _), r in zip(chunks, results):
-        if out is None:
-            out = torch.empty((x.shape[0], *r.shape[1:]), dtype=r.dtype, device=r.device)
-        elif r.shape[1:] != out.shape[1:]:
-            raise ModelCallError(
-                f"the model's output shape depends on the particle count ({tuple(out.shape[1:])} vs "
-                f"{tuple(r.shape[1:])}): pass trim_padding=False, or return per-jet outputs"
-            )
-        out[idx] = r
-    return out
+    return run_passes([Pass(fn, x, mask, budget, trim, *extra, tick=tick, particles=particles)], workers, state)[0]
 
 
 __all__ = [
     "Evaluator",
     "ModelCallError",
     "ModelFailed",
+    "Pass",
     "apply",
     "check_jets",
     "groups",
     "plain_tensor_attributes",
+    "run_passes",
     "takes_two",
     "train_mode_matters",
 ]

@@ -24,6 +24,7 @@ while the output moves, a change far smaller than J δ₀ (√u scaling), an out
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -38,8 +39,12 @@ import clariant_core as cc
 
 from . import action
 from .context import Context
+from .evaluation import Pass
 
 REVERSE_MODE_MAX_OUTPUTS = 16
+#: a forward and backward call costs about this many forward calls (the shipped LGN, float64, 34 jets of 45
+#: particles, one thread: 3.1×); it only orders the work and estimates what is left (validate/workers.py)
+BACKWARD_COST = 3.0
 FLOOR_STEP_NUMBERS = 1 << 22  # the reverse-mode floor's temporaries hold at most ~this many numbers per step
 PROBE_DRAWS = 2
 FINITE_DRAWS = 4
@@ -84,16 +89,18 @@ class FloorModel:
         return out
 
 
-def _reverse(ctx: Context, probes: torch.Tensor, components: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """E‖ρ J v‖² per (transformation, jet) `[T, B]` exactly over the rounding model for u = 1:
+def _reverse(ctx: Context, probes: torch.Tensor, one: torch.Tensor) -> tuple[Pass, Callable]:
+    """The pass for E‖ρ J v‖² per (transformation, jet) `[T, B]` exactly over the rounding model for u = 1:
     Σ_μ (‖ρ J Λ⁻¹ e_μ‖² (Λx)_μ² + ‖ρ J e_μ‖² x_μ²) / 3, and J δ for the probe perturbations `[B, K, D]`.
     The Jacobian rows do not depend on the transformation, so this costs O(outputs) jet evaluations, not T·B: each
     call evaluates its jets once per output component (D = `components` copies) and one backward pass of
     Σ_k f_k(copy k) gives every row at once — jets are independent, as the grouping of jets into calls already
     assumes. On the floor's small calls (a few jets of one multiplicity) a pass costs mostly its fixed overhead,
-    so one backward over D copies replaces D backward passes at little more than the cost of one."""
+    so one backward over D copies replaces D backward passes at little more than the cost of one. Returns the pass
+    and what turns its result into the two."""
     t, _ = ctx.shape
-    complex_out = ctx.reference(torch.float64).is_complex()
+    complex_out = one.is_complex()  # one: the float64 output of one jet
+    components = _components(one)
     k_probes = probes.shape[0]
 
     def sq_norms(cols, first):  # cols: real [T', b, w, 4, D] → Σ_{w,4} ‖ρ_t col‖² [T', b]
@@ -123,9 +130,13 @@ def _reverse(ctx: Context, probes: torch.Tensor, components: int) -> tuple[torch
         return torch.cat([(torch.cat(acc) / 3).T, jv.flatten(1)], 1)
 
     xs, pr = ctx.xs.permute(1, 2, 0, 3), probes.permute(1, 2, 0, 3)
+
     # progress: a forward and a backward pass per particle
-    both = ctx.apply(fn, ctx.x64, ctx.mask, xs, pr, copies=components, tick=lambda n: ctx.tick(2 * n))
-    return both[:, :t].T, both[:, t:].unflatten(1, (k_probes, -1))
+    def tick(particles):
+        ctx.tick(2 * particles)
+
+    ps = ctx.plan(fn, ctx.x64, ctx.mask, xs, pr, copies=components, weight=BACKWARD_COST, tick=tick)
+    return ps, lambda both: (both[:, :t].T, both[:, t:].unflatten(1, (k_probes, -1)))
 
 
 def _forward(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,10 +161,18 @@ def _forward(ctx: Context, probes: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     return sq, _real_flat(jv[t * b :]).reshape(k, b, -1).transpose(0, 1)
 
 
-def build(ctx: Context, ahead: bool = False) -> FloorModel:
+def _components(out: torch.Tensor) -> int:
+    """Real numbers per jet of outputs `[B, ...]`."""
+    return out[0].numel() * (2 if out.is_complex() else 1)
+
+
+def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     """Decide per jet between first order and finite perturbations (module docstring) and compute first order.
     `ahead`: float64 is measured after this, so its transformed outputs are evaluated here, in the probes' pass
-    (`Context.with_transformed`)."""
+    (`Context.transformed_pass`). `also`: further precisions measured after this, whose transformed outputs are
+    evaluated here too, in the same run of the workers as the floor's passes (fewer idle workers between passes);
+    if anything fails in that run, the floor's passes run again on their own and those precisions are left to be
+    evaluated where they are measured, which reports the failure as it would without them."""
     t, b = ctx.shape
     x, mask = ctx.x64, ctx.mask
     g = torch.Generator().manual_seed(ctx.seed + 7919)
@@ -162,14 +181,39 @@ def build(ctx: Context, ahead: bool = False) -> FloorModel:
     # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u), with
     # f(x) itself — and, `ahead`, f(Λx) — in the same pass (fewer, larger model calls)
     shifted = torch.cat([x + d for d in (*probes, noise_in)])
-    evaluate = ctx.with_transformed if ahead else ctx.with_reference
-    outs = _real_flat(evaluate(torch.float64, shifted, mask.repeat(len(probes) + 1, 1))).unflatten(0, (-1, b))
+    shifted_mask = mask.repeat(len(probes) + 1, 1)
+    if ahead:
+        main = ctx.transformed_pass(torch.float64, shifted, shifted_mask)
+    else:
+        main = ctx.with_reference_pass(torch.float64, shifted, shifted_mask)
+    try:
+        one = ctx.one_output(torch.float64)
+    except Exception:  # noqa: BLE001 — a model that cannot take one jet alone (batch statistics): planned later
+        one = None
+    reverse = None
+    if one is not None and _components(one) <= REVERSE_MODE_MAX_OUTPUTS:
+        reverse = _reverse(ctx, probes, one)
+    more = [ctx.transformed_pass(d) for d in also]
+    together = [main, *([reverse] if reverse is not None else []), *more]
+    try:
+        results = ctx.run([ps for ps, _ in together])
+    except Exception:  # noqa: BLE001 — said again below, where the pass that failed runs on its own
+        results = None
+    if results is not None:
+        outs, msq_jv = main[1](results[0]), (reverse[1](results[1]) if reverse is not None else None)
+        for (_, keep), r in zip(more, results[len(together) - len(more) :]):
+            keep(r)
+    else:
+        outs, msq_jv = main[1](ctx.run([main[0]])[0]), None
+    outs = _real_flat(outs).unflatten(0, (-1, b))
     ref = ctx.reference(torch.float64)
-    components = ref[0].numel() * (2 if ref.is_complex() else 1)
     linear, jv, method = None, None, ""
     try:
-        if components <= REVERSE_MODE_MAX_OUTPUTS:
-            msq, jv = _reverse(ctx, probes, components)
+        if _components(ref) <= REVERSE_MODE_MAX_OUTPUTS:
+            if msq_jv is None:
+                ps, keep = _reverse(ctx, probes, ref[:1])
+                msq_jv = keep(ctx.run([ps])[0])
+            msq, jv = msq_jv
             method = "first order: reverse-mode autodiff, exact RMS over input roundings"
         else:
             msq, jv = _forward(ctx, probes)

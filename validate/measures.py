@@ -366,19 +366,20 @@ def sweep(
     for start in range(0, b, JET_CHUNK):
         stop = min(b, start + JET_CHUNK)
         ctx = Context(ev, x64[start:stop], mask[start:stop], m, lam, out_rep, budget, trim_padding, seed, tick)
-        # float64's f(Λx) is evaluated in the floor's first pass (`ahead`), with the probes
+        # float64's f(Λx) is evaluated in the floor's first pass (`ahead`), with the probes, and the other
+        # precisions' in the same run of the workers as the floor's passes (`also`)
         ahead = with_floor and "float64" in names
-        fm = floors.build(ctx, ahead=ahead) if with_floor else None
+        also = [prec for prec in run if prec.name in names and prec.name != "float64"]
+        fm = floors.build(ctx, ahead=ahead, also=also) if with_floor else None
         rough_width = 0.0 if fm is None else float(width[start:stop][~fm.smooth].sum())
-        total[0] = done[0] + plan(start, runnable - ahead, rough_width)
-        chunk, left = {}, runnable - ahead
+        chunk = {}
+        total[0] = done[0] + plan(start, _to_evaluate(ctx, names, chunk), rough_width)
         for dtype in run:
             meas = _measure_dtype(
                 ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes, skipped=skips.get(dtype.name)
             )
             chunk[meas.name] = meas
-            left -= meas.name not in skips and not (ahead and meas.name == "float64")
-            total[0] = done[0] + plan(start, left, rough_width)  # what is left
+            total[0] = done[0] + plan(start, _to_evaluate(ctx, names, chunk), rough_width)  # what is left
             tick(0)
         _detect_float32_inside(ctx, chunk, fm)
         if start == 0 and fm is not None:
@@ -420,6 +421,11 @@ def sweep(
             )
     result.seconds = time.time() - t0
     return result
+
+
+def _to_evaluate(ctx: Context, names: list[str], measured: dict) -> int:
+    """How many of the precisions `names` still need their f(Λx) evaluated in this chunk."""
+    return sum(n not in measured and not ctx.evaluated(n) for n in names)
 
 
 def _cannot_run(ev: Evaluator, prec: Precision, x64, mask, out_rep, trim: bool) -> str | None:

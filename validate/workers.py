@@ -170,15 +170,17 @@ def run(
     isolated: bool = False,
     done: Callable[[int], None] | None = None,
     weights: Sequence[float] | None = None,
+    setup: int = 1,
 ) -> list[T]:
-    """Call every job, `workers` at a time, and return their results in the jobs' order. The first two jobs run
-    alone: a model's lazy set-up (dtype copies, caches) happens in the first, and `state()` — a fingerprint of what
-    the jobs could change, e.g. `model_state` of the model — is compared around the second; if it changed, the rest
-    run one at a time too, with a warning. An exception in a job is raised here (the earliest job's, in order).
-    Called from inside a job, runs serially. `isolated`: the jobs only read shared objects and return tensors (or
-    plain containers of them), so they may run in forked processes (`pool_kind`) — where that pays for the fork
-    (`_forking_pays`, the rest's cost estimated from the last job run alone and the jobs' relative `weights`);
-    `done(i)`: called as job i finishes (from a worker thread, or here as a process's result arrives) — progress."""
+    """Call every job, `workers` at a time, and return their results in the jobs' order. The first `setup` + 1 jobs
+    run alone: a model's lazy set-up (dtype copies, caches) happens in the first `setup` (one per kind of call, e.g.
+    per precision), and `state()` — a fingerprint of what the jobs could change, e.g. `model_state` of the model —
+    is compared around the next; if it changed, the rest run one at a time too, with a warning. An exception in a
+    job is raised here (the earliest job's, in order). Called from inside a job, runs serially. `isolated`: the
+    jobs only read shared objects and return tensors (or plain containers of them), so they may run in forked
+    processes (`pool_kind`) — where that pays for the fork (`_forking_pays`, the rest's cost estimated from the
+    last job run alone and the jobs' relative `weights`); `done(i)`: called as job i finishes (from a worker
+    thread, or here as a process's result arrives) — progress."""
     jobs = list(jobs)
 
     def finished(i, r):
@@ -196,10 +198,10 @@ def run(
         first_seconds.append(time.perf_counter() - start)
         return r
 
-    first = [alone(0)]
-    if state is not None:
+    first = [alone(i) for i in range(min(max(setup, 1), len(jobs)))]
+    if state is not None and len(first) < len(jobs):
         before = state()
-        first.append(alone(1))
+        first.append(alone(len(first)))
         if state() != before:
             warnings.warn(
                 "the model changes its own attributes while it runs: evaluated one call at a time "
@@ -207,9 +209,11 @@ def run(
                 RuntimeWarning,
                 stacklevel=2,
             )
-            return first + [finished(i, job()) for i, job in enumerate(jobs[2:], 2)]
+            return first + [finished(i, job()) for i, job in enumerate(jobs[len(first) :], len(first))]
     k = len(first)
     rest = jobs[k:]
+    if not rest:
+        return first
     # forked workers run torch single-threaded (validate/forkpool.py): only where that is each worker's share
     single = torch.get_num_threads() // workers <= 1
     kind = pool_kind() if isolated and len(rest) > 1 and single else "threads"
