@@ -206,7 +206,7 @@ def test_jacobian_rows_from_one_backward_pass_are_forward_modes():
 
 def test_float64_outputs_evaluated_with_the_floors_probes_are_the_plain_ones():
     """With float64 measured after it, the floor evaluates float64's f(Λx) in its probes' pass
-    (Context.with_transformed): the outputs handed over once are those a separate pass gives, and the next request
+    (Context.transformed_pass): the outputs handed over once are those a separate pass gives, and the next request
     evaluates afresh."""
     from clariant.validate import floor
 

@@ -1,6 +1,7 @@
 """One measurement's inputs, shared by the measures and the floor: the model as evaluated (on its device), the jets,
 the transformations, Λx (computed once on the CPU in double-double, shared by every precision and moved to the
-device chunk by chunk), evaluation settings and progress."""
+device chunk by chunk), evaluation settings and progress. Model evaluations are planned as passes (`plan`,
+`transformed_pass`) and run, one or several together, on the workers (`run`)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class Context:
     progress: Callable[[int], None] | None = None
     xs: torch.Tensor | None = None  # Λx [T, B, N, 4] float64
     _refs: dict = field(default_factory=dict)
-    _ahead: dict = field(default_factory=dict)  # f(Λx) by precision name, evaluated ahead (`with_transformed`)
+    _ahead: dict = field(default_factory=dict)  # f(Λx) by precision name, evaluated ahead (`transformed_pass`)
 
     def __post_init__(self):
         # batches evaluated concurrently on the CPU, each call cache-sized (validate/workers.py); one at a time on a GPU
@@ -161,13 +162,6 @@ class Context:
             ps, keep = self.transformed_pass(dtype)
             keep(self.run([ps])[0])
         return self._ahead.pop(key)
-
-    def with_transformed(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """f(x') at `dtype` for more jets x' `[B', N, 4]`, evaluated in the pass that computes f(Λx) and f(x) at that
-        dtype, which are kept for `transformed_outputs` and `reference`: one pass instead of two, for a dtype that is
-        measured anyway (the floor's probes ride along with float64's transformations)."""
-        ps, keep = self.transformed_pass(dtype, x, mask)
-        return keep(self.run([ps])[0])
 
     def act(self, z: torch.Tensor, sel=slice(None)) -> torch.Tensor:
         """ρ_out of transformations `sel` applied to z `[T', B, ..., dim]`."""
