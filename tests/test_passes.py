@@ -80,7 +80,7 @@ def test_passes_run_together_give_each_its_own_results(pool, monkeypatch):
     model = PairTanh().double()
     specs = _passes(model)
     alone = [apply(fn, args[0], args[1], 3000, True, *args[2:], particles=20) for fn, args, _ in specs]
-    passes = [Pass(fn, args[0], args[1], 3000, True, *args[2:], particles=20, **kw) for fn, args, kw in specs]
+    passes = [Pass.grouped(fn, args[0], args[1], 3000, True, *args[2:], particles=20, **kw) for fn, args, kw in specs]
     assert all(len(ps.chunks) > 1 for ps in passes)  # several jobs per pass, interleaved in the joint run
     together = run_passes(passes, workers=2)
     for a, b in zip(alone, together, strict=True):
@@ -99,7 +99,7 @@ def test_each_passes_first_call_runs_here_before_any_worker(monkeypatch):
 
         return fn
 
-    passes = [Pass(tagged(k), P, MASK, 3000, True, particles=20) for k in range(3)]
+    passes = [Pass.grouped(tagged(k), P, MASK, 3000, True, particles=20) for k in range(3)]
     run_passes(passes, workers=2, state=lambda: ())
     # one per pass, here, then the state-checked call here, then the workers
     assert [k for k, here in calls[:3]] == [0, 1, 2] and all(here for _, here in calls[:4])

@@ -43,15 +43,15 @@ def rows_of(result):
 
 @pytest.fixture
 def passes(monkeypatch):
-    """The model passes made (one per `_at_widths` call), by dtype."""
+    """The model passes made (each a set of calls at one dtype, run alone or with the other dtypes'), by dtype."""
     seen = []
-    inner = ev.Model._at_widths
+    inner = ev._WidthsPass.__init__
 
-    def counted(self, dtype, p, mask, widths):
+    def counted(self, model, dtype, p, mask, widths):
         seen.append(dtype)
-        return inner(self, dtype, p, mask, widths)
+        inner(self, model, dtype, p, mask, widths)
 
-    monkeypatch.setattr(ev.Model, "_at_widths", counted)
+    monkeypatch.setattr(ev._WidthsPass, "__init__", counted)
     return seen
 
 

@@ -74,7 +74,7 @@ class Context:
         share = max(1, copies)
         cpu = self.ev.device.type == "cpu"
         particles = max(1, cpu_particles_per_call(precision(dtype).dtype) // share) if cpu else None
-        return Pass(
+        return Pass.grouped(
             fn,
             x,
             mask,

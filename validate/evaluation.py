@@ -367,17 +367,27 @@ def groups(
 
 
 class Pass:
-    """One batch of jets planned for evaluation: fn over the jets' multiplicity groups (`groups`), one job per
-    group, and the results put back in the jets' order (`assemble`). Several passes can run as one set of jobs
-    (`run_passes`): the workers stay busy across them, and each pass's first call, which sets up what the model
-    builds lazily, runs in the caller first."""
+    """One batch of jets planned for evaluation: fn over chunks of jets (jet indices, the width they are evaluated
+    at; `grouped`: by multiplicity), one job per chunk, and the results put back in the jets' order (`assemble`).
+    Several passes can run as one set of jobs (`run_passes`): the workers stay busy across them, and each pass's
+    first call, which sets up what the model builds lazily, runs in the caller first."""
 
-    def __init__(self, fn, x, mask, budget, trim, *extra, tick=None, particles=None, weight: float = 1.0):
+    #: what a failing call may mean a model needs a fixed particle count (then checked at the full width), and the
+    #: option that says so
+    RETRIED: tuple = (RuntimeError, ModelFailed)
+    OPTION = "trim_padding=False"
+
+    def __init__(self, fn, x, mask, chunks, *extra, tick=None, weight: float = 1.0, trim: bool = True):
         self.fn, self.x, self.mask, self.extra, self.trim, self.tick = fn, x, mask, extra, trim, tick
-        self.chunks = sorted(groups(mask, budget, trim, particles), key=lambda g: -len(g[0]) * g[1] ** 2)
+        self.chunks = sorted(chunks, key=lambda g: -len(g[0]) * g[1] ** 2)  # (jet indices, width), largest first
         # particles (a model's time grows with them: at fixed width, linearly), times the pass's cost per particle
         # relative to a forward call (`weight`: a forward and backward pass over several copies costs more)
         self.cost = [weight * len(idx) * w for idx, w in self.chunks]
+
+    @classmethod
+    def grouped(cls, fn, x, mask, budget, trim, *extra, tick=None, particles=None, weight: float = 1.0) -> Pass:
+        """fn over the jets' multiplicity groups (`groups`)."""
+        return cls(fn, x, mask, groups(mask, budget, trim, particles), *extra, tick=tick, weight=weight, trim=trim)
 
     @property
     def jobs(self) -> list[Callable]:
@@ -389,11 +399,11 @@ class Pass:
         def call():
             try:
                 r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
-            except (RuntimeError, ModelFailed) as e:
+            except self.RETRIED as e:
                 n = x.shape[1]
                 one = idx[:1]  # one jet at the full width: the memory of a call sized for w, whatever n is
                 if trim and w < n and runs(lambda: fn(x[one], mask[one], *(e_[one] for e_ in extra))):
-                    raise fixed_width_error(w, n, e, "trim_padding=False") from e
+                    raise fixed_width_error(w, n, e, self.OPTION) from e
                 raise
             return r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
 
@@ -459,7 +469,9 @@ def apply(
     largest first; `state`: the model's fingerprint, checked around the second call). `tick(particles)` is called
     after each chunk with the particles it evaluated (progress), from a worker thread or this one: it must be
     thread-safe. fn must only read shared objects and return its result (it may run in a forked process)."""
-    return run_passes([Pass(fn, x, mask, budget, trim, *extra, tick=tick, particles=particles)], workers, state)[0]
+    return run_passes(
+        [Pass.grouped(fn, x, mask, budget, trim, *extra, tick=tick, particles=particles)], workers, state
+    )[0]
 
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..consistency import Consistency, nudge, probe_jets, represented_unit, sensitivity
 from ..consistency import probe as consistency_probe
-from ..evaluation import MODEL_ERRORS, Evaluator, ModelCallError, first_line, fixed_width_error, runs
+from ..evaluation import MODEL_ERRORS, Evaluator, ModelCallError, Pass, first_line, fixed_width_error, run_passes, runs
 from ..evaluation import check_jets as check_lorentz_inputs
 from ..measures import dtype_name, p95, unit_roundoff
 from ..strategies import random_jets
@@ -31,10 +31,12 @@ __all__ = [
     "jets_per_call",
     "nudge",
     "p95",
+    "Pass",
     "probe_jets",
     "random_jets",
     "represented_unit",
     "run_jobs",
+    "run_passes",
     "sensitivity",
     "runs",
     "unit_roundoff",

@@ -25,18 +25,18 @@ from ._deps import (
     MODEL_ERRORS,
     Consistency,
     Evaluator,
+    Pass,
     check_lorentz_inputs,
     consistency_probe,
     cpu_particles_per_call,
     first_line,
-    fixed_width_error,
     has_hooks,
     jets_per_call,
     nudge,
     probe_jets,
     represented_unit,
     run_jobs,
-    runs,
+    run_passes,
     sensitivity,
     unit_roundoff,
     workers_for,
@@ -151,42 +151,7 @@ class Model:
 
     def _at_widths(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor):
         """f on each jet b trimmed to its first `widths[b]` rows, jets of one width evaluated together."""
-        b, n = mask.shape
-        f = self.at(dtype)
-        batches = []
-        for w in torch.unique(widths).tolist():
-            idx = torch.nonzero(widths == w)[:, 0]
-            batches += [(idx[s], int(w)) for s in self._chunks(len(idx), int(w), dtype)]
-        batches.sort(key=lambda g: -len(g[0]) * g[1] ** 2)
-
-        def job(idx, w):
-            try:
-                return self._once(f, dtype, p[idx, :w], mask[idx, :w])
-            except MODEL_ERRORS as e:
-                one = idx[:1]  # one jet at the full width: the memory of a call sized for w, whatever n is
-                if w < n and runs(lambda: self._once(f, dtype, p[one], mask[one])):
-                    raise fixed_width_error(w, n, e, "trim=False (trim_padding=False)") from e
-                raise
-
-        jobs = [lambda idx=idx, w=w: job(idx, w) for idx, w in batches]
-        out = None
-        sizes = [len(idx) * w for idx, w in batches]  # particles
-        for (idx, w), r in zip(batches, run_jobs(jobs, self.workers, self.state, isolated=True, weights=sizes)):
-            if out is None:
-                shape = (b, n, r.shape[-1]) if self.per_particle else (b, r.shape[-1])
-                out = torch.zeros(shape, dtype=F64)
-            if self.per_particle:
-                out[idx, :w] = r
-            elif r.shape[-1] != out.shape[-1]:
-                raise ValueError(
-                    f"the model's output size changes with the number of particles ({out.shape[-1]} numbers per jet "
-                    f"at one width, {r.shape[-1]} at width {w}): per-particle outputs [B, N, ...]? pass "
-                    "per_particle=True"
-                )
-            else:
-                out[idx] = r
-        self._out_width = out.shape[-1]
-        return out
+        return run_passes([_WidthsPass(self, dtype, p, mask, widths)], self.workers, self.state)[0]
 
     def apart(self, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
         """f on each jet by itself (one call per jet, one after another from this thread), trimmed to `widths`;
@@ -224,18 +189,28 @@ class Model:
     def prefetch(self, planned) -> None:
         """Evaluate the noted calls [(dtype, p, mask, widths)] in one pass per dtype — jets of one width from every
         call in the same model calls, far fewer and larger than call by call — and keep each call's outputs for
-        `grouped` to return when the call comes. A pass that fails (a dtype the model cannot run at, a model that
-        raises) is dropped: its calls then run, and raise, where the checks make them."""
+        `grouped` to return when the call comes. The dtypes' passes run together on the workers (`run_passes`); if
+        that fails, dtype by dtype, and a pass that fails (a dtype the model cannot run at, a model that raises) is
+        dropped: its calls then run, and raise, where the checks make them."""
         self._ready.clear()
+        passes = []
         for dtype in dict.fromkeys(c[0] for c in planned):
             calls = [c for c in planned if c[0] == dtype]
             n = max(c[1].shape[1] for c in calls)
             ps = torch.cat([torch.cat([p, p.new_zeros(p.shape[0], n - p.shape[1], 4)], 1) for _, p, _, _ in calls])
             ms = torch.cat([torch.cat([m, m.new_zeros(m.shape[0], n - m.shape[1])], 1) for _, _, m, _ in calls])
-            try:
-                out = self._at_widths(dtype, ps, ms, torch.cat([w for *_, w in calls]))
-            except MODEL_ERRORS:  # raised again, with its context, where the check makes the call
-                continue
+            passes.append((dtype, calls, _WidthsPass(self, dtype, ps, ms, torch.cat([w for *_, w in calls]))))
+        # every dtype's calls in one run of the workers; if anything fails there, dtype by dtype, as the checks would
+        try:
+            outs = run_passes([ps for *_, ps in passes], self.workers, self.state)
+        except MODEL_ERRORS:
+            outs = [None] * len(passes)
+        for (dtype, calls, ps), out in zip(passes, outs):
+            if out is None:
+                try:
+                    out = run_passes([ps], self.workers, self.state)[0]
+                except MODEL_ERRORS:  # raised again, with its context, where the check makes the call
+                    continue
             for (_, p, m, w), o in zip(calls, out.split([p.shape[0] for _, p, _, _ in calls])):
                 key = _fingerprint(dtype, p, m, w)
                 self._ready.setdefault(key, []).append(o[:, : p.shape[1]] if self.per_particle else o)
@@ -245,6 +220,43 @@ class Model:
         left = sum(len(v) for v in self._ready.values())
         self._ready.clear()
         return left
+
+
+class _WidthsPass(Pass):
+    """A model's calls on jets trimmed to given widths (`Model.grouped`): jets of one width together, in bounded
+    batches; outputs `[B, D]` (per-particle: `[B, N, D]`, rows beyond a jet's width zero)."""
+
+    RETRIED = MODEL_ERRORS
+    OPTION = "trim=False (trim_padding=False)"
+
+    def __init__(self, model: Model, dtype: torch.dtype, p: torch.Tensor, mask: torch.Tensor, widths: torch.Tensor):
+        f = model.at(dtype)
+        chunks = []
+        for w in torch.unique(widths).tolist():
+            idx = torch.nonzero(widths == w)[:, 0]
+            chunks += [(idx[s], int(w)) for s in model._chunks(len(idx), int(w), dtype)]
+        super().__init__(lambda x, m: model._once(f, dtype, x, m), p, mask, chunks)
+        self.model = model
+
+    def assemble(self, results: list[torch.Tensor]) -> torch.Tensor:
+        b, n = self.mask.shape
+        out = None
+        for (idx, w), r in zip(self.chunks, results):
+            if out is None:
+                shape = (b, n, r.shape[-1]) if self.model.per_particle else (b, r.shape[-1])
+                out = torch.zeros(shape, dtype=F64)
+            if self.model.per_particle:
+                out[idx, :w] = r
+            elif r.shape[-1] != out.shape[-1]:
+                raise ValueError(
+                    f"the model's output size changes with the number of particles ({out.shape[-1]} numbers per jet "
+                    f"at one width, {r.shape[-1]} at width {w}): per-particle outputs [B, N, ...]? pass "
+                    "per_particle=True"
+                )
+            else:
+                out[idx] = r
+        self.model._out_width = out.shape[-1]
+        return out
 
 
 def spans(mask: torch.Tensor) -> torch.Tensor:
