@@ -150,3 +150,80 @@ def test_dtype_copies_made_by_each_passes_first_call_are_not_a_state_change(monk
         warnings.simplefilter("error", RuntimeWarning)
         s = sweep(Mass(), P, MASK, n_rapidities=2, n_angles=1)
     assert not s.skipped
+
+
+def test_a_model_that_writes_its_state_in_one_kind_of_call_only_is_seen(monkeypatch):
+    """The state check runs the second call of every pass alone: a model that writes an attribute only where autograd
+    records (the floor's reverse-mode pass) is caught, as it was when each pass was checked by itself."""
+    monkeypatch.setenv(workers.POOL_ENV, "threads")
+    monkeypatch.setenv(workers.ENV, "2")
+
+    class KeepsInputs(PairTanh):
+        def forward(self, p, mask):
+            if p.requires_grad:
+                self.seen = p
+            return super().forward(p, mask)
+
+    with pytest.warns(RuntimeWarning, match="changes its own attributes"):
+        sweep(KeepsInputs().double(), P, MASK, dtypes=(torch.float64, torch.float32), n_rapidities=2, n_angles=1)
+
+
+def test_a_failing_pass_costs_the_others_nothing(monkeypatch):
+    """float32's work and the progress count are the same whether or not a precision that fails on larger batches
+    runs with it (each pass's failure is its own; the failing one is run again where it is measured)."""
+    monkeypatch.setenv(workers.ENV, "1")
+    seen = {}
+
+    class Bf16SmallBatches(PairTanh):
+        def forward(self, p, mask):
+            seen[p.dtype] = seen.get(p.dtype, 0) + p.shape[0] * p.shape[1]
+            if p.dtype == torch.bfloat16 and (p.shape[0] > 3 or p.shape[1] == MASK.shape[1]):
+                raise RuntimeError("bfloat16 kernels here take up to three jets, of fewer particles than the width")
+            return super().forward(p, mask)
+
+    runs = {}
+    reports = []
+    for dtypes in ((torch.float64, torch.float32), (torch.float64, torch.float32, torch.bfloat16)):
+        seen.clear()
+        reports.clear()
+        s = sweep(
+            Bf16SmallBatches().double(),
+            P,
+            MASK,
+            dtypes=dtypes,
+            n_rapidities=2,
+            n_angles=1,
+            progress=lambda d, t: reports.append((d, t)),
+        )
+        runs[len(dtypes)] = dict(seen), reports[-1], s
+    (two, end2, s2), (three, end3, s3) = runs[2], runs[3]
+    assert "up to three jets" in s3.skipped["bfloat16"]
+    assert three[torch.float32] == two[torch.float32]
+    assert three[torch.float64] == two[torch.float64]
+    assert end3 == end2 and end3[0] == end3[1]
+    assert torch.equal(s3.measurements["float32"].errors, s2.measurements["float32"].errors)
+
+
+def test_the_progress_total_holds_when_every_jet_needs_finite_perturbations():
+    """A model whose float64 output is rounding noise sends every jet to finite perturbations, at every precision:
+    the progress total counts them for each precision still to measure, so the bar is not at 99 % with much left."""
+
+    class Cancels(nn.Module):
+        def forward(self, p, mask):
+            jet = (p * mask.to(p.dtype)[..., None]).sum(1)
+            return ((jet[:, 0] ** 2 - (jet[:, 1:] ** 2).sum(-1) + 1e14) - 1e14)[:, None]
+
+    reports = []
+    sweep(
+        Cancels(),
+        P,
+        MASK,
+        dtypes=(torch.float64, torch.float32),
+        n_rapidities=2,
+        n_angles=1,
+        progress=lambda d, t: reports.append((d, t)),
+    )
+    final = reports[-1][0]
+    assert reports[-1] == (final, final)
+    first_at_99 = next(d for d, t in reports if d >= 0.99 * t)
+    assert first_at_99 >= 0.97 * final

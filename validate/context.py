@@ -34,6 +34,7 @@ class Context:
     xs: torch.Tensor | None = None  # Λx [T, B, N, 4] float64
     _refs: dict = field(default_factory=dict)
     _ahead: dict = field(default_factory=dict)  # f(Λx) by precision name, evaluated ahead (`transformed_pass`)
+    _joined: tuple | None = None  # (x and Λx, their masks) joined once for the passes that evaluate both
 
     def __post_init__(self):
         # batches evaluated concurrently on the CPU, each call cache-sized (validate/workers.py); one at a time on a GPU
@@ -86,11 +87,11 @@ class Context:
             weight=weight * share,
         )
 
-    def run(self, passes: list[Pass], *, serial: bool = False) -> list[torch.Tensor]:
+    def run(self, passes: list[Pass], *, serial: bool = False, apart: bool = False) -> list:
         """The passes' results, their jobs run together on this context's workers (`evaluation.run_passes`;
         `serial`: one job at a time from this thread, for work that cannot run concurrently — forward-mode
-        autodiff keeps one global level stack)."""
-        return run_passes(passes, 1 if serial else self.workers, self.ev.state)
+        autodiff keeps one global level stack; `apart`: None for a pass with a failing call, not an exception)."""
+        return run_passes(passes, 1 if serial else self.workers, self.ev.state, apart=apart)
 
     def apply(
         self, fn, x: torch.Tensor, mask: torch.Tensor, *extra, tick=None, serial=False, dtype=torch.float64, copies=1
@@ -111,13 +112,21 @@ class Context:
         ref = self._refs.get(precision(dtype).name)
         return ref[:1] if ref is not None else self.evaluate(dtype, self.x64[:1], self.mask[:1], serial=True)
 
-    def with_reference_pass(self, dtype, x: torch.Tensor, mask: torch.Tensor) -> tuple[Pass, Callable]:
+    def with_reference_pass(
+        self, dtype, x: torch.Tensor, mask: torch.Tensor, *, shared: bool = False
+    ) -> tuple[Pass, Callable]:
         """The pass evaluating f(x') at `dtype` for jets x' — and f(x) of the jets themselves in the same pass unless
-        `reference` has it already — and what takes its result: f(x) cached, f(x') returned."""
+        `reference` has it already — and what takes its result: f(x) cached, f(x') returned. `shared`: x' is Λx
+        itself, and the joined inputs are made once for every precision (several such passes may wait together)."""
         key = precision(dtype).name
         fresh = key not in self._refs
         if fresh:
-            x, mask = torch.cat([self.x64, x]), torch.cat([self.mask, mask])
+            if shared and self._joined is not None:
+                x, mask = self._joined
+            else:
+                x, mask = torch.cat([self.x64, x]), torch.cat([self.mask, mask])
+                if shared:
+                    self._joined = (x, mask)
 
         def keep(out):
             if fresh:
@@ -141,7 +150,7 @@ class Context:
         xs, ms = self.xs.reshape(t * b, *self.x64.shape[1:]), self.mask.repeat(t, 1)
         if x is not None:
             xs, ms = torch.cat([xs, x]), torch.cat([ms, mask])
-        ps, ref_keep = self.with_reference_pass(dtype, xs, ms)
+        ps, ref_keep = self.with_reference_pass(dtype, xs, ms, shared=x is None)
 
         def keep(out):
             out = ref_keep(out)

@@ -409,10 +409,12 @@ class Pass:
 
         return call
 
-    def done(self, i: int) -> None:
+    def done(self, i: int) -> int:
+        """Job i has finished: its particles counted as progress (`tick`), and returned."""
+        idx, w = self.chunks[i]
         if self.tick is not None:
-            idx, w = self.chunks[i]
             self.tick(len(idx) * w)
+        return len(idx) * w
 
     def assemble(self, results: list[torch.Tensor]) -> torch.Tensor:
         out = None
@@ -428,28 +430,60 @@ class Pass:
         return out
 
 
-def run_passes(passes: list[Pass], workers: int = 1, state=None) -> list[torch.Tensor]:
+def run_passes(passes: list[Pass], workers: int = 1, state=None, *, apart: bool = False) -> list:
     """Every pass's result, its jobs run together on `workers` (validate/workers.py, `run`): first, alone, the
-    largest job of each pass (what the model builds lazily for that pass — a dtype copy, caches — is built in the
-    caller, where later jobs inherit it), then the rest largest first, whichever pass they belong to (the largest
-    of them alone too, with the model's state compared around it)."""
+    largest call of each pass (what the model builds lazily for that pass — a dtype copy, caches — is built in the
+    caller, where later calls inherit it), then, alone too, each pass's second call with the model's state compared
+    around them (a model that writes its attributes in one kind of call only is seen), then the rest largest first,
+    whichever pass they belong to. `apart`: a pass whose call fails gives None instead of raising, its progress
+    taken back, and the other passes their results — the caller runs that pass again on its own, where the failure
+    is raised and reported as it would be without the others."""
     owners = [(k, i) for k, ps in enumerate(passes) for i in range(len(ps.chunks))]
     jobs = [job for ps in passes for job in ps.jobs]
+    if apart:
+        failed = [False] * len(passes)  # seen by the calls of this process (not by forked workers' later calls)
+        jobs = [_guarded(job, failed, k) for job, (k, _) in zip(jobs, owners)]
     cost = [c for ps in passes for c in ps.cost]
     lead = [j for j, (_, i) in enumerate(owners) if i == 0]  # each pass's largest (chunks are sorted so)
-    rest = sorted((j for j, (_, i) in enumerate(owners) if i > 0), key=lambda j: -cost[j])
-    order = lead + rest
+    second = [j for j, (_, i) in enumerate(owners) if i == 1]
+    rest = sorted((j for j, (_, i) in enumerate(owners) if i > 1), key=lambda j: -cost[j])
+    order = lead + second + rest
     owners, jobs, cost = [owners[j] for j in order], [jobs[j] for j in order], [cost[j] for j in order]
+    ticked = [0] * len(passes)
 
     def done(j):
         k, i = owners[j]
-        passes[k].done(i)
+        ticked[k] += passes[k].done(i)
 
-    results = run_jobs(jobs, workers, state, isolated=True, done=done, weights=cost, setup=len(lead))
+    results = run_jobs(jobs, workers, state, isolated=True, done=done, weights=cost, setup=len(lead), check=len(second))
     per: list[list] = [[None] * len(ps.chunks) for ps in passes]
     for (k, i), r in zip(owners, results):
         per[k][i] = r
-    return [ps.assemble(rs) for ps, rs in zip(passes, per)]
+    out = []
+    for ps, rs, n in zip(passes, per, ticked):
+        if any(r is None for r in rs):  # a call failed (`apart`): nothing of this pass is kept, nor counted
+            if ps.tick is not None and n:
+                ps.tick(-n)
+            out.append(None)
+        else:
+            out.append(ps.assemble(rs))
+    return out
+
+
+def _guarded(job, failed: list[bool], k: int):
+    """Job of pass k, returning None where it raises an Exception (`run_passes`, `apart`; Ctrl-C still stops the run)
+    — or without running, once a call of its pass has failed: that pass runs again on its own."""
+
+    def call():
+        if failed[k]:
+            return None
+        try:
+            return job()
+        except Exception:  # noqa: BLE001 — raised again where the pass runs on its own
+            failed[k] = True
+            return None
+
+    return call
 
 
 def apply(

@@ -170,9 +170,9 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     """Decide per jet between first order and finite perturbations (module docstring) and compute first order.
     `ahead`: float64 is measured after this, so its transformed outputs are evaluated here, in the probes' pass
     (`Context.transformed_pass`). `also`: further precisions measured after this, whose transformed outputs are
-    evaluated here too, in the same run of the workers as the floor's passes (fewer idle workers between passes);
-    if anything fails in that run, the floor's passes run again on their own and those precisions are left to be
-    evaluated where they are measured, which reports the failure as it would without them."""
+    evaluated here too, in the same run of the workers as the floor's passes (fewer idle workers between passes); a
+    pass with a failing call is run again on its own — the floor's here, a precision's where it is measured, which
+    reports the failure as it would without the others."""
     t, b = ctx.shape
     x, mask = ctx.x64, ctx.mask
     g = torch.Generator().manual_seed(ctx.seed + 7919)
@@ -195,16 +195,15 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
         reverse = _reverse(ctx, probes, one)
     more = [ctx.transformed_pass(d) for d in also]
     together = [main, *([reverse] if reverse is not None else []), *more]
-    try:
-        results = ctx.run([ps for ps, _ in together])
-    except Exception:  # noqa: BLE001 — said again below, where the pass that failed runs on its own
-        results = None
-    if results is not None:
-        outs, msq_jv = main[1](results[0]), (reverse[1](results[1]) if reverse is not None else None)
-        for (_, keep), r in zip(more, results[len(together) - len(more) :]):
+    # a pass whose call fails comes back None and runs again on its own — the floor's below, where its failure is
+    # raised (or, the Jacobian's, read as no usable gradient), the other precisions' where they are measured
+    results = ctx.run([ps for ps, _ in together], apart=True)
+    main_out = results[0] if results[0] is not None else ctx.run([main[0]])[0]
+    outs = main[1](main_out)
+    msq_jv = reverse[1](results[1]) if reverse is not None and results[1] is not None else None
+    for (_, keep), r in zip(more, results[len(together) - len(more) :]):
+        if r is not None:
             keep(r)
-    else:
-        outs, msq_jv = main[1](ctx.run([main[0]])[0]), None
     outs = _real_flat(outs).unflatten(0, (-1, b))
     ref = ctx.reference(torch.float64)
     linear, jv, method = None, None, ""

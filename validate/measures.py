@@ -333,10 +333,11 @@ def sweep(
     runnable = len(names)
     done, total = [0.0], [0.0]
 
-    def plan(start: int, dtypes_left: int, rough_width: float) -> float:
-        """The work still to do from chunk `start` (its floor done, `dtypes_left` of its dtypes to measure)."""
-        this = float(width[start : start + JET_CHUNK].sum()) + floors.FINITE_DRAWS * rough_width
-        here = dtypes_left * (t + 1) * this
+    def plan(start: int, to_evaluate: int, unmeasured: int, rough_width: float) -> float:
+        """The work still to do from chunk `start` (its floor done; `to_evaluate` of its dtypes still need f(Λx),
+        `unmeasured` their finite-perturbation floors)."""
+        this = float(width[start : start + JET_CHUNK].sum())
+        here = (t + 1) * (to_evaluate * this + unmeasured * floors.FINITE_DRAWS * rough_width)
         later = float(width[start + JET_CHUNK :].sum()) * (runnable * (t + 1) + FLOOR_PASSES * int(with_floor))
         return here + later
 
@@ -346,7 +347,7 @@ def sweep(
         if progress is not None:
             progress(int(done[0]), int(total[0]))
 
-    total[0] = float(width[:JET_CHUNK].sum()) * FLOOR_PASSES * int(with_floor) + plan(0, runnable, 0.0)
+    total[0] = float(width[:JET_CHUNK].sum()) * FLOOR_PASSES * int(with_floor) + plan(0, runnable, runnable, 0.0)
 
     result = Sweep(points, m, out_rep=out_rep, group=group, jets=b, device=str(ev.device))
     if ev.copied:
@@ -373,13 +374,14 @@ def sweep(
         fm = floors.build(ctx, ahead=ahead, also=also) if with_floor else None
         rough_width = 0.0 if fm is None else float(width[start:stop][~fm.smooth].sum())
         chunk = {}
-        total[0] = done[0] + plan(start, _to_evaluate(ctx, names, chunk), rough_width)
+        total[0] = done[0] + plan(start, _to_evaluate(ctx, names, chunk), runnable, rough_width)
         for dtype in run:
             meas = _measure_dtype(
                 ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes, skipped=skips.get(dtype.name)
             )
             chunk[meas.name] = meas
-            total[0] = done[0] + plan(start, _to_evaluate(ctx, names, chunk), rough_width)  # what is left
+            left = _to_evaluate(ctx, names, chunk), sum(n not in chunk for n in names)
+            total[0] = done[0] + plan(start, *left, rough_width)  # what is left
             tick(0)
         _detect_float32_inside(ctx, chunk, fm)
         if start == 0 and fm is not None:

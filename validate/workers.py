@@ -171,11 +171,13 @@ def run(
     done: Callable[[int], None] | None = None,
     weights: Sequence[float] | None = None,
     setup: int = 1,
+    check: int = 1,
 ) -> list[T]:
-    """Call every job, `workers` at a time, and return their results in the jobs' order. The first `setup` + 1 jobs
-    run alone: a model's lazy set-up (dtype copies, caches) happens in the first `setup` (one per kind of call, e.g.
-    per precision), and `state()` — a fingerprint of what the jobs could change, e.g. `model_state` of the model —
-    is compared around the next; if it changed, the rest run one at a time too, with a warning. An exception in a
+    """Call every job, `workers` at a time, and return their results in the jobs' order. The first `setup` + `check`
+    jobs run alone: a model's lazy set-up (dtype copies, caches) happens in the first `setup` (one per kind of call,
+    e.g. per pass), and `state()` — a fingerprint of what the jobs could change, e.g. `model_state` of the model — is
+    compared around the next `check` (one per kind of call); if it changed, the rest run one at a time too, with a
+    warning. An exception in a
     job is raised here (the earliest job's, in order). Called from inside a job, runs serially. `isolated`: the
     jobs only read shared objects and return tensors (or plain containers of them), so they may run in forked
     processes (`pool_kind`) — where that pays for the fork (`_forking_pays`, the rest's cost estimated from the
@@ -201,7 +203,7 @@ def run(
     first = [alone(i) for i in range(min(max(setup, 1), len(jobs)))]
     if state is not None and len(first) < len(jobs):
         before = state()
-        first.append(alone(len(first)))
+        first += [alone(i) for i in range(len(first), min(len(first) + max(check, 1), len(jobs)))]
         if state() != before:
             warnings.warn(
                 "the model changes its own attributes while it runs: evaluated one call at a time "

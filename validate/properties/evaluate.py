@@ -189,9 +189,9 @@ class Model:
     def prefetch(self, planned) -> None:
         """Evaluate the noted calls [(dtype, p, mask, widths)] in one pass per dtype — jets of one width from every
         call in the same model calls, far fewer and larger than call by call — and keep each call's outputs for
-        `grouped` to return when the call comes. The dtypes' passes run together on the workers (`run_passes`); if
-        that fails, dtype by dtype, and a pass that fails (a dtype the model cannot run at, a model that raises) is
-        dropped: its calls then run, and raise, where the checks make them."""
+        `grouped` to return when the call comes. The dtypes' passes run together on the workers (`run_passes`); a
+        pass that fails (a dtype the model cannot run at, a model that raises) is dropped: its calls then run, and
+        raise, where the checks make them."""
         self._ready.clear()
         passes = []
         for dtype in dict.fromkeys(c[0] for c in planned):
@@ -199,18 +199,16 @@ class Model:
             n = max(c[1].shape[1] for c in calls)
             ps = torch.cat([torch.cat([p, p.new_zeros(p.shape[0], n - p.shape[1], 4)], 1) for _, p, _, _ in calls])
             ms = torch.cat([torch.cat([m, m.new_zeros(m.shape[0], n - m.shape[1])], 1) for _, _, m, _ in calls])
-            passes.append((dtype, calls, _WidthsPass(self, dtype, ps, ms, torch.cat([w for *_, w in calls]))))
-        # every dtype's calls in one run of the workers; if anything fails there, dtype by dtype, as the checks would
-        try:
-            outs = run_passes([ps for *_, ps in passes], self.workers, self.state)
-        except MODEL_ERRORS:
-            outs = [None] * len(passes)
-        for (dtype, calls, ps), out in zip(passes, outs):
+            try:  # the model converted to the dtype here: a model that refuses it is left to the checks' calls
+                passes.append((dtype, calls, _WidthsPass(self, dtype, ps, ms, torch.cat([w for *_, w in calls]))))
+            except MODEL_ERRORS:
+                continue
+        # every dtype's calls in one run of the workers; a dtype whose call fails is dropped: its calls then run, and
+        # raise, where the checks make them
+        outs = run_passes([ps for *_, ps in passes], self.workers, self.state, apart=True)
+        for (dtype, calls, _), out in zip(passes, outs):
             if out is None:
-                try:
-                    out = run_passes([ps], self.workers, self.state)[0]
-                except MODEL_ERRORS:  # raised again, with its context, where the check makes the call
-                    continue
+                continue
             for (_, p, m, w), o in zip(calls, out.split([p.shape[0] for _, p, _, _ in calls])):
                 key = _fingerprint(dtype, p, m, w)
                 self._ready.setdefault(key, []).append(o[:, : p.shape[1]] if self.per_particle else o)
