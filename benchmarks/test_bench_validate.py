@@ -7,7 +7,7 @@ import torch
 
 from clariant.cli import main
 from clariant.validate import attribute, judge, report, sweep
-from clariant.validate.workers import workers_for
+from clariant.validate.workers import POOL_ENV, workers_for
 from clariant_core.data import SAMPLE_DIR, JetFile
 from clariant_core.training import load_checkpoint
 
@@ -49,11 +49,16 @@ def test_attribution(benchmark, trim):
     assert result.first_broken is None
 
 
-def test_report_write(benchmark, tmp_path):
+@pytest.mark.parametrize("pool", ["threads", "auto"], ids=["one-after-another", "forked"])
+def test_report_write(benchmark, tmp_path, pool, monkeypatch):
     """Writing the report of `clariant validate` (10 figures, the page, report.json) from a measured result: the
-    default LGN on 64 sample jets (the figures' cost does not depend on the jets)."""
+    default LGN on 64 sample jets (the figures' cost does not depend on the jets); the figures drawn one after the
+    other in this process (`CLARIANT_EVAL_POOL=threads`) or by the workers' forked processes (the default)."""
     model, p, mask = _default_jets(64)
     result = report.run(model, p, mask)
+    monkeypatch.setenv(POOL_ENV, pool)
     runs = iter(range(10**6))
-    benchmark.pedantic(lambda: report.write(result, tmp_path / f"report{next(runs)}"), rounds=3)
-    benchmark.extra_info.update(figures=len(list((tmp_path / "report0").glob("*.png"))))
+    benchmark.pedantic(lambda: report.write(result, tmp_path / f"report{next(runs)}"), rounds=5)
+    benchmark.extra_info.update(
+        figures=len(list((tmp_path / "report0").glob("*.png"))), pool=pool, workers=workers_for("cpu")
+    )

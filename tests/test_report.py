@@ -14,7 +14,7 @@ import torch
 
 import clariant_core as cc
 from clariant import cli
-from clariant.validate import labels, logaxes, report
+from clariant.validate import forkpool, labels, logaxes, report, workers
 from clariant.validate.benchmarks import format_table, load_run
 from clariant.validate.strategies import random_jets
 from clariant.validate.verdict import headline
@@ -95,6 +95,23 @@ def test_report_files_exist_and_images_are_pngs(small_report):
     for src in page.images:
         w, h = _png_size(out / src)
         assert w >= 500 and h >= 300
+
+
+@pytest.mark.skipif(not forkpool.available(), reason="forked workers need Linux without CUDA initialised")
+def test_figures_drawn_in_worker_processes_are_the_ones_drawn_here(small_report, tmp_path, monkeypatch):
+    """The figures are drawn in forked processes (logaxes.save_all): every file of the report is byte for byte the
+    one drawn one after the other in this process."""
+    _, _, result = small_report
+    folders = {}
+    for pool in ("threads", "processes"):  # "threads": one after the other, here
+        monkeypatch.setenv(workers.POOL_ENV, pool)
+        monkeypatch.setenv(workers.ENV, "2")
+        folders[pool] = report.write(result, tmp_path / pool).parent
+    names = sorted(f.name for f in folders["threads"].iterdir())
+    assert names == sorted(f.name for f in folders["processes"].iterdir())
+    assert sum(n.endswith(".png") for n in names) == 10
+    for name in names:
+        assert (folders["threads"] / name).read_bytes() == (folders["processes"] / name).read_bytes(), name
 
 
 def _parsed(index: Path) -> _Page:

@@ -410,3 +410,40 @@ def test_results_come_back_compact():
     for t in (*compact["a"], *compact["b"]):
         assert t.untyped_storage().nbytes() == t.numel() * t.element_size()
     assert torch.equal(compact["a"][0], view) and torch.equal(compact["b"][0], view.T)
+
+
+def _pid_and_index(i: int):
+    def call():
+        if i < 0:
+            raise KeyError(f"job {i} failed")
+        return [i, os.getpid()]
+
+    return call
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_run_forked_keeps_order_and_never_uses_threads(pool, monkeypatch):
+    """Jobs that must not share a process (drawing with pyplot): in other processes, or one after the other here —
+    never on threads."""
+    monkeypatch.setenv(workers.POOL_ENV, pool)
+    here, before = os.getpid(), _children()
+    seen = []
+
+    def note(i):
+        def call():
+            seen.append(threading.get_ident())
+            return _pid_and_index(i)()
+
+        return call
+
+    out = workers.run_forked([note(i) for i in range(6)], 2)
+    assert [r[0] for r in out] == list(range(6))
+    pids = {r[1] for r in out}
+    if pool == "processes":
+        assert here not in pids and len(seen) == 0  # every job drawn in a worker
+    else:
+        assert pids == {here} and set(seen) == {threading.get_ident()}  # here, in this thread
+    assert [r[1] for r in workers.run_forked([_pid_and_index(i) for i in range(3)], 1)] == [here] * 3
+    with pytest.raises(KeyError, match="job -2 failed"):  # the earliest failing job's own exception, raised here
+        workers.run_forked([_pid_and_index(i) for i in (0, -2, 1, -3)], 2)
+    assert _children() <= before

@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import torch
 from clariant_core.allocator import retain_freed_memory
 from clariant_core.atomic import publish_folder, write_text
 
-from . import pages, plots
+from . import logaxes, pages, plots
 from .attribution import attribute
 from .benchmarks import compare, find_runs, load_run
 from .groups import GROUP_NAMES
@@ -229,9 +230,10 @@ def write(result: dict, out_dir, *, model_card: dict | None = None, benchmark_di
 def _write_into(result: dict, out: Path, model_card, benchmark_dir) -> None:
     rows = result["rows"]
     curves = {(c["dtype"], c["family"]): c["verdict"] for c in result["curves"]}  # the Judgement's, by_curve()
-    images = {
-        "error_vs_rapidity": plots.error_vs_rapidity(rows, curves, out / "error_vs_rapidity.png"),
-        "error_vs_angle": plots.error_vs_angle(rows, curves, out / "error_vs_angle.png"),
+    # every figure is drawn first, all of them at once (`logaxes.save_all`): name → a drawing that returns its path
+    drawings = {
+        "error_vs_rapidity": partial(plots.error_vs_rapidity, rows, curves, out / "error_vs_rapidity.png"),
+        "error_vs_angle": partial(plots.error_vs_angle, rows, curves, out / "error_vs_angle.png"),
     }
     samples = result.get("_samples", {})
     points = result.get("_points", [])
@@ -249,15 +251,24 @@ def _write_into(result: dict, out: Path, model_card, benchmark_dir) -> None:
             if idx:
                 panels[title] = {d: e[idx].ravel() for d, e in samples.items()}
         if panels:
-            images["error_distributions"] = plots.error_distributions(panels, out / "error_distributions.png")
-    properties_html = ""
+            drawings["error_distributions"] = partial(
+                plots.error_distributions, panels, out / "error_distributions.png"
+            )
+    if "attribution" in result:
+        a = result["attribution"]
+        drawings["attribution"] = partial(
+            plots.attribution, a["layers"], a["threshold"], a["transform"], out / "attribution.png"
+        )
+    beyond = []
     if "_properties" in result:
         from .properties import report as properties_report
 
-        properties_html = properties_report.section(result["_properties"], out)
-    if "attribution" in result:
-        a = result["attribution"]
-        images["attribution"] = plots.attribution(a["layers"], a["threshold"], a["transform"], out / "attribution.png")
+        beyond = [d for _, d in properties_report.drawings(result["_properties"], out)]
+    drawn = logaxes.save_all([*drawings.values(), *beyond])
+    images = dict(zip(drawings, drawn[: len(drawings)]))
+    properties_html = ""
+    if "_properties" in result:
+        properties_html = properties_report.section(result["_properties"], out, drawn[len(drawings) :])
     runs = []
     for path in find_runs(benchmark_dir)[-4:]:
         try:

@@ -248,6 +248,22 @@ def run(
             pool.shutdown(wait=True)
 
 
+def run_forked(jobs: Sequence[Callable[[], T]], workers: int) -> list[T]:
+    """Every job's result, in the jobs' order: in `workers` forked processes where that is safe
+    (`forkpool.available`, `CLARIANT_EVAL_POOL` not "threads", not inside another pool's job), else one after the
+    other in this thread — never on threads: for jobs that must not share a process (matplotlib's pyplot is not
+    thread-safe, and its drawing holds Python's lock throughout) and that return plain values (validate/forkpool.py).
+    A fork that fails leaves the jobs to this thread."""
+    jobs = list(jobs)
+    if workers > 1 and len(jobs) > 1 and not getattr(_inside, "active", False) and pool_kind() != "threads":
+        try:
+            return forkpool.run(jobs, workers, _inside)
+        except forkpool.ForkFailed as e:  # nothing ran: all of it runs here
+            if e.__cause__ is not None:
+                warnings.warn(f"{e}: the jobs ran one after the other in this process", RuntimeWarning, stacklevel=2)
+    return [job() for job in jobs]
+
+
 __all__ = [
     "CPU_PARTICLES_PER_CALL",
     "cpu_particles_per_call",
@@ -259,5 +275,6 @@ __all__ = [
     "jets_per_call",
     "model_state",
     "run",
+    "run_forked",
     "workers_for",
 ]

@@ -11,9 +11,11 @@ Figures and glyphs: docs/properties.md.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from .. import pages
+from .. import logaxes, pages
 from ..tables import table as _table
 from . import plots
 from .judge import MIN_POWER, TAIL, THRESHOLD
@@ -44,35 +46,47 @@ ROW_COLUMNS = [
 SCAN_COLUMNS = ["check", "dtype", "range", "power", "tail_power", "plateau", "floor", "verdict", "reason"]
 
 
-def figures(results: dict[str, PropertyResult], out_dir) -> dict[str, list[Path]]:
-    """Write every property's figures into out_dir; {property: [PNG paths]}."""
+def drawings(results: dict[str, PropertyResult], out_dir) -> list[tuple[str, Callable[[], Path]]]:
+    """Every property's figures as (property, drawing): each drawing writes one PNG into out_dir and returns its
+    path (`logaxes.save_all` runs them)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    made: dict[str, list[Path]] = {}
+    made: list[tuple[str, Callable[[], Path]]] = []
     for name, r in results.items():
-        paths = []
         plain = [row for row in r.rows if not row.check.startswith("exact split")]
         splits = [row for row in r.rows if row.check.startswith("exact split")]
         if plain and name == "parity":
             cls = ", ".join(f"{k} {v}" for k, v in r.by_dtype.items())
             vanish = {"PASS": "vanishes", "NUMERICAL": "vanishes (rounding)", "BROKEN": "does not vanish"}
-            paths.append(
-                plots.rows(plain, out / f"properties_{name}.png", f"parity residuals vs precision floor: {cls}", vanish)
-            )
+            title = f"parity residuals vs precision floor: {cls}"
+            made.append((name, partial(plots.rows, plain, out / f"properties_{name}.png", title, vanish)))
         elif plain:
-            paths.append(plots.rows(plain, out / f"properties_{name}.png", f"{name}: change vs precision floor"))
+            title = f"{name}: change vs precision floor"
+            made.append((name, partial(plots.rows, plain, out / f"properties_{name}.png", title)))
         if splits:
-            paths.append(plots.split_rows(splits, out / f"properties_{name}_splits.png", f"{name}: exact splits"))
+            title = f"{name}: exact splits"
+            made.append((name, partial(plots.split_rows, splits, out / f"properties_{name}_splits.png", title)))
         if r.scans:
-            paths.append(plots.scans(r.scans, out / f"properties_{name}_scan.png", f"{name}: change vs limit"))
-        made[name] = paths
+            title = f"{name}: change vs limit"
+            made.append((name, partial(plots.scans, r.scans, out / f"properties_{name}_scan.png", title)))
     return made
 
 
-def section(results: dict[str, PropertyResult], out_dir) -> str:
-    """The report's "Beyond Lorentz" section (HTML) for `run_all` results; writes its PNGs into out_dir and refers
-    to them by file name (so index.html must live in out_dir)."""
-    images = figures(results, out_dir)
+def figures(results: dict[str, PropertyResult], out_dir, drawn: list[Path] | None = None) -> dict[str, list[Path]]:
+    """Every property's figures written into out_dir; {property: [PNG paths]} (`drawn`: the paths `drawings` gave,
+    already run)."""
+    made = drawings(results, out_dir)
+    paths = logaxes.save_all(d for _, d in made) if drawn is None else drawn
+    out: dict[str, list[Path]] = {name: [] for name in results}
+    for (name, _), path in zip(made, paths, strict=True):
+        out[name].append(path)
+    return out
+
+
+def section(results: dict[str, PropertyResult], out_dir, drawn: list[Path] | None = None) -> str:
+    """The report's "Beyond Lorentz" section (HTML) for `run_all` results; writes its PNGs into out_dir (`drawn`:
+    the paths of `drawings` already run) and refers to them by file name (so index.html must live in out_dir)."""
+    images = figures(results, out_dir, drawn)
     summary = [
         {
             "property": n,
