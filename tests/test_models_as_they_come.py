@@ -48,6 +48,30 @@ def test_a_fixed_width_model_gets_the_trim_hint_and_works_with_it():
     assert judge(sweep(Fixed(), P, MASK, dtypes=(torch.float64,), trim_padding=False, **SMALL)).verdict == "PASS"
 
 
+def test_a_guard_that_refuses_some_jets_in_float16_skips_float16_not_the_width():
+    """A model that raises on a non-finite jet mass (float16 overflows above ~256 GeV) fails on a batch holding hard
+    jets, while the batch's first jet alone runs at every width: the failure is the model's own in float16, not a
+    fixed particle count."""
+
+    class Guarded(nn.Module):
+        def forward(self, p, mask):
+            total = (p * mask[..., None].to(p.dtype)).sum(1)
+            m2 = total[:, 0] ** 2 - (total[:, 1:] ** 2).sum(-1)
+            if not torch.isfinite(m2).all():
+                raise RuntimeError("non-finite jet mass")
+            return m2 / 1e4
+
+    g = torch.Generator().manual_seed(5)
+    direction = torch.nn.functional.normalize(torch.randn(4, 3, 3, generator=g, dtype=torch.float64), dim=-1)
+    energy = torch.tensor([10.0, 300.0, 300.0, 300.0], dtype=torch.float64)[:, None, None]  # the first jet soft
+    real = energy * torch.cat([torch.ones(4, 3, 1, dtype=torch.float64), direction], -1)  # 3 massless particles
+    p = torch.cat([real, torch.zeros(4, 2, 4, dtype=torch.float64)], 1)  # width 5: trimmed to 3
+    mask = torch.arange(5)[None, :].expand(4, 5) < 3
+    s = sweep(Guarded(), p, mask, dtypes=(torch.float64, torch.float32, torch.float16), **SMALL)
+    assert s.skipped == {"float16": "the model does not run in float16: RuntimeError: non-finite jet mass"}
+    assert judge(s).verdict == "PASS"
+
+
 def test_plain_tensor_attributes_are_named_in_a_note():
     class Attr(nn.Module):
         def __init__(self):

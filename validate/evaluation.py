@@ -401,13 +401,22 @@ class Pass:
                 r = fn(x[idx, :w], mask[idx, :w], *(e[idx, :w] for e in extra))
             except self.RETRIED as e:
                 n = x.shape[1]
-                one = idx[:1]  # one jet at the full width: the memory of a call sized for w, whatever n is
-                if trim and w < n and runs(lambda: fn(x[one], mask[one], *(e_[one] for e_ in extra))):
+                one = idx[:1]  # one jet: at the full width, the memory of a call sized for w, whatever n is
+                if trim and w < n and self._width_matters(one, w):
                     raise fixed_width_error(w, n, e, self.OPTION) from e
                 raise
             return r.to(device="cpu", dtype=torch.complex128 if r.is_complex() else torch.float64)
 
         return call
+
+    def _width_matters(self, one: torch.Tensor, w: int) -> bool:
+        """After a call on jets trimmed to w failed: whether it failed for the width — `one` jet fails trimmed to w
+        too, and runs at the full width. Where that jet runs trimmed, the failure is about something else (the
+        other jets' numbers — an overflow guard in a low precision — or the batch) and is raised as it is."""
+        fn, x, mask, extra = self.fn, self.x, self.mask, self.extra
+        if runs(lambda: fn(x[one, :w], mask[one, :w], *(e[one, :w] for e in extra))):
+            return False
+        return runs(lambda: fn(x[one], mask[one], *(e[one] for e in extra)))
 
     def done(self, i: int) -> int:
         """Job i has finished: its particles counted as progress (`tick`), and returned."""
