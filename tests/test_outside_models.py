@@ -648,3 +648,24 @@ def test_a_family_nothing_resolved_keeps_a_pass_elsewhere_from_the_headline():
     assert families_headline([row("a", UNRESOLVED), row("b", PASS)]) == UNRESOLVED
     assert families_headline([row("a", UNRESOLVED), row("b", BROKEN)]) == BROKEN
     assert families_headline([]) is None
+
+
+def momentum_fractions_with_energy_leak(p, mask):
+    """Σ_i z_i², z_i = p_i·P / P² (invariant; P² clamped away from 0 as taggers do), plus 10⁻⁶ Σ E_i / 100 GeV: the
+    energy term is a real break of 10⁻⁴–10⁻² under large boosts."""
+    q, m = p / 100.0, mask.to(p.dtype)
+    total = (q * m[..., None]).sum(1, keepdim=True)
+    z = minkowski(q, total) / minkowski(total, total).clamp_min(1e-12) * m
+    return (z * z).sum(1) + 1e-6 * (q[..., 0] * m).sum(1)
+
+
+def test_a_break_judged_at_one_large_rapidity_is_not_read_as_rounding_from_a_float32_tail():
+    """At y = 6 a few jets' float32 P² cancels to ≤ 0 (relative errors of 10²³): the p95s then differ by far more
+    than rounding's 5·10⁸, while on every jet float32 resolves the error is the leak, the same at both precisions."""
+    p, mask = random_jets(48, 16, seed=1, min_particles=3)
+    kw = dict(rapidities=[6.0], axes=("x",), n_angles=2)
+    j = judge(sweep(momentum_fractions_with_energy_leak, p, mask, dtypes=(torch.float64, torch.float32), **kw))
+    boosts = [r for r in j.rows if r.kind == "boost"]
+    assert j.verdict == BROKEN and all(r.verdict == BROKEN for r in boosts), j.summary()
+    with pytest.raises(AssertionError, match="BROKEN"):
+        assert_lorentz_invariant(momentum_fractions_with_energy_leak, p, mask, allow_numerical=True, **kw)

@@ -409,6 +409,18 @@ def _excess_disagrees(lo, hi, i, jets, threshold) -> str | None:
     )
 
 
+def _unsaturated_scaling(lo, hi, i, jets) -> float | None:
+    """The error ratio of the coarser to the finer precision (medians) on row i's `jets` where the coarser's error is
+    below SATURATED, if those are most of them, else None. Where the coarser's p95 error is O(1), the p95 ratio can
+    come from a few jets it cannot resolve at all (a mass² that cancels to 0 in float32 at rapidity 6: errors of 10²³)
+    while the rest carry an error that is the same at both precisions, a symmetry bug; rounding the model amplifies
+    scales with the unit roundoff on every jet it has not yet saturated."""
+    fine = jets & (lo.errors[i] < SATURATED)
+    if 2 * int(fine.sum()) <= int(jets.sum()):
+        return None
+    return median(lo.errors[i][fine]) / max(median(hi.errors[i][fine]), 1e-300)
+
+
 def _resolvable(meas, i) -> torch.Tensor:
     """Jets whose floor is below SATURATED: where this precision can resolve the function at all."""
     return meas.floor[i] < SATURATED
@@ -474,6 +486,13 @@ def _judge_row(meas, i, measured, threshold):
         if err >= SATURATED and meas is lo and _within(hi.excess[i][both], threshold):
             why = f"saturated beyond the first-order floor; {hi.name} within its floor"
             return UNRESOLVED, why + aside, scaling, expected
+        bulk = _unsaturated_scaling(lo, hi, i, both) if e_lo >= SATURATED else None
+        if bulk is not None and bulk < math.sqrt(expected):
+            why = (
+                f"{lo.name}'s p95 error is ≥ {SATURATED}, and on the jets where its error is below that the error "
+                f"scales {bulk:.3g}× — a tail of jets {lo.name} cannot resolve made the p95s scale"
+            )
+            return "pending", why + aside, bulk, expected
         disagree = _excess_disagrees(lo, hi, i, both, threshold)
         if disagree:
             return BROKEN, disagree + aside, scaling, expected
