@@ -669,3 +669,88 @@ def test_a_break_judged_at_one_large_rapidity_is_not_read_as_rounding_from_a_flo
     assert j.verdict == BROKEN and all(r.verdict == BROKEN for r in boosts), j.summary()
     with pytest.raises(AssertionError, match="BROKEN"):
         assert_lorentz_invariant(momentum_fractions_with_energy_leak, p, mask, allow_numerical=True, **kw)
+
+
+def _mlp(i, h, o):
+    return nn.Sequential(nn.Linear(i, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(), nn.Linear(h, o))
+
+
+class Float32Features(nn.Module):
+    """Invariant features (m², Σ z_i², z_i = p_i·P / P²) computed after `p.float()` — as a data loader hands them —
+    feeding a head in the module's own dtype; `leak`: a frame-dependent term in the features."""
+
+    def __init__(self, leak: float = 0.0):
+        super().__init__()
+        torch.manual_seed(0)
+        self.head, self.leak = _mlp(2, 16, 1), leak
+
+    def forward(self, p, mask):
+        q = p.float() / 100
+        m = mask.to(q.dtype)
+        total = (q * m[..., None]).sum(1)
+        m2 = minkowski(total, total)
+        z = minkowski(q, total[:, None]) / m2.clamp_min(1e-6)[:, None] * m
+        feats = torch.stack([m2, (z * z).sum(1) * (1 + self.leak * total[:, 1] / total[:, 0])], -1)
+        return self.head(feats.to(p.dtype))[:, 0]
+
+
+def test_float32_features_before_a_float64_head_are_float32_inside_not_a_bug():
+    """Its float64 outputs differ from its float32 ones (the head), so they are not equal bit for bit; but they do not
+    follow input changes far below float32's rounding: float64 cannot be measured, float32 is judged against the
+    narrower dtypes."""
+    p, mask = random_jets(48, 16, seed=1, min_particles=3)
+    j = judge(sweep(Float32Features().double(), p, mask, n_rapidities=4, n_angles=4))
+    assert j.verdict == PASS and j.by_dtype()["float64"] == UNRESOLVED, j.reasons_by_dtype()
+    assert j.by_dtype()["float32"] == PASS and "computes in float32 inside" in j.reasons_by_dtype()["float64"]
+    leaky = judge(sweep(Float32Features(leak=0.3).double(), p, mask, n_rapidities=4, n_angles=4))
+    assert leaky.verdict == BROKEN and leaky.by_dtype()["float32"] == BROKEN, leaky.reasons_by_dtype()
+    # float32 alone left to judge: an excess it cannot tell from rounding is never PASS
+    alone = judge(sweep(Float32Features(leak=0.3).double(), p, mask, dtypes=(torch.float64, torch.float32)))
+    assert alone.verdict in (NUMERICAL, BROKEN)
+
+
+class Float32Eigenvalues(nn.Module):
+    """The four extreme eigenvalues of the Minkowski Gram matrix p_i·p_j (built in the input's dtype) from a float32
+    eigensolver, as often done on a GPU, then a head: float32 LAPACK gives other last digits for a matrix alone than
+    in a batch."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.head = nn.Sequential(nn.Linear(4, 16), nn.SiLU(), nn.Linear(16, 1))
+
+    def forward(self, p, mask):
+        q = p / 100 * mask[..., None].to(p.dtype)
+        lam = torch.linalg.eigvalsh(minkowski(q[:, :, None], q[:, None]).float()).to(p.dtype)
+        return self.head(torch.asinh(torch.cat([lam[:, :3], lam[:, -1:]], 1)))[:, 0]
+
+
+def test_a_float32_eigensolver_is_float32_inside_not_a_dependence_on_the_other_jets():
+    p, mask = random_jets(48, 16, seed=1, min_particles=4)
+    j = judge(sweep(Float32Eigenvalues().double(), p, mask, n_rapidities=4, n_angles=4))
+    assert j.inconsistent == "" and j.verdict == PASS, j.summary()
+    assert any("computes in float32 inside" in n for n in j.notes), j.notes
+
+
+class DeepSetsZ(nn.Module):
+    """ρ(Σ_i φ(z_i)), z_i = p_i·P / P²: per jet, invariant, with torch's default initialisation."""
+
+    def __init__(self):
+        super().__init__()
+        self.phi, self.rho = _mlp(1, 16, 8), _mlp(8, 16, 1)
+
+    def forward(self, p, mask):
+        q, m = p / 100, mask[..., None].to(p.dtype)
+        total = (q * m).sum(1, keepdim=True)
+        z = minkowski(q, total) / minkowski(total, total)
+        return self.rho((self.phi(z[..., None]) * m).sum(1))[:, 0]
+
+
+def test_an_untrained_per_jet_network_is_never_called_dependent_on_the_other_jets():
+    """With some initialisations a probed jet's output nearly cancels in the last layer, whose sum then rounds
+    differently alone than in a batch (~10² × the jet's input-rounding floor): rounding, not a finding."""
+    p, mask = random_jets(48, 16, seed=1, min_particles=3)
+    for seed in range(10):
+        torch.manual_seed(seed)
+        j = judge(sweep(DeepSetsZ().double(), p, mask, n_rapidities=4, n_angles=4))
+        assert j.inconsistent == "" and j.verdict in (PASS, NUMERICAL), (seed, j.summary())

@@ -66,6 +66,10 @@ class FloorModel:
     smooth: torch.Tensor  # [B] bool: jets where first order is trusted
     method: str
     why: str  # why jets left first order ("" if none did)
+    # [B] bool (`_insensitive`): jets whose float64 output should move under the float64-sized perturbation, and
+    # those of them whose output did not move at all
+    sensitive: torch.Tensor | None = None
+    numb: torch.Tensor | None = None
     _finite: dict = field(default_factory=dict)  # u → [T, B_non-smooth]
 
     def describe(self) -> str:
@@ -178,10 +182,12 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     g = torch.Generator().manual_seed(ctx.seed + 7919)
     probes = (torch.rand((PROBE_DRAWS, *x.shape), generator=g, dtype=torch.float64) * 2 - 1) * _PROBE_U * x
     noise_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _NOISE_U * x
+    mid_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _MID_U * x  # `_insensitive`
     # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u), with
     # f(x) itself — and, `ahead`, f(Λx) — in the same pass (fewer, larger model calls)
-    shifted = torch.cat([x + d for d in (*probes, noise_in)])
-    shifted_mask = mask.repeat(len(probes) + 1, 1)
+    shifted = torch.cat([x + d for d in (*probes, noise_in, mid_in)])
+    shifted_mask = mask.repeat(len(probes) + 2, 1)
+    linear_probes = torch.cat([probes, mid_in[None]])  # J δ for the probes and for the finer perturbation
     if ahead:
         main = ctx.transformed_pass(torch.float64, shifted, shifted_mask)
     else:
@@ -192,7 +198,7 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
         one = None
     reverse = None
     if one is not None and _components(one) <= REVERSE_MODE_MAX_OUTPUTS:
-        reverse = _reverse(ctx, probes, one)
+        reverse = _reverse(ctx, linear_probes, one)
     more = [ctx.transformed_pass(d) for d in also]
     together = [main, *([reverse] if reverse is not None else []), *more]
     # a pass whose call fails comes back None and runs again on its own — the floor's below, where its failure is
@@ -206,22 +212,24 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
             keep(r)
     outs = _real_flat(outs).unflatten(0, (-1, b))
     ref = ctx.reference(torch.float64)
+    flat = _real_flat(ref)
+    mid, outs = outs[-1], outs[:-1]  # the finer perturbation's output; the probes', then the noise perturbation's
     linear, jv, method = None, None, ""
     try:
         if _components(ref) <= REVERSE_MODE_MAX_OUTPUTS:
             if msq_jv is None:
-                ps, keep = _reverse(ctx, probes, ref[:1])
+                ps, keep = _reverse(ctx, linear_probes, ref[:1])
                 msq_jv = keep(ctx.run([ps])[0])
             msq, jv = msq_jv
             method = "first order: reverse-mode autodiff, exact RMS over input roundings"
         else:
-            msq, jv = _forward(ctx, probes)
+            msq, jv = _forward(ctx, linear_probes)
             method = "first order: forward-mode autodiff, one seeded random rounding"
         linear = action.relative(msq.sqrt(), action.norm(ctx.act(ref.expand(t, *ref.shape))))
     except Exception as e:  # noqa: BLE001 — no usable gradient (no_grad, numpy, integer ops…): finite perturbations
         reason = f"no usable gradient ({type(e).__name__}: {str(e).splitlines()[0][:100]})"
         return FloorModel(None, torch.zeros(b, dtype=torch.bool), "finite perturbations", reason)
-    flat = _real_flat(ref)
+    jv_mid, jv = jv[:, -1], jv[:, :-1]
     moved = (outs[:-1] - flat).transpose(0, 1)  # [B, K, D]
     noise = torch.linalg.vector_norm(outs[-1] - flat, dim=-1)
     lin_norm = torch.linalg.vector_norm(jv, dim=-1)  # [B, K]
@@ -248,7 +256,41 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     if noisy.any():
         reasons.append(f"{int(noisy.sum())} whose output is float64 rounding noise")
     linear = torch.where(smooth[None], linear, torch.zeros_like(linear))
-    return FloorModel(linear, smooth, method, ", ".join(reasons))
+    sensitive, numb = _insensitive(jv_mid, outs[:-1], mid, flat)
+    return FloorModel(linear, smooth, method, ", ".join(reasons), sensitive, numb)
+
+
+#: the size of the perturbation that tells a float64 computation from one that rounds its inputs to float32 inside
+#: (`_insensitive`):
+#: 2⁻⁴⁰ relative moves every float64 intermediate by thousands of its roundings (a perturbation at float64's u moves
+#: an input by at most one ulp, which a float64 sum absorbs) and a float32 input's rounding with probability ~2⁻¹⁶
+_MID_U = 2.0**-40
+#: how much more than its first-order response to that perturbation a jet's output must fail to move (at least
+#: `NUMB_ULPS` roundings of it predicted) to count as not seeing it: a float64 computation moves by about J δ (a
+#: scalar's J δ falls below 1/32 of its RMS with probability ~2.5 %); one that rounds its inputs to float32 does not
+#: move, or only by the rounding of the float64 arithmetic after it (another batch composition: a few roundings)
+NUMB_RATIO = 32
+NUMB_ULPS = 64
+
+
+def _insensitive(
+    predicted: torch.Tensor, probed: torch.Tensor, mid: torch.Tensor, flat: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per jet `[B]`: whether its float64 output should move under the perturbation of relative size `_MID_U` by more
+    than `NUMB_ULPS` roundings of the output, and, of those, whether it moved by less than 1/`NUMB_RATIO` of that. How
+    far it should move, the lesser of two predictions: the first-order change J δ (`predicted` `[B, D]`), and the
+    probes' actual response at float32's u (`probed` `[K, B, D]`) scaled down to `_MID_U` — the first alone would
+    expect too much of √ at a rounding-sized p² (an infinite slope the output does not follow), the second of a
+    jump a probe crossed. A model that rounds its inputs to float32 inside (`x.float()` before a float64 head)
+    responds to the probes (they change about half its float32 inputs by an ulp), has the Jacobian of the exact
+    function (autograd passes through the cast), and does not see the finer perturbation; a float64 computation
+    moves by about J δ. mid: that perturbation's output `[B, D]`; flat: f(x) `[B, D]`."""
+    scale = torch.linalg.vector_norm(flat, dim=-1)
+    scaled = torch.linalg.vector_norm(probed - flat, dim=-1).amin(0) * (_MID_U / _PROBE_U)
+    expected = torch.minimum(torch.linalg.vector_norm(predicted, dim=-1), scaled)
+    sensitive = torch.isfinite(expected) & (expected > NUMB_ULPS * _NOISE_U * scale)
+    actual = torch.linalg.vector_norm(mid - flat, dim=-1)
+    return sensitive, sensitive & (actual * NUMB_RATIO < expected)
 
 
 def finite_floor(ctx: Context, jets: torch.Tensor, u: float) -> torch.Tensor:

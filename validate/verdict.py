@@ -436,8 +436,8 @@ def _judge_row(meas, i, measured, threshold):
         return UNRESOLVED, f"every output is exactly 0 in {meas.name}, not in float64: it underflows here", None, None
     if meas.computed_in is not None:
         why = (
-            f"the model computes in {dtype_name(meas.computed_in)} inside: its {meas.name} outputs equal its "
-            f"{dtype_name(meas.computed_in)} ones bit for bit, so {meas.name} cannot be measured"
+            f"the model computes in {dtype_name(meas.computed_in)} inside: {meas.computed_in_evidence}, so "
+            f"{meas.name} cannot be measured"
         )
         return UNRESOLVED, why, None, None
     jets = _resolvable(meas, i)
