@@ -341,7 +341,7 @@ def _scaling(meas, other, i, jets):
     return lo, hi, both, scaling, lo.unit / hi.unit
 
 
-def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] | None:
+def _unscaled_above_floor(meas, i, jets, measured, threshold) -> tuple[str, float, float] | None:
     """A row within the PASS bounds but above its floor (median excess > 1), whose error does not shrink at a finer
     precision measured on the same transformation: (reason, scaling, expected), else None. The PASS bounds allow a
     correct model's own rounding 10²–10⁴ over the floor; in bfloat16 or float16 that is an O(0.1–1) error, which
@@ -355,6 +355,10 @@ def _unscaled_above_floor(meas, i, jets, measured) -> tuple[str, float, float] |
     # precision's own row, and this row's excess is this precision's own rounding.
     e_fine, e_here, f_here = (median(x[i][jets]) for x in (other.errors, meas.errors, meas.floor))
     if e_fine <= f_here or e_here * e_here < e_fine * f_here:
+        return None
+    # and only where the finer precision's error is not its own rounding: within its PASS bounds it is (an output
+    # that rounding flips between two values — a near-tie in a k-nearest-neighbour choice — does so at every u)
+    if _within(other.excess[i][jets], threshold):
         return None
     _, _, _, scaling, expected = _scaling(meas, other, i, jets)
     if scaling >= math.sqrt(expected):
@@ -451,7 +455,7 @@ def _judge_row(meas, i, measured, threshold):
     aside = f" ({k} of {n} jets set aside: floor ≥ {SATURATED}, unresolvable in {meas.name})" if k else ""
     got = _within_rule(meas, i, jets, threshold)
     if got and got[0] is PASS and median(meas.excess[i][jets]) > 1:
-        broken = _unscaled_above_floor(meas, i, jets, measured)
+        broken = _unscaled_above_floor(meas, i, jets, measured, threshold)
         if broken:
             return BROKEN, broken[0] + aside, *broken[1:]
         # only where the allowance reaches an order-one error (threshold × floor ≥ SATURATED: bfloat16, float16):
