@@ -209,11 +209,14 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     g = torch.Generator().manual_seed(ctx.seed + 7919)
     probes = (torch.rand((PROBE_DRAWS, *x.shape), generator=g, dtype=torch.float64) * 2 - 1) * _PROBE_U * x
     noise_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _NOISE_U * x
-    mid_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _MID_U * x  # `_insensitive`
+    # `_insensitive`, on `MID_JETS` jets spread over the batch (zero elsewhere)
+    mid_jets = torch.linspace(0, b - 1, min(MID_JETS, b)).round().long().unique()
+    mid_in = torch.zeros_like(x)
+    mid_in[mid_jets] = (torch.rand(x[mid_jets].shape, generator=g, dtype=torch.float64) * 2 - 1) * _MID_U * x[mid_jets]
     # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u), with
     # f(x) itself — and, `ahead`, f(Λx) — in the same pass (fewer, larger model calls)
-    shifted = torch.cat([x + d for d in (*probes, noise_in, mid_in)])
-    shifted_mask = mask.repeat(len(probes) + 2, 1)
+    shifted = torch.cat([*(x + d for d in (*probes, noise_in)), (x + mid_in)[mid_jets]])
+    shifted_mask = torch.cat([mask.repeat(len(probes) + 1, 1), mask[mid_jets]])
     linear_probes = torch.cat([probes, mid_in[None]])  # J δ for the probes and for the finer perturbation
     if ahead:
         main = ctx.transformed_pass(torch.float64, shifted, shifted_mask)
@@ -237,10 +240,11 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     for (_, keep), r in zip(more, results[len(together) - len(more) :]):
         if r is not None:
             keep(r)
-    outs = _real_flat(outs).unflatten(0, (-1, b))
+    outs = _real_flat(outs)
     ref = ctx.reference(torch.float64)
     flat = _real_flat(ref)
-    mid, outs = outs[-1], outs[:-1]  # the finer perturbation's output; the probes', then the noise perturbation's
+    # the finer perturbation's outputs; the probes', then the noise perturbation's
+    mid, outs = outs[(len(probes) + 1) * b :], outs[: (len(probes) + 1) * b].unflatten(0, (-1, b))
     linear, jv, method = None, None, ""
     try:
         if _components(ref) <= REVERSE_MODE_MAX_OUTPUTS:
@@ -283,7 +287,8 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     if noisy.any():
         reasons.append(f"{int(noisy.sum())} whose output is float64 rounding noise")
     linear = torch.where(smooth[None], linear, torch.zeros_like(linear))
-    sensitive, numb = _insensitive(jv_mid, outs[:-1], mid, flat)
+    sensitive, numb = torch.zeros(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)
+    sensitive[mid_jets], numb[mid_jets] = _insensitive(jv_mid[mid_jets], outs[:-1, mid_jets], mid, flat[mid_jets])
     return FloorModel(linear, smooth, method, ", ".join(reasons), sensitive, numb)
 
 
@@ -292,6 +297,7 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
 #: 2⁻⁴⁰ relative moves every float64 intermediate by thousands of its roundings (a perturbation at float64's u moves
 #: an input by at most one ulp, which a float64 sum absorbs) and a float32 input's rounding with probability ~2⁻¹⁶
 _MID_U = 2.0**-40
+MID_JETS = 64  # jets it is tried on (a majority of them decides)
 #: how much more than its first-order response to that perturbation a jet's output must fail to move (at least
 #: `NUMB_ULPS` roundings of it predicted) to count as not seeing it: a float64 computation moves by about J δ (a
 #: scalar's J δ falls below 1/32 of its RMS with probability ~2.5 %); one that rounds its inputs to float32 does not
