@@ -820,3 +820,101 @@ def test_a_neighbour_choice_that_rounding_decides_is_not_a_broken_symmetry():
     assert judge(s).verdict == PASS, judge(s).summary()
     assert "looked at again" in s.measurements["float64"].floor_method
     assert judge(sweep(NearestNeighbours(leak=0.1).double(), p, mask, **kw)).verdict == BROKEN
+
+
+def soft_jet_log_mass(eps: float = 0.0):
+    """log(1 + m²/s), s = (13 TeV)², written log(1 + x) rather than log1p, in float64 throughout; × (1 + ε β_z of the
+    jet) for a leak. On 40 GeV jets x ~ 10⁻⁵, and 1 + x absorbs input changes below ~2⁻³⁶: float64 arithmetic
+    that does not follow a 2⁻⁴⁰ change, though it computes in no coarser dtype."""
+
+    def model(p, mask):
+        total = (p * mask.to(p.dtype)[..., None]).sum(1)
+        m2 = minkowski(total, total)
+        return torch.log(1 + m2 / 13000.0**2) * (1 + eps * total[:, 3] / total[:, 0])
+
+    return model
+
+
+def test_float64_arithmetic_that_absorbs_a_tiny_change_is_not_float32_inside():
+    p, mask = random_jets(32, 8, seed=0, jet_pt=40.0, min_particles=2)
+    kw = dict(n_rapidities=4, n_angles=4, dtypes=(torch.float64, torch.float32))
+    clean = judge(sweep(soft_jet_log_mass(), p, mask, **kw))
+    assert clean.verdict == PASS and not any("inside" in n for n in clean.notes), (clean.summary(), clean.notes)
+    leaky = judge(sweep(soft_jet_log_mass(1e-3), p, mask, **kw))
+    assert leaky.verdict == BROKEN and leaky.by_dtype()["float64"] == BROKEN, leaky.reasons_by_dtype()
+
+
+def test_a_jet_whose_float32_output_is_sometimes_nan_does_not_unresolve_every_row():
+    """A boosted π⁰ → γγ pair (m²/E² ~ 10⁻⁷) beside ordinary jets: float32 rounds its m² below 0 under some
+    transformations and √ gives NaN. The second look must not turn that one jet's NaN into a floor that cannot be
+    computed for every row."""
+
+    def jet_mass(eps):
+        def model(p, mask):
+            total = (p * mask.to(p.dtype)[..., None]).sum(1)
+            return torch.sqrt(minkowski(total, total)) * (1 + eps * total[:, 3] / total[:, 0])
+
+        return model
+
+    p, mask = random_jets(31, 8, seed=0, min_particles=2)
+    e, m = 500.0, 0.135
+    pion = torch.zeros(1, 8, 4, dtype=torch.float64)
+    for k, sign in enumerate((1.0, -1.0)):
+        pion[0, k] = torch.tensor([e / 2, e / 2 * math.cos(m / e), sign * e / 2 * math.sin(m / e), 0.0])
+    pion_mask = torch.zeros(1, 8, dtype=torch.bool)
+    pion_mask[0, :2] = True
+    p, mask = torch.cat([p, pion]), torch.cat([mask, pion_mask])
+    kw = dict(n_rapidities=4, n_angles=4, dtypes=(torch.float32,))
+    assert judge(sweep(jet_mass(0.0), p, mask, **kw)).verdict == PASS
+    assert judge(sweep(jet_mass(1e-2), p, mask, **kw)).verdict == BROKEN
+
+
+def _calorimeter_jets(b: int = 32, n: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+    """Massless cells on a 0.1 × 0.1 grid in (η, φ), 20 of 25 cells around a random centre: equal distances
+    everywhere, so which neighbours a kNN in (η, φ) takes is a tie that rounding decides."""
+    g, jets = torch.Generator().manual_seed(0), []
+    for _ in range(b):
+        eta0, phi0 = float(torch.rand(1, generator=g)) * 2 - 1, float(torch.rand(1, generator=g)) * 6.28 - 3.14
+        cells = torch.randperm(25, generator=g)[:n]
+        eta, phi = eta0 + 0.1 * (cells // 5 - 2).double(), phi0 + 0.1 * (cells % 5 - 2).double()
+        pt = -torch.log(torch.rand(n, generator=g, dtype=torch.float64)) * 50
+        jets.append(
+            torch.stack([pt * torch.cosh(eta), pt * torch.cos(phi), pt * torch.sin(phi), pt * torch.sinh(eta)], -1)
+        )
+    p = torch.stack(jets)
+    return p, torch.ones(p.shape[:2], dtype=torch.bool)
+
+
+class EtaPhiNeighbours(nn.Module):
+    """ParticleNet-style: k = 3 nearest neighbours in (Δη, Δφ), an edge MLP on the pT fractions (z_i, z_j), summed —
+    invariant under the beam group (boosts along z, rotations about z); × (1 + ε Σ p_x / Σ p_T) for a leak."""
+
+    def __init__(self, eps: float = 0.0):
+        super().__init__()
+        torch.manual_seed(0)
+        self.eps = eps
+        self.edge = nn.Sequential(nn.Linear(2, 16), nn.SiLU(), nn.Linear(16, 8))
+        self.head = nn.Sequential(nn.Linear(8, 16), nn.SiLU(), nn.Linear(16, 1))
+
+    def forward(self, p, mask):
+        pt = torch.hypot(p[..., 1], p[..., 2])
+        eta, phi = torch.asinh(p[..., 3] / pt), torch.atan2(p[..., 2], p[..., 1])
+        dphi = torch.remainder(phi[:, :, None] - phi[:, None] + math.pi, 2 * math.pi) - math.pi
+        n = p.shape[1]
+        d = (eta[:, :, None] - eta[:, None]) ** 2 + dphi**2 + torch.eye(n, dtype=p.dtype) * 1e9
+        idx = d.topk(3, dim=-1, largest=False).indices
+        z = pt / pt.sum(1, keepdim=True)
+        feats = torch.stack([z[:, :, None].expand(-1, -1, 3), z[:, None, :].expand(-1, n, -1).gather(2, idx)], -1)
+        out = self.head(self.edge(feats).sum((1, 2)))[:, 0]
+        return out * (1 + self.eps * p[..., 1].sum(1) / pt.sum(1))
+
+
+def test_a_break_a_finer_precision_shows_well_above_its_floor_is_broken_though_jumps_widen_that_floor():
+    """float64's floor there is the neighbour choice's jump (~10⁻³), so a 3 % rotation leak stands only 36–45× above
+    it, inside float64's PASS bounds; float32 shows the same error — it does not shrink with u, which rounding at
+    the floor would not explain: BROKEN, and the honest model PASS."""
+    p, mask = _calorimeter_jets()
+    kw = dict(n_rapidities=4, n_angles=4, dtypes=(torch.float64, torch.float32), group="beam")
+    assert judge(sweep(EtaPhiNeighbours().double(), p, mask, **kw)).verdict == PASS
+    j = judge(sweep(EtaPhiNeighbours(0.03).double(), p, mask, **kw))
+    assert j.verdict == BROKEN and j.by_group()["rot_z"] == BROKEN, j.summary()

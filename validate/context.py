@@ -31,6 +31,7 @@ class Context:
     trim: bool = True
     seed: int = 0
     progress: Callable[[int], None] | None = None
+    expect: Callable[[float], None] | None = None  # work added to the progress total (particles), where unplanned
     xs: torch.Tensor | None = None  # Λx [T, B, N, 4] float64
     _refs: dict = field(default_factory=dict)
     _ahead: dict = field(default_factory=dict)  # f(Λx) by precision name, evaluated ahead (`transformed_pass`)

@@ -39,7 +39,7 @@ import clariant_core as cc
 
 from . import action
 from .context import Context
-from .evaluation import Pass
+from .evaluation import Pass, evaluated_widths
 
 REVERSE_MODE_MAX_OUTPUTS = 16
 #: a forward and backward call costs about this many forward calls (the shipped LGN, float64, 34 jets of 45
@@ -73,9 +73,10 @@ class FloorModel:
     numb: torch.Tensor | None = None
     _finite: dict = field(default_factory=dict)  # u → [T, B_non-smooth]
 
-    def describe(self) -> str:
+    def describe(self, u: float | None = None) -> str:
+        """How the floor was computed (at unit roundoff u: with the jets `second_look` looked at there)."""
         n, k = self.smooth.numel(), int((~self.smooth).sum())
-        again = self.looked_again()
+        again = self.looked_again(u)
         more = f"; {again} jets far beyond it looked at again ({MORE_DRAWS} more roundings each)" if again else ""
         if k == 0:
             return self.method + more
@@ -112,12 +113,16 @@ class FloorModel:
         if (u, "again") in self._finite or not bool(beyond.any()):
             return False
         jets = torch.nonzero(beyond)[:, 0]
+        if ctx.expect is not None:
+            ctx.expect(2 * MORE_DRAWS * float(evaluated_widths(ctx.mask[jets], ctx.trim).sum()))
         self._finite[(u, "again")] = (jets, jump_floor(ctx, jets, u))
         return True
 
-    def looked_again(self) -> int:
-        """How many jets `second_look` looked at (the most at any u)."""
-        return max((len(v[0]) for k, v in self._finite.items() if isinstance(k, tuple)), default=0)
+    def looked_again(self, u: float | None = None) -> int:
+        """How many jets `second_look` looked at, at unit roundoff u (None: the most at any u)."""
+        return max(
+            (len(v[0]) for k, v in self._finite.items() if isinstance(k, tuple) and u in (None, k[0])), default=0
+        )
 
 
 def _reverse(ctx: Context, probes: torch.Tensor, one: torch.Tensor) -> tuple[Pass, Callable]:
@@ -210,14 +215,16 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     probes = (torch.rand((PROBE_DRAWS, *x.shape), generator=g, dtype=torch.float64) * 2 - 1) * _PROBE_U * x
     noise_in = (torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1) * _NOISE_U * x
     # `_insensitive`, on `MID_JETS` jets spread over the batch (zero elsewhere)
-    mid_jets = torch.linspace(0, b - 1, min(MID_JETS, b)).round().long().unique()
-    mid_in = torch.zeros_like(x)
-    mid_in[mid_jets] = (torch.rand(x[mid_jets].shape, generator=g, dtype=torch.float64) * 2 - 1) * _MID_U * x[mid_jets]
+    mid_jets = jets_for_finer(b)
+    mid_in = torch.zeros((len(MID_U), *x.shape), dtype=torch.float64)
+    for k, size in enumerate(MID_U):
+        r = torch.rand(x[mid_jets].shape, generator=g, dtype=torch.float64) * 2 - 1
+        mid_in[k, mid_jets] = r * size * x[mid_jets]
     # the model's actual response to the probes, and its own float64 noise (one perturbation at float64's u), with
     # f(x) itself — and, `ahead`, f(Λx) — in the same pass (fewer, larger model calls)
-    shifted = torch.cat([*(x + d for d in (*probes, noise_in)), (x + mid_in)[mid_jets]])
-    shifted_mask = torch.cat([mask.repeat(len(probes) + 1, 1), mask[mid_jets]])
-    linear_probes = torch.cat([probes, mid_in[None]])  # J δ for the probes and for the finer perturbation
+    shifted = torch.cat([*(x + d for d in (*probes, noise_in)), *((x + d)[mid_jets] for d in mid_in)])
+    shifted_mask = torch.cat([mask.repeat(len(probes) + 1, 1), mask[mid_jets].repeat(len(MID_U), 1)])
+    linear_probes = torch.cat([probes, mid_in])  # J δ for the probes and for the finer perturbations
     if ahead:
         main = ctx.transformed_pass(torch.float64, shifted, shifted_mask)
     else:
@@ -260,7 +267,7 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     except Exception as e:  # noqa: BLE001 — no usable gradient (no_grad, numpy, integer ops…): finite perturbations
         reason = f"no usable gradient ({type(e).__name__}: {str(e).splitlines()[0][:100]})"
         return FloorModel(None, torch.zeros(b, dtype=torch.bool), "finite perturbations", reason)
-    jv_mid, jv = jv[:, -1], jv[:, :-1]
+    jv_mid, jv = jv[:, -len(MID_U) :], jv[:, : -len(MID_U)]
     moved = (outs[:-1] - flat).transpose(0, 1)  # [B, K, D]
     noise = torch.linalg.vector_norm(outs[-1] - flat, dim=-1)
     lin_norm = torch.linalg.vector_norm(jv, dim=-1)  # [B, K]
@@ -288,15 +295,19 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
         reasons.append(f"{int(noisy.sum())} whose output is float64 rounding noise")
     linear = torch.where(smooth[None], linear, torch.zeros_like(linear))
     sensitive, numb = torch.zeros(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)
-    sensitive[mid_jets], numb[mid_jets] = _insensitive(jv_mid[mid_jets], outs[:-1, mid_jets], mid, flat[mid_jets])
+    (fine, coarse), probed = mid.unflatten(0, (len(MID_U), -1)), outs[:-1, mid_jets]
+    sensitive[mid_jets], numb40, _ = _insensitive(jv_mid[mid_jets, 0], probed, fine, flat[mid_jets], MID_U[0])
+    _, _, follows = _insensitive(jv_mid[mid_jets, 1], probed, coarse, flat[mid_jets], MID_U[1])
+    numb[mid_jets] = numb40 & ~follows  # a float64 computation that absorbed 2⁻⁴⁰ follows 2⁻³⁴ in proportion
     return FloorModel(linear, smooth, method, ", ".join(reasons), sensitive, numb)
 
 
-#: the size of the perturbation that tells a float64 computation from one that rounds its inputs to float32 inside
-#: (`_insensitive`):
-#: 2⁻⁴⁰ relative moves every float64 intermediate by thousands of its roundings (a perturbation at float64's u moves
-#: an input by at most one ulp, which a float64 sum absorbs) and a float32 input's rounding with probability ~2⁻¹⁶
-_MID_U = 2.0**-40
+#: the sizes of the perturbations that tell a float64 computation from one that rounds its inputs to float32 inside
+#: (`_insensitive`): 2⁻⁴⁰ relative moves every float64 intermediate by thousands of its roundings (a perturbation at
+#: float64's u moves an input by at most one ulp, which a float64 sum absorbs) and a float32 input's rounding with
+#: probability ~2⁻¹⁶; 2⁻³⁴ still changes a float32 rounding with probability only ~2⁻¹⁰ per number, while a float64
+#: computation that absorbs 2⁻⁴⁰ (log(1 + x) of x ~ 10⁻⁵: digits below 2⁻³⁶ lost) follows it
+MID_U = (2.0**-40, 2.0**-34)
 MID_JETS = 64  # jets it is tried on (a majority of them decides)
 #: how much more than its first-order response to that perturbation a jet's output must fail to move (at least
 #: `NUMB_ULPS` roundings of it predicted) to count as not seeing it: a float64 computation moves by about J δ (a
@@ -304,26 +315,36 @@ MID_JETS = 64  # jets it is tried on (a majority of them decides)
 #: move, or only by the rounding of the float64 arithmetic after it (another batch composition: a few roundings)
 NUMB_RATIO = 32
 NUMB_ULPS = 64
+#: a response within this factor of J δ either way follows the perturbation in proportion, as a float64 computation
+#: does; one that rounds to float32 inside answers 2⁻³⁴ with nothing or with a float32 rounding's jump (2¹⁰ × more)
+FOLLOWS = 4
+
+
+def jets_for_finer(b: int) -> torch.Tensor:
+    """The jets of a batch of b that the finer perturbations (`MID_U`) are tried on: `MID_JETS` spread over it."""
+    return torch.linspace(0, b - 1, min(MID_JETS, b)).round().long().unique()
 
 
 def _insensitive(
-    predicted: torch.Tensor, probed: torch.Tensor, mid: torch.Tensor, flat: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per jet `[B]`: whether its float64 output should move under the perturbation of relative size `_MID_U` by more
-    than `NUMB_ULPS` roundings of the output, and, of those, whether it moved by less than 1/`NUMB_RATIO` of that. How
+    predicted: torch.Tensor, probed: torch.Tensor, mid: torch.Tensor, flat: torch.Tensor, size: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per jet `[B]`: whether its float64 output should move under a perturbation of relative `size` (`MID_U`) by more
+    than `NUMB_ULPS` roundings of the output, and, of those, whether it moved by less than 1/`NUMB_RATIO` of that, and
+    whether it moved in proportion (within `FOLLOWS`× of the prediction either way). How
     far it should move, the lesser of two predictions: the first-order change J δ (`predicted` `[B, D]`), and the
-    probes' actual response at float32's u (`probed` `[K, B, D]`) scaled down to `_MID_U` — the first alone would
-    expect too much of √ at a rounding-sized p² (an infinite slope the output does not follow), the second of a
-    jump a probe crossed. A model that rounds its inputs to float32 inside (`x.float()` before a float64 head)
-    responds to the probes (they change about half its float32 inputs by an ulp), has the Jacobian of the exact
-    function (autograd passes through the cast), and does not see the finer perturbation; a float64 computation
-    moves by about J δ. mid: that perturbation's output `[B, D]`; flat: f(x) `[B, D]`."""
+    probes' larger actual response at float32's u (`probed` `[K, B, D]`; a float32 sum can absorb one of them)
+    scaled down to `size` — the first alone would expect too much of √ at a rounding-sized p² (an infinite slope the
+    output does not follow), the second of a jump a probe crossed. A model that rounds its inputs to float32 inside
+    (`x.float()` before a float64 head) responds to the probes (they change about half its float32 inputs by an
+    ulp), has the Jacobian of the exact function (autograd passes through the cast), and does not see the finer
+    perturbations; a float64 computation moves by about J δ. mid: the perturbation's output `[B, D]`; flat: f(x)."""
     scale = torch.linalg.vector_norm(flat, dim=-1)
-    scaled = torch.linalg.vector_norm(probed - flat, dim=-1).amin(0) * (_MID_U / _PROBE_U)
+    scaled = torch.linalg.vector_norm(probed - flat, dim=-1).amax(0) * (size / _PROBE_U)
     expected = torch.minimum(torch.linalg.vector_norm(predicted, dim=-1), scaled)
     sensitive = torch.isfinite(expected) & (expected > NUMB_ULPS * _NOISE_U * scale)
     actual = torch.linalg.vector_norm(mid - flat, dim=-1)
-    return sensitive, sensitive & (actual * NUMB_RATIO < expected)
+    follows = sensitive & (actual <= FOLLOWS * expected) & (actual * FOLLOWS >= expected)
+    return sensitive, sensitive & (actual * NUMB_RATIO < expected), follows
 
 
 def finite_floor(ctx: Context, jets: torch.Tensor, u: float) -> torch.Tensor:
@@ -359,18 +380,24 @@ def jump_floor(ctx: Context, jets: torch.Tensor, u: float) -> torch.Tensor:
     shifted = (x + u * r * x).reshape(-1, *x.shape[1:])
     f = ctx.evaluate(torch.float64, shifted, mask.repeat(2 * MORE_DRAWS, 1)).unflatten(0, (2, MORE_DRAWS, n))
     diff = (f[0] - f[1]).reshape(MORE_DRAWS * n, *f.shape[3:])
-    sq = action.norm(ctx.act(diff.expand(t, *diff.shape))).square().unflatten(1, (MORE_DRAWS, n)).mean(1)
+    sq = action.norm(ctx.act(diff.expand(t, *diff.shape))).square().unflatten(1, (MORE_DRAWS, n))
+    # draws whose output is not finite (√ of a mass² a rounding took below 0) say nothing about a jump: left out, and a
+    # jet with none finite keeps its floor (0 here)
+    finite = torch.isfinite(sq)
+    sq = torch.where(finite, sq, torch.zeros_like(sq)).sum(1) / finite.sum(1).clamp_min(1)
     ref = ctx.reference(torch.float64)[jets]
     return action.relative(sq.sqrt(), action.norm(ctx.act(ref.expand(t, *ref.shape))))
 
 
 __all__ = [
     "FINITE_DRAWS",
+    "MID_U",
     "MORE_DRAWS",
     "PROBE_DRAWS",
     "REVERSE_MODE_MAX_OUTPUTS",
     "FloorModel",
     "build",
     "finite_floor",
+    "jets_for_finer",
     "jump_floor",
 ]

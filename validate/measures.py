@@ -164,11 +164,13 @@ def _measure_dtype(
         # from some point on, at the earliest from its (preprocessed) inputs — the output's own rounding (in the
         # dtype the model returned), and the harness's rounding of ρ f(x)
         meas.floor = fm.input_floor(ctx, meas.unit) + u_out + harness
-        # jets measured by finite perturbations whose error is far beyond that floor somewhere: more draws first
-        beyond = (meas.errors > TAIL * DEFAULT_THRESHOLD * meas.floor).any(0)
-        if fm.second_look(ctx, meas.unit, beyond):
+        # jets whose finite error is far beyond that floor somewhere: a second look first (float64 and float32,
+        # where a jump rounding decides can hide from a few draws; a non-finite output has its own rule)
+        errs = meas.errors
+        beyond = (torch.isfinite(errs) & (errs > TAIL * DEFAULT_THRESHOLD * meas.floor)).any(0)
+        if meas.unit <= cc.unit_roundoff(torch.float32) and fm.second_look(ctx, meas.unit, beyond):
             meas.floor = fm.input_floor(ctx, meas.unit) + u_out + harness
-        meas.floor_method = fm.describe()
+        meas.floor_method = fm.describe(meas.unit)
     return meas
 
 
@@ -344,7 +346,8 @@ def sweep(
         `unmeasured` their finite-perturbation floors)."""
         this = float(width[start : start + JET_CHUNK].sum())
         here = (t + 1) * (to_evaluate * this + unmeasured * floors.FINITE_DRAWS * rough_width)
-        later = float(width[start + JET_CHUNK :].sum()) * (runnable * (t + 1) + FLOOR_PASSES * int(with_floor))
+        rest = width[start + JET_CHUNK :]
+        later = float(rest.sum()) * runnable * (t + 1) + _floor_work(rest) * int(with_floor)
         return here + later
 
     def tick(work):
@@ -353,7 +356,10 @@ def sweep(
         if progress is not None:
             progress(int(done[0]), int(total[0]))
 
-    total[0] = float(width[:JET_CHUNK].sum()) * FLOOR_PASSES * int(with_floor) + plan(0, runnable, runnable, 0.0)
+    def more(work):  # work no plan foresaw (a floor's second look), announced before it is done
+        total[0] += work
+
+    total[0] = _floor_work(width[:JET_CHUNK]) * int(with_floor) + plan(0, runnable, runnable, 0.0)
 
     result = Sweep(points, m, out_rep=out_rep, group=group, jets=b, device=str(ev.device))
     if ev.copied:
@@ -372,7 +378,7 @@ def sweep(
     parts, found = [], None
     for start in range(0, b, JET_CHUNK):
         stop = min(b, start + JET_CHUNK)
-        ctx = Context(ev, x64[start:stop], mask[start:stop], m, lam, out_rep, budget, trim_padding, seed, tick)
+        ctx = Context(ev, x64[start:stop], mask[start:stop], m, lam, out_rep, budget, trim_padding, seed, tick, more)
         # float64's f(Λx) is evaluated in the floor's first pass (`ahead`), with the probes, and the other
         # precisions' in the same run of the workers as the floor's passes (`also`)
         ahead = with_floor and "float64" in names
@@ -455,8 +461,18 @@ def _failure(e: ModelFailed) -> str:
     return f"the model does not run in {precision(e.dtype).name}: {type(e.error).__name__}: {first_line(e.error)}"
 
 
-FLOOR_PASSES = floors.PROBE_DRAWS + 3 + 2  # f(x), the probes, two finer perturbations; the Jacobian's two passes
+FLOOR_PASSES = floors.PROBE_DRAWS + 2 + 2  # f(x), the probes, the noise probe; forward + backward of the Jacobian
 JET_CHUNK = 256  # jets measured together (peak memory ~1.5 GB for the LGN); larger batches go in chunks
+
+
+def _floor_work(width: torch.Tensor) -> float:
+    """Particles the floor evaluates for jets of these widths, chunk by chunk: `FLOOR_PASSES` over every jet, and the
+    finer perturbations (`floors.MID_U`) over `floors.jets_for_finer` of each chunk."""
+    work = 0.0
+    for s in range(0, len(width), JET_CHUNK):
+        w = width[s : s + JET_CHUNK]
+        work += float(w.sum()) * FLOOR_PASSES + len(floors.MID_U) * float(w[floors.jets_for_finer(len(w))].sum())
+    return work
 
 
 def _concat(ms: list[Measurement]) -> Measurement:

@@ -356,9 +356,11 @@ def _unscaled_above_floor(meas, i, jets, measured, threshold) -> tuple[str, floa
     e_fine, e_here, f_here = (median(x[i][jets]) for x in (other.errors, meas.errors, meas.floor))
     if e_fine <= f_here or e_here * e_here < e_fine * f_here:
         return None
-    # and only where the finer precision's error is not its own rounding: within its PASS bounds it is (an output
-    # that rounding flips between two values — a near-tie in a k-nearest-neighbour choice — does so at every u)
-    if _within(other.excess[i][jets], threshold):
+    # and only where the finer precision's error is not its own rounding: at its own floor it is (an output that
+    # rounding flips between two values — a near-tie in a k-nearest-neighbour choice — does so at every u); within
+    # the PASS bounds but well above the floor (median excess beyond √threshold) it may be a bug that precision's
+    # allowance hides, which this comparison is for
+    if median(other.excess[i][jets]) <= math.sqrt(threshold) and _within(other.excess[i][jets], threshold):
         return None
     _, _, _, scaling, expected = _scaling(meas, other, i, jets)
     if scaling >= math.sqrt(expected):
@@ -422,7 +424,10 @@ def _unsaturated_scaling(lo, hi, i, jets) -> float | None:
     fine = jets & (lo.errors[i] < SATURATED)
     if 2 * int(fine.sum()) <= int(jets.sum()):
         return None
-    return median(lo.errors[i][fine]) / max(median(hi.errors[i][fine]), 1e-300)
+    e_lo, e_hi = median(lo.errors[i][fine]), median(hi.errors[i][fine])
+    if e_lo == 0:  # nothing to compare on the bulk
+        return None
+    return e_lo / max(e_hi, 1e-300)
 
 
 def _resolvable(meas, i) -> torch.Tensor:
