@@ -554,8 +554,10 @@ def _mark_inconsistent(chunk: dict[str, Measurement], found: consistency.Consist
 def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorModel | None = None) -> None:
     """Flag the float64 measurement of a model that computes in float32 inside (`x = x.float()` in forward): its
     float64 outputs on the jets equal its float32 outputs bit for bit, while a true float64 model's differ at ~u₃₂
-    for almost every jet. Guards against false flags: the outputs must use more bits than bfloat16 holds (class
-    labels, counts and constants are exact in every dtype) and the float64 errors must not all be 0."""
+    for almost every jet — or, where only part of it is float32 (features before a float64 head), its float64
+    outputs do not follow input changes far below float32's rounding (`fm.numb`, floor.py `_insensitive`). Guards
+    against false flags: the outputs must use more bits than bfloat16 holds (class labels, counts and constants are
+    exact in every dtype) and the float64 errors must not all be 0."""
     m64, m32 = chunk.get("float64"), chunk.get("float32")
     if m64 is None or m32 is None or m64.errors is None or m32.errors is None:
         return
