@@ -7,7 +7,8 @@ statistics, normalising by the batch) shows differences that are not about symme
 The probe: `PROBE_JETS` jets, evaluated apart from the rest of the batch twice through the same calls (one after
 the other, from one thread) and compared with each other and with their outputs in a batched pass:
 - the two identical evaluations differ by more than the verdicts' threshold × the tolerance → **not deterministic**;
-- the jets apart differ from the same jets in the batch by more than that → **a jet's output depends on the other
+- the jets apart differ from the same jets in the batch beyond the verdicts' bounds for rounding — their median
+  ratio to the threshold × the tolerance above 1, or any jet's above `TAIL` — → **a jet's output depends on the other
   jets of the call**; so does a model that fails, or gives NaN/inf, on jets apart where the batch gave numbers.
 The tolerance is the rounding a deterministic per-jet model can show between two batch compositions: the caller's
 floor for those jets (never below u). The spread found becomes the least floor, and the rows can be BROKEN (far
@@ -24,7 +25,7 @@ import torch
 
 from .bounds import DEFAULT_THRESHOLD, TAIL
 from .evaluation import MODEL_ERRORS, first_line
-from .statistics import median
+from .statistics import median, spread
 
 #: jets probed, spread over the batch: a batch statistic moves every jet, noise on a fraction f of the jets is missed
 #: with probability (1 − f)⁸ (25 % of the jets: 10 %); each jet costs two model calls
@@ -45,7 +46,7 @@ _COUPLED = "a jet's output depends on the other jets of the call"
 
 def probe_jets(b: int) -> torch.Tensor:
     """The jets probed: `PROBE_JETS` spread over a batch of b."""
-    return torch.linspace(0, b - 1, min(PROBE_JETS, b)).round().long().unique()
+    return spread(b, PROBE_JETS)
 
 
 def probe(

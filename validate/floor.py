@@ -39,7 +39,9 @@ import clariant_core as cc
 
 from . import action
 from .context import Context
-from .evaluation import Pass, evaluated_widths
+from .evaluation import Pass
+from .jumps import MORE_DRAWS, Jumps
+from .statistics import spread
 
 REVERSE_MODE_MAX_OUTPUTS = 16
 #: a forward and backward call costs about this many forward calls (the shipped LGN, float64, 34 jets of 45
@@ -48,7 +50,6 @@ BACKWARD_COST = 3.0
 FLOOR_STEP_NUMBERS = 1 << 22  # the reverse-mode floor's temporaries hold at most ~this many numbers per step
 PROBE_DRAWS = 2
 FINITE_DRAWS = 4
-MORE_DRAWS = 32  # `FloorModel.second_look`
 _PROBE_U = cc.unit_roundoff(torch.float32)
 _NOISE_U = cc.unit_roundoff(torch.float64)
 _TINY = torch.finfo(torch.float64).tiny
@@ -67,17 +68,22 @@ class FloorModel:
     smooth: torch.Tensor  # [B] bool: jets where first order is trusted
     method: str
     why: str  # why jets left first order ("" if none did)
-    # [B] bool (`_insensitive`): jets whose float64 output should move under the float64-sized perturbation, and
-    # those of them whose output did not move at all
+    # [B] bool (`_insensitive`): jets whose float64 output should move visibly under the finer perturbation (2⁻⁴⁰
+    # relative), and those of them whose output moved by less than 1/`NUMB_RATIO` of that
     sensitive: torch.Tensor | None = None
     numb: torch.Tensor | None = None
-    _finite: dict = field(default_factory=dict)  # u → [T, B_non-smooth]
+    _finite: dict[float, torch.Tensor] = field(default_factory=dict)  # u → [T, B_non-smooth]
+    jumps: Jumps = field(default_factory=Jumps)  # what second looks found (validate/jumps.py)
 
-    def describe(self, u: float | None = None) -> str:
-        """How the floor was computed (at unit roundoff u: with the jets `second_look` looked at there)."""
+    def describe(self, u: float) -> str:
+        """How the floor at unit roundoff u was computed (with what second looks found there and at finer ones)."""
         n, k = self.smooth.numel(), int((~self.smooth).sum())
-        again = self.looked_again(u)
-        more = f"; {again} jets far beyond it looked at again ({MORE_DRAWS} more roundings each)" if again else ""
+        again, finer = self.jumps.jets.get(u, 0), sum(v for w, v in self.jumps.explained.items() if w < u)
+        within = self.jumps.explained.get(u, 0)
+        more = f"; {again} jets far beyond it looked at again ({MORE_DRAWS} more roundings each" if again else ""
+        more += f", rounding jumps on {within})" if again else ""
+        if finer:
+            more += f"; with the rounding jumps a finer precision's second look found on {finer} jets"
         if k == 0:
             return self.method + more
         if self.linear is None:
@@ -85,7 +91,7 @@ class FloorModel:
         return f"{self.method}; finite perturbations for {k} of {n} jets ({self.why}){more}"
 
     def input_floor(self, ctx: Context, u: float) -> torch.Tensor:
-        """Relative input-rounding floor `[T, B]` at unit roundoff u (with what `second_look` found at u)."""
+        """Relative input-rounding floor `[T, B]` at unit roundoff u (with what second looks found at u and finer)."""
         t, b = ctx.shape
         out = torch.zeros(t, b, dtype=torch.float64) if self.linear is None else self.linear * u
         rough = torch.nonzero(~self.smooth)[:, 0]
@@ -94,35 +100,14 @@ class FloorModel:
                 self._finite[u] = finite_floor(ctx, rough, u)
             out = out.clone()
             out[:, rough] = self._finite[u]
-        # what `second_look` found at this u, and at finer ones: a jump found at a finer unit roundoff happens at this
-        # coarser one too (a smooth response found there is far below this floor, which grows with u)
-        for jets, jump in [v for k, v in self._finite.items() if isinstance(k, tuple) and k[0] <= u]:
-            out = out.clone()
-            out[:, jets] = torch.maximum(out[:, jets], jump)
+        for jump in self.jumps.at(u):
+            out = torch.maximum(out, jump)
         return out
 
-    def second_look(self, ctx: Context, u: float, beyond: torch.Tensor) -> bool:
-        """Jets `beyond` `[B]` — whose error exceeds their floor at u far beyond anything rounding explains — looked at
-        again before that is believed: `MORE_DRAWS` pairs of seeded roundings of the jet itself (`jump_floor`). An
-        output that jumps under rounding — a choice rounding decides, such as the k-th nearest neighbour at a
-        near-tie — does so with some probability q per rounding: the probes and the `FINITE_DRAWS` draws miss it with
-        probability (1 − q)^4, 41 % for q = 0.2; these draws with 0.8^32 ≈ 8·10⁻⁴. The jet's floor becomes the
-        larger of its floor and this, per transformation (never lower: at Λ = 1 a smooth response is smaller than
-        the floor, which grows with the boost). Costs 2·`MORE_DRAWS` evaluations per jet. Whether any jet was looked
-        at (once per u)."""
-        if (u, "again") in self._finite or not bool(beyond.any()):
-            return False
-        jets = torch.nonzero(beyond)[:, 0]
-        if ctx.expect is not None:
-            ctx.expect(2 * MORE_DRAWS * float(evaluated_widths(ctx.mask[jets], ctx.trim).sum()))
-        self._finite[(u, "again")] = (jets, jump_floor(ctx, jets, u))
-        return True
-
-    def looked_again(self, u: float | None = None) -> int:
-        """How many jets `second_look` looked at, at unit roundoff u (None: the most at any u)."""
-        return max(
-            (len(v[0]) for k, v in self._finite.items() if isinstance(k, tuple) and u in (None, k[0])), default=0
-        )
+    def second_look(self, ctx: Context, u: float, errors: torch.Tensor, rest) -> bool:
+        """Look again at jets whose error `[T, B]` lies far beyond their floor at u (validate/jumps.py; rest: what the
+        floor adds to the input floor). Whether any jet was looked at (once per u)."""
+        return self.jumps.look(ctx, u, errors, self.input_floor(ctx, u), rest)
 
 
 def _reverse(ctx: Context, probes: torch.Tensor, one: torch.Tensor) -> tuple[Pass, Callable]:
@@ -309,10 +294,13 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
 #: computation that absorbs 2⁻⁴⁰ (log(1 + x) of x ~ 10⁻⁵: digits below 2⁻³⁶ lost) follows it
 MID_U = (2.0**-40, 2.0**-34)
 MID_JETS = 64  # jets it is tried on (a majority of them decides)
-#: how much more than its first-order response to that perturbation a jet's output must fail to move (at least
-#: `NUMB_ULPS` roundings of it predicted) to count as not seeing it: a float64 computation moves by about J δ (a
-#: scalar's J δ falls below 1/32 of its RMS with probability ~2.5 %); one that rounds its inputs to float32 does not
-#: move, or only by the rounding of the float64 arithmetic after it (another batch composition: a few roundings)
+#: how much more than its predicted response to that perturbation a jet's output must fail to move (at least
+#: `NUMB_ULPS` roundings of it predicted) to count as not seeing it. The prediction is the realised J δ (or less), and
+#: a float64 computation moves by that J δ itself, up to second-order terms ~2⁻⁴⁰ smaller and its own noise, which
+#: `NUMB_ULPS` keeps below 1/64 of the prediction: a ratio of 32 leaves it a wide margin. One that rounds its inputs
+#: to float32 does not move, or only by the rounding of the float64 arithmetic after it (another batch composition:
+#: a few roundings) — where the prediction is barely above `NUMB_ULPS` roundings that can exceed 1/32 of it, and the
+#: jet is not counted numb: the margin is on the side of not flagging
 NUMB_RATIO = 32
 NUMB_ULPS = 64
 #: a response within this factor of J δ either way follows the perturbation in proportion, as a float64 computation
@@ -322,7 +310,7 @@ FOLLOWS = 4
 
 def jets_for_finer(b: int) -> torch.Tensor:
     """The jets of a batch of b that the finer perturbations (`MID_U`) are tried on: `MID_JETS` spread over it."""
-    return torch.linspace(0, b - 1, min(MID_JETS, b)).round().long().unique()
+    return spread(b, MID_JETS)
 
 
 def _insensitive(
@@ -368,36 +356,13 @@ def finite_floor(ctx: Context, jets: torch.Tensor, u: float) -> torch.Tensor:
     return action.relative((acc / FINITE_DRAWS).sqrt(), action.norm(ctx.act(ref.expand(t, *ref.shape))))
 
 
-def jump_floor(ctx: Context, jets: torch.Tensor, u: float) -> torch.Tensor:
-    """RMS over `MORE_DRAWS` pairs of seeded roundings δ₀, δ₀′ at unit roundoff u of ‖ρ(f(x + δ₀) − f(x + δ₀′))‖ /
-    ‖ρ f(x)‖ `[T, len(jets)]`, f in float64: `finite_floor` at the jet itself (Λ = 1, one batch of 2·`MORE_DRAWS`
-    evaluations per jet), for `FloorModel.second_look`."""
-    t, _ = ctx.shape
-    x, mask = ctx.x64[jets], ctx.mask[jets]
-    n = len(jets)
-    g = torch.Generator().manual_seed(ctx.seed + 130363)
-    r = torch.rand((2, MORE_DRAWS, *x.shape), generator=g, dtype=torch.float64) * 2 - 1
-    shifted = (x + u * r * x).reshape(-1, *x.shape[1:])
-    f = ctx.evaluate(torch.float64, shifted, mask.repeat(2 * MORE_DRAWS, 1)).unflatten(0, (2, MORE_DRAWS, n))
-    diff = (f[0] - f[1]).reshape(MORE_DRAWS * n, *f.shape[3:])
-    sq = action.norm(ctx.act(diff.expand(t, *diff.shape))).square().unflatten(1, (MORE_DRAWS, n))
-    # draws whose output is not finite (√ of a mass² a rounding took below 0) say nothing about a jump: left out, and a
-    # jet with none finite keeps its floor (0 here)
-    finite = torch.isfinite(sq)
-    sq = torch.where(finite, sq, torch.zeros_like(sq)).sum(1) / finite.sum(1).clamp_min(1)
-    ref = ctx.reference(torch.float64)[jets]
-    return action.relative(sq.sqrt(), action.norm(ctx.act(ref.expand(t, *ref.shape))))
-
-
 __all__ = [
     "FINITE_DRAWS",
     "MID_U",
-    "MORE_DRAWS",
     "PROBE_DRAWS",
     "REVERSE_MODE_MAX_OUTPUTS",
     "FloorModel",
     "build",
     "finite_floor",
     "jets_for_finer",
-    "jump_floor",
 ]

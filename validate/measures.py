@@ -21,7 +21,6 @@ from clariant_core.numerics import DEFAULT_SWEEP, PRECISIONS, Precision, precisi
 
 from . import action, consistency, narrowing
 from . import floor as floors
-from .bounds import DEFAULT_THRESHOLD, TAIL
 from .context import Context
 from .evaluation import (
     Evaluator,
@@ -166,9 +165,8 @@ def _measure_dtype(
         meas.floor = fm.input_floor(ctx, meas.unit) + u_out + harness
         # jets whose finite error is far beyond that floor somewhere: a second look first (float64 and float32,
         # where a jump rounding decides can hide from a few draws; a non-finite output has its own rule)
-        errs = meas.errors
-        beyond = (torch.isfinite(errs) & (errs > TAIL * DEFAULT_THRESHOLD * meas.floor)).any(0)
-        if meas.unit <= cc.unit_roundoff(torch.float32) and fm.second_look(ctx, meas.unit, beyond):
+        rest = u_out + harness
+        if meas.unit <= cc.unit_roundoff(torch.float32) and fm.second_look(ctx, meas.unit, meas.errors, rest):
             meas.floor = fm.input_floor(ctx, meas.unit) + u_out + harness
         meas.floor_method = fm.describe(meas.unit)
     return meas
@@ -387,7 +385,9 @@ def sweep(
         rough_width = 0.0 if fm is None else float(width[start:stop][~fm.smooth].sum())
         chunk = {}
         total[0] = done[0] + plan(start, _to_evaluate(ctx, names, chunk), runnable, rough_width)
-        for dtype in run:
+        # finest first, whatever order the dtypes were given in: a jump a second look finds at a finer unit roundoff
+        # raises the coarser ones' floors (validate/jumps.py), so each floor is the same in any order
+        for dtype in sorted(run, key=lambda d: d.u):
             meas = _measure_dtype(
                 ctx, fm, dtype, points, companion=dtype is extra and dtype not in dtypes, skipped=skips.get(dtype.name)
             )
@@ -395,6 +395,7 @@ def sweep(
             left = _to_evaluate(ctx, names, chunk), sum(n not in chunk for n in names)
             total[0] = done[0] + plan(start, *left, rough_width)  # what is left
             tick(0)
+        chunk = {d.name: chunk[d.name] for d in run}  # the order they were asked for
         _detect_float32_inside(ctx, chunk, fm)
         if start == 0 and fm is not None:
             found = _consistency(ctx, chunk, fm)

@@ -13,6 +13,11 @@ import torch
 TAIL_FRACTION = 0.05
 
 
+def spread(n: int, k: int) -> torch.Tensor:
+    """At most k indices spread evenly over range(n), first and last included."""
+    return torch.linspace(0, n - 1, min(k, n)).round().long().unique()
+
+
 def median(x: torch.Tensor) -> float:
     """The lower median of a 1-d tensor (an actual sample)."""
     return float(x.to(torch.float64).median())
@@ -40,4 +45,4 @@ def summary(x: torch.Tensor, prefix: str) -> dict:
     return {f"{prefix}_median": median(x), f"{prefix}_p95": p95(x), f"{prefix}_max": float(x.max())}
 
 
-__all__ = ["TAIL_FRACTION", "median", "p95", "summary", "tail_index"]
+__all__ = ["TAIL_FRACTION", "median", "p95", "spread", "summary", "tail_index"]

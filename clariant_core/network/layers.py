@@ -259,7 +259,7 @@ class CGLevel(nn.Module):
         # forward_inside is EquivariantLinear's own (a subclass that changes it gets its own method called); and
         # where it pays: on long rows
         own = type(self.linear).forward_inside is EquivariantLinear.forward_inside
-        long = xs.numel() // max(xs.shape[0], 1) >= ACCUMULATE_MIN_ROW_NUMBERS
+        long = rows.row_numbers(xs) >= ACCUMULATE_MIN_ROW_NUMBERS
         sink = _Accumulation if layout is rows and own and long and not torch.is_grad_enabled() else _Concatenation
         out = sink(self.linear, layout)
         for c in self.irreps_cat.irreps:

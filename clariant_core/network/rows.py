@@ -88,14 +88,14 @@ def _rowwise(x: torch.Tensor, y: torch.Tensor) -> bool:
     pay for its Python loop."""
     return (
         x.device.type == "cpu"
-        and max(_row_numbers(x), _row_numbers(y)) >= BY_ROW_MIN_ROW_NUMBERS
+        and max(row_numbers(x), row_numbers(y)) >= BY_ROW_MIN_ROW_NUMBERS
         and not torch.is_autocast_enabled(x.device.type)
         and not (is_transformed(x) or is_transformed(y))
         and not _dual(x, y)
     )
 
 
-def _row_numbers(x: torch.Tensor) -> int:
+def row_numbers(x: torch.Tensor) -> int:
     """Numbers per row (x[0].numel(), without dispatching an indexing operation: this is asked ~80 times a call)."""
     return x.numel() // x.shape[0] if x.shape[0] else 0
 
@@ -158,6 +158,7 @@ __all__ = [
     "from_scalar_features",
     "linear",
     "linear_add_",
+    "row_numbers",
     "scalar_features",
     "terms",
     "to_layout",
