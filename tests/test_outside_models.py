@@ -889,6 +889,53 @@ def test_a_smooth_break_is_looked_at_again_on_a_few_jets_only(monkeypatch):
     assert 0 < sum(bad) - sum(clean) <= 2 * 8 * 64, (sum(bad), sum(clean))
 
 
+class FarTailTagger(nn.Module):
+    """sigmoid of a logit near −100 — float32 returns exactly 0 for every jet, float64 ~10⁻⁴⁴ — with a term in the
+    lab-frame jet energy (`eps` · 100 · E_jet / TeV in the logit: 2–20 % changes of the output under boosts). `lift`:
+    the logit raised by 20 on jets of that many particles (their float32 outputs do not underflow)."""
+
+    def __init__(self, eps: float = 1e-3, lift: int | None = None):
+        super().__init__()
+        self.eps, self.lift = eps, lift
+
+    def forward(self, p, mask):
+        m = mask.to(p.dtype)
+        total = (p * m[..., None]).sum(1)
+        z = minkowski(p, total[:, None]) / minkowski(total, total)[:, None] * m
+        logit = -100.0 + 5 * torch.tanh((z * z).sum(1)) - self.eps * 100.0 * total[:, 0] / 1000.0
+        if self.lift is not None:
+            logit = logit + 20.0 * (mask.sum(1) == self.lift)
+        return torch.sigmoid(logit)
+
+
+def test_outputs_that_underflow_to_zero_on_most_jets_are_unresolved_not_a_pass():
+    """A float32-only judgement compared 0 with 0 on every jet and passed a 2–20 % break when one jet did not
+    underflow (or one output was NaN): a jet whose output is exactly 0 where float64's is not is set aside, per row."""
+    p, mask = random_jets(24, 10, seed=2, min_particles=2)
+    widths = mask.sum(1)
+    kw = dict(n_rapidities=3, n_angles=2, dtypes=(torch.float32,))
+    for model in (FarTailTagger(), FarTailTagger(lift=int(widths[0]))):
+        j = judge(sweep(model, p, mask, **kw))
+        assert j.verdict == UNRESOLVED and all(r.verdict == UNRESOLVED for r in j.rows), j.summary()
+        assert any("underflow" in r.reason for r in j.rows), [r.reason for r in j.rows]
+        assert any("float64 comparison run" in n for n in j.notes), j.notes
+
+
+def boosted_jet_mass(p, mask):
+    """√(E² − p⃗²) of the jet, in float64 throughout: its own rounding is u·E²/m² (~10⁻⁹ for a 10 TeV jet of 6 GeV)."""
+    total = (p * mask[..., None].to(p.dtype)).sum(1)
+    return torch.sqrt(total[:, 0] ** 2 - total[:, 1] ** 2 - total[:, 2] ** 2 - total[:, 3] ** 2)
+
+
+def test_a_float64_floor_of_finite_perturbations_sees_rounding_at_one_ulp():
+    """The jets leave first order (float32's m² cancels); their float64 floor from perturbations of u₆₄|x| — which
+    mostly round back to x — was u₆₄ itself on some jets, whose own arithmetic rounding (u·E²/m² ~ 10⁻⁹) then read as
+    a jet 10⁴× beyond anything rounding explains, warned by a passing assert."""
+    p, mask = random_jets(128, 12, seed=1, jet_pt=1e4, spread=0.001, min_particles=3)
+    j = judge(sweep(boosted_jet_mass, p, mask, dtypes=(torch.float64, torch.float32)))
+    assert j.verdict == PASS and not j.outliers, (j.summary(), j.notes)
+
+
 def soft_jet_log_mass(eps: float = 0.0):
     """log(1 + m²/s), s = (13 TeV)², written log(1 + x) rather than log1p, in float64 throughout; × (1 + ε β_z of the
     jet) for a leak. On 40 GeV jets x ~ 10⁻⁵, and 1 + x absorbs input changes below ~2⁻³⁶: float64 arithmetic

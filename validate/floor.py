@@ -335,6 +335,15 @@ def _insensitive(
     return sensitive, sensitive & (actual * NUMB_RATIO < expected), follows
 
 
+def drawn_at(u: float) -> float:
+    """The scale the finite perturbations are drawn at for unit roundoff u: u itself, but at least one float64 ulp
+    (2u₆₄). The model is evaluated in float64, where a change of at most u₆₄|x| — half an ulp or less — mostly rounds
+    back to x itself (~3 draws in 4): drawn at u₆₄, an output's response to its inputs' rounding would read as 0
+    (a boosted jet's m² = E² − p², whose float64 rounding is u·E²/m², had a floor of u₆₄ from four draws that never
+    moved). At one ulp the draws move about half of the numbers by one ulp: a floor at most ~2× the rounding model's."""
+    return max(u, 2 * _NOISE_U)
+
+
 def finite_floor(ctx: Context, jets: torch.Tensor, u: float) -> torch.Tensor:
     """RMS over `FINITE_DRAWS` seeded roundings of ‖ρ(f(x + Λ⁻¹δ) − f(x + δ₀))‖ / ‖ρ f(x)‖ for the given jets,
     f evaluated in float64, δ and δ₀ drawn at unit roundoff u `[T, len(jets)]`."""
@@ -343,6 +352,7 @@ def finite_floor(ctx: Context, jets: torch.Tensor, u: float) -> torch.Tensor:
     n = len(jets)
     g = torch.Generator().manual_seed(ctx.seed + 104729)
     acc = torch.zeros(t, n, dtype=torch.float64)
+    u = drawn_at(u)
     for _ in range(FINITE_DRAWS):
         r1 = torch.rand(xs.shape, generator=g, dtype=torch.float64) * 2 - 1
         r0 = torch.rand(x.shape, generator=g, dtype=torch.float64) * 2 - 1
@@ -363,6 +373,7 @@ __all__ = [
     "REVERSE_MODE_MAX_OUTPUTS",
     "FloorModel",
     "build",
+    "drawn_at",
     "finite_floor",
     "jets_for_finer",
 ]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import torch
 
 from . import action
+from . import floor as floors  # a cycle: floor.py holds a Jumps; used at call time only
 from .bounds import DEFAULT_THRESHOLD, TAIL
 from .context import Context
 from .evaluation import evaluated_widths
@@ -97,7 +98,7 @@ class Jumps:
         n = len(jets)
         g = torch.Generator().manual_seed(ctx.seed + 130363 + n)
         r = torch.rand((MORE_DRAWS, *x.shape), generator=g, dtype=torch.float64) * 2 - 1
-        f = ctx.evaluate(torch.float64, (x + u * r * x).flatten(0, 1), mask.repeat(MORE_DRAWS, 1))
+        f = ctx.evaluate(torch.float64, (x + floors.drawn_at(u) * r * x).flatten(0, 1), mask.repeat(MORE_DRAWS, 1))
         f = f.unflatten(0, (MORE_DRAWS, n)).transpose(0, 1)  # [n, K, ...]
         for i, j in enumerate(jets.tolist()):
             draws[j] = f[i]
@@ -129,7 +130,7 @@ class Jumps:
             t, j = ts[s : s + per], js[s : s + per]
             x, mask, xs = ctx.x64[j], ctx.mask[j], ctx.xs[t, j]  # [E, N, 4]
             r = torch.rand((MORE_DRAWS, *xs.shape), generator=g, dtype=torch.float64) * 2 - 1
-            pulled = torch.einsum("eij,kenj->keni", ctx.lam_inv[t], u * r * xs)
+            pulled = torch.einsum("eij,kenj->keni", ctx.lam_inv[t], floors.drawn_at(u) * r * xs)
             f = ctx.evaluate(torch.float64, (x + pulled).flatten(0, 1), mask.repeat(MORE_DRAWS, 1))
             f = f.unflatten(0, (MORE_DRAWS, len(t))).transpose(0, 1)  # [E, K, ...]
             at_rest = torch.stack([draws[i] for i in j.tolist()])  # [E, K, ...]

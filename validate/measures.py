@@ -64,6 +64,9 @@ class Measurement:
     computed_in_evidence: str = ""  # how it was detected, as the verdict's reason says it
     inconsistent: consistency.Consistency | None = None  # detected: not a deterministic function of one jet
     vanished: bool = False  # detected: every output exactly 0 while float64's are not (underflow in this precision)
+    underflow: torch.Tensor | None = None  # [T, B] bool: this precision's output (of x or Λx) is exactly 0 there,
+    # float64's of the jet is not — it cannot resolve the function there (set aside by the verdicts like a saturated
+    # floor)
 
     def __post_init__(self):
         self.precision = precision(self.precision)
@@ -155,7 +158,10 @@ def _measure_dtype(
     elif meas.output_dtype is not None and meas.output_dtype != prec.dtype and name in ("float32", "float64"):
         meas.notes.append(f"the model returned {dtype_name(meas.output_dtype)} outputs for {name} inputs")
     if fm is not None and name != "float64":  # the floor's pass has float64's f(x)
-        meas.vanished = not bool(out.any() or ref.any()) and bool(ctx.reference(torch.float64).any())
+        ref64 = ctx.reference(torch.float64)
+        meas.vanished = not bool(out.any() or ref.any()) and bool(ref64.any())
+        zero = _all_zero(out, 2) | _all_zero(ref, 1)[None]
+        meas.underflow = zero & ~_all_zero(ref64, 1)[None]
     if fm is not None:
         u_out = cc.unit_roundoff(meas.output_precision) if meas.output_precision is not None else prec.u
         # the inputs' rounding at the mode's unit roundoff (a TF32 or autocast matmul rounds its operands to it) —
@@ -476,6 +482,13 @@ def _floor_work(width: torch.Tensor) -> float:
     return work
 
 
+def _all_zero(z: torch.Tensor, lead: int) -> torch.Tensor:
+    """Whether every number of each output is exactly 0: `[...lead axes]` bool for outputs with `lead` leading axes
+    (1 for f(x) `[B, ...]`, 2 for f(Λx) `[T, B, ...]`)."""
+    real = torch.view_as_real(z.resolve_conj()) if z.is_complex() else z
+    return real.reshape(*real.shape[:lead], -1).eq(0).all(-1)
+
+
 def _concat(ms: list[Measurement]) -> Measurement:
     """One Measurement from the same dtype's measurements of consecutive jet chunks."""
     first = ms[0]
@@ -501,6 +514,7 @@ def _concat(ms: list[Measurement]) -> Measurement:
         computed_in_evidence=next((x.computed_in_evidence for x in ms if x.computed_in is not None), ""),
         inconsistent=first.inconsistent,
         vanished=all(x.vanished for x in ms),
+        underflow=cat("underflow"),
     )
 
 

@@ -181,7 +181,9 @@ class Judgement:
     group: str = "full"
     notes: list[str] = field(default_factory=list)
     invariant: bool = True  # the output is invariant (scalar); False: it transforms (equivariance is judged)
-    outliers: list[str] = field(default_factory=list)  # jets far beyond their floor in rows that all PASS (in notes)
+    # what a PASS does not show (in notes too; warned where an assert passes): jets far beyond their floor in rows
+    # that all PASS, a comparison precision far beyond its own
+    outliers: list[str] = field(default_factory=list)
     inconsistent: str = ""  # "the model is not deterministic", … (validate/consistency.py); "" for a per-jet function
 
     def worst(self) -> RowVerdict | None:
@@ -431,8 +433,21 @@ def _unsaturated_scaling(lo, hi, i, jets) -> float | None:
 
 
 def _resolvable(meas, i) -> torch.Tensor:
-    """Jets whose floor is below SATURATED: where this precision can resolve the function at all."""
-    return meas.floor[i] < SATURATED
+    """Jets whose floor is below SATURATED and whose outputs do not underflow to 0 in this precision (where float64's
+    are not): where this precision can resolve the function at all."""
+    ok = meas.floor[i] < SATURATED
+    return ok if meas.underflow is None else ok & ~meas.underflow[i]
+
+
+def _set_aside(meas, i, jets) -> str:
+    """Why the jets not in `jets` were set aside, in a few words."""
+    under = 0 if meas.underflow is None else int((meas.underflow[i] & ~jets).sum())
+    k = int((~jets).sum())
+    if under == 0:
+        return f"floor ≥ {SATURATED}"
+    if under == k:
+        return "outputs 0 where float64's are not (underflow)"
+    return f"floor ≥ {SATURATED} or outputs 0 where float64's are not (underflow)"
 
 
 def _judge_row(meas, i, measured, threshold):
@@ -451,13 +466,19 @@ def _judge_row(meas, i, measured, threshold):
         return UNRESOLVED, why, None, None
     jets = _resolvable(meas, i)
     n, k = jets.numel(), int((~jets).sum())
+    under = 0 if meas.underflow is None else int(meas.underflow[i].sum())
     if 2 * k > n:
         why = f"saturated: the precision floor is ≥ {SATURATED} for {k} of {n} jets"
-        if meas.coarse_output:
+        if 2 * under > k:
+            why = (
+                f"underflow: {meas.name}'s outputs are exactly 0 for {under} of {n} jets where float64's are not — "
+                "it cannot resolve the function there"
+            )
+        elif meas.coarse_output:
             why = f"output rounding: the model returns {meas.output_described}, whose floor is ≥ {SATURATED}"
             why += f" for {k} of {n} jets"
         return UNRESOLVED, why, None, None
-    aside = f" ({k} of {n} jets set aside: floor ≥ {SATURATED}, unresolvable in {meas.name})" if k else ""
+    aside = f" ({k} of {n} jets set aside: {_set_aside(meas, i, jets)}, unresolvable in {meas.name})" if k else ""
     got = _within_rule(meas, i, jets, threshold)
     if got and got[0] is PASS and median(meas.excess[i][jets]) > 1:
         broken = _unscaled_above_floor(meas, i, jets, measured, threshold)
@@ -597,7 +618,8 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
             rows[k] = RowVerdict(**{**vars(r), "reason": f"{r.reason}; and {found.short}"})
     overall = families_headline(rows) or PASS
     outliers = _outlier_notes(measured, rows, threshold)
-    notes = list(dict.fromkeys([*result.notes, *(n for m in measured.values() for n in m.notes), *outliers]))
+    hidden = _companion_notes(measured, threshold) if overall != BROKEN else []
+    notes = list(dict.fromkeys([*result.notes, *(n for m in measured.values() for n in m.notes), *outliers, *hidden]))
     return Judgement(
         overall,
         rows,
@@ -606,7 +628,7 @@ def judge(result: Sweep, threshold: float = DEFAULT_THRESHOLD) -> Judgement:
         result.group,
         notes,
         result.out_rep.is_invariant,
-        outliers,
+        [*outliers, *hidden],
         found.short if found is not None else "",
     )
 
@@ -619,13 +641,31 @@ def _outlier_notes(measured: dict[str, Measurement], rows: list, threshold: floa
         if meas.companion or meas.excess is None or any(r.verdict != PASS for r in rows if r.dtype == name):
             continue
         ex = torch.nan_to_num(meas.excess, nan=0.0)
-        ex = torch.where(meas.floor < SATURATED, ex, torch.zeros_like(ex))  # jets this precision cannot resolve: aside
+        resolvable = torch.stack([_resolvable(meas, i) for i in range(ex.shape[0])])
+        ex = torch.where(resolvable, ex, torch.zeros_like(ex))  # jets this precision cannot resolve: aside
         jets = torch.nonzero((ex > TAIL * threshold).any(0))[:, 0].tolist()
         if jets:
             shown = ", ".join(map(str, jets[:5])) + (", …" if len(jets) > 5 else "")
             out.append(
                 f"{len(jets)} of {ex.shape[1]} jets exceed {TAIL * threshold:.0e}× their floor in {name} though every "
                 f"row passes (the p95 rule lets the worst 5 % through): jet {shown}"
+            )
+    return out
+
+
+def _companion_notes(measured: dict[str, Measurement], threshold: float) -> list[str]:
+    """A comparison precision the user did not ask for (measured to judge the others, not a row) whose median excess
+    somewhere is beyond anything rounding explains: a break the requested precisions may not resolve — say so."""
+    out = []
+    for name, meas in measured.items():
+        if not meas.companion:
+            continue
+        worst = max((median(meas.excess[i][_resolvable(meas, i)]) for i in range(len(meas.points))), default=0.0)
+        if math.isfinite(worst) and worst > TAIL * threshold:
+            out.append(
+                f"the {name} comparison run (measured to judge the requested precisions, not a row) shows a median "
+                f"error {worst:.3g}× its floor: a symmetry break the requested precisions may not resolve — add "
+                f"{name} to dtypes to judge it"
             )
     return out
 
