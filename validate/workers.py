@@ -162,6 +162,12 @@ def pool_kind() -> str:
     return env or "auto"
 
 
+def _here(workers: int, jobs: int) -> bool:
+    """Whether jobs run one after the other in this thread: one worker, one job, or called from inside a job of
+    another pool (whose workers are busy)."""
+    return workers <= 1 or jobs <= 1 or getattr(_inside, "active", False)
+
+
 def run(
     jobs: Sequence[Callable[[], T]],
     workers: int,
@@ -190,7 +196,7 @@ def run(
             done(i)
         return r
 
-    if workers <= 1 or len(jobs) <= 1 or getattr(_inside, "active", False):
+    if _here(workers, len(jobs)):
         return [finished(i, job()) for i, job in enumerate(jobs)]
     first_seconds = []
 
@@ -255,7 +261,7 @@ def run_forked(jobs: Sequence[Callable[[], T]], workers: int) -> list[T]:
     thread-safe, and its drawing holds Python's lock throughout) and that return plain values (validate/forkpool.py).
     A fork that fails leaves the jobs to this thread."""
     jobs = list(jobs)
-    if workers > 1 and len(jobs) > 1 and not getattr(_inside, "active", False) and pool_kind() != "threads":
+    if not _here(workers, len(jobs)) and pool_kind() != "threads":
         try:
             return forkpool.run(jobs, workers, _inside)
         except forkpool.ForkFailed as e:  # nothing ran: all of it runs here
