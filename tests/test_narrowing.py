@@ -35,6 +35,17 @@ def through_numpy(p, mask):
     return torch.from_numpy(np.asarray(p.numpy()[..., 0].sum(1), dtype=np.float32)).double()
 
 
+def checked_in_float32(p, mask):
+    if torch.isnan(p.float()).any():
+        raise ValueError("NaN")
+    return energy_sum(p, mask)
+
+
+def float32_padding_mask(p, mask):
+    real = p[..., 0].float() > 0  # a comparison in float32: a decision, not a float32 value
+    return (p[..., 0] * real).sum(1)
+
+
 class Float32Constant(nn.Module):
     """A float32 constant that never holds a number computed from the inputs: not a narrowing."""
 
@@ -44,7 +55,7 @@ class Float32Constant(nn.Module):
 
 
 def test_float64_models_are_traced_to_their_outputs_without_a_narrowing():
-    for model in (energy_sum, Float32Constant()):
+    for model in (energy_sum, Float32Constant(), checked_in_float32, float32_padding_mask):
         t = _trace(model)
         assert t.complete and t.narrowed is None, (model, t)
     lgn, _ = load_checkpoint(SAMPLE_DIR / "lgn_default.pt", dtype=torch.float64)

@@ -251,7 +251,9 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
         linear = action.relative(msq.sqrt(), action.norm(ctx.act(ref.expand(t, *ref.shape))))
     except Exception as e:  # noqa: BLE001 — no usable gradient (no_grad, numpy, integer ops…): finite perturbations
         reason = f"no usable gradient ({type(e).__name__}: {str(e).splitlines()[0][:100]})"
-        return FloorModel(None, torch.zeros(b, dtype=torch.bool), "finite perturbations", reason)
+        # the float32-inside test with the probes' response alone as the prediction (no J δ to bound it)
+        sensitive, numb = _numb(None, outs[:-1, mid_jets], mid, flat, mid_jets, b)
+        return FloorModel(None, torch.zeros(b, dtype=torch.bool), "finite perturbations", reason, sensitive, numb)
     jv_mid, jv = jv[:, -len(MID_U) :], jv[:, : -len(MID_U)]
     moved = (outs[:-1] - flat).transpose(0, 1)  # [B, K, D]
     noise = torch.linalg.vector_norm(outs[-1] - flat, dim=-1)
@@ -279,12 +281,21 @@ def build(ctx: Context, ahead: bool = False, also=()) -> FloorModel:
     if noisy.any():
         reasons.append(f"{int(noisy.sum())} whose output is float64 rounding noise")
     linear = torch.where(smooth[None], linear, torch.zeros_like(linear))
-    sensitive, numb = torch.zeros(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)
-    (fine, coarse), probed = mid.unflatten(0, (len(MID_U), -1)), outs[:-1, mid_jets]
-    sensitive[mid_jets], numb40, _ = _insensitive(jv_mid[mid_jets, 0], probed, fine, flat[mid_jets], MID_U[0])
-    _, _, follows = _insensitive(jv_mid[mid_jets, 1], probed, coarse, flat[mid_jets], MID_U[1])
-    numb[mid_jets] = numb40 & ~follows  # a float64 computation that absorbed 2⁻⁴⁰ follows 2⁻³⁴ in proportion
+    sensitive, numb = _numb(jv_mid[mid_jets], outs[:-1, mid_jets], mid, flat, mid_jets, b)
     return FloorModel(linear, smooth, method, ", ".join(reasons), sensitive, numb)
+
+
+def _numb(jv_mid, probed, mid, flat, mid_jets, b) -> tuple[torch.Tensor, torch.Tensor]:
+    """`[B]` bool: the jets `_insensitive` counts, and those of them numb at 2⁻⁴⁰ that do not follow 2⁻³⁴ in
+    proportion (a float64 computation that absorbed 2⁻⁴⁰ follows 2⁻³⁴). jv_mid: J δ of the two perturbations
+    `[B', 2, D]` on `mid_jets`, or None for a model without a gradient (the probes' response alone predicts)."""
+    sensitive, numb = torch.zeros(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)
+    (fine, coarse), ref = mid.unflatten(0, (len(MID_U), -1)), flat[mid_jets]
+    predicted = [torch.full_like(ref, float("inf"))] * 2 if jv_mid is None else [jv_mid[:, 0], jv_mid[:, 1]]
+    sensitive[mid_jets], numb40, _ = _insensitive(predicted[0], probed, fine, ref, MID_U[0])
+    _, _, follows = _insensitive(predicted[1], probed, coarse, ref, MID_U[1])
+    numb[mid_jets] = numb40 & ~follows
+    return sensitive, numb
 
 
 #: the sizes of the perturbations that tell a float64 computation from one that rounds its inputs to float32 inside

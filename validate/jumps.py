@@ -4,7 +4,8 @@
 An output that jumps under rounding — which of two particles at equal p₀·p_j in exact arithmetic is the k-th nearest
 neighbour (`torch.topk`) — does so for some fraction q of the roundings. The floor's probes and its `FINITE_DRAWS`
 draws (floor.py) miss it with probability (1 − q)⁴, 41 % for q = 0.2; `MORE_DRAWS` draws with 0.8³² ≈ 10⁻³. Before an
-error beyond `LOOK` × its floor is believed, the jet is looked at again, each time with `MORE_DRAWS` seeded roundings
+error beyond `LOOK` × its floor is believed — or beyond the PASS bound (10²) on a row whose median fails that bound —
+the jet is looked at again, each time with `MORE_DRAWS` seeded roundings
 of the rounding model (floor.py) at the dtype's unit roundoff, f in float64:
 
 - at rest: RMS ‖ρ(f(x + δ₀) − f(x + δ₀′))‖ / ‖ρ f(x)‖ over the pairs of the draws, one value for every
@@ -30,13 +31,14 @@ from . import floor as floors  # a cycle: floor.py holds a Jumps; used at call t
 from .bounds import DEFAULT_THRESHOLD, TAIL
 from .context import Context
 from .evaluation import evaluated_widths
-from .statistics import spread
+from .statistics import median, spread
 
 MORE_DRAWS = 32
 #: an error beyond this many times its floor is looked at again: beyond anything the verdicts allow rounding (the
 #: default threshold on the median, and the tail's factor over it). The look is a measurement, made once at the
 #: default threshold; a verdict judged at another threshold reads the floor it left.
 LOOK = TAIL * DEFAULT_THRESHOLD
+_TINY = torch.finfo(torch.float64).tiny
 SAMPLE = 8  # jets looked at first (spread over those beyond)
 STEP_NUMBERS = 1 << 22  # input numbers per step of the look at the transformations (32 MB in float64)
 
@@ -60,7 +62,11 @@ class Jumps:
         if u in self.found:
             return False
         t, b = errors.shape
-        beyond = torch.isfinite(errors) & (errors > LOOK * (floor + rest))
+        # beyond `LOOK` × the floor; on a row whose median fails the PASS bound, beyond that bound already (a jump
+        # that rounding decides, 10²–10⁴ × the floor on most jets — a feature binned by torch.round — fails it)
+        fails = torch.tensor([median(r) > DEFAULT_THRESHOLD for r in errors / (floor + rest).clamp_min(_TINY)])
+        limit = torch.where(fails, DEFAULT_THRESHOLD, LOOK).to(errors.dtype)[:, None]
+        beyond = torch.isfinite(errors) & (errors > limit * (floor + rest))
         if not bool(beyond.any()):
             return False
         jets = torch.nonzero(beyond.any(0))[:, 0]
@@ -75,7 +81,7 @@ class Jumps:
         self._at_transformations(ctx, largest, u, jump, draws)
 
         def still():
-            return beyond & (errors > LOOK * (torch.maximum(floor, jump) + rest))
+            return beyond & (errors > limit * (torch.maximum(floor, jump) + rest))
 
         looked = len(first)
         if bool((beyond & ~still())[:, first].any()):  # rounding flips the output: every jet beyond is looked at

@@ -21,6 +21,7 @@ from clariant_core.numerics import DEFAULT_SWEEP, PRECISIONS, Precision, precisi
 
 from . import action, consistency, narrowing
 from . import floor as floors
+from .bounds import DEFAULT_THRESHOLD
 from .context import Context
 from .evaluation import (
     Evaluator,
@@ -32,7 +33,7 @@ from .evaluation import (
     train_mode_matters,
 )
 from .groups import GridPoint, grid, in_group, sample
-from .statistics import p95, summary
+from .statistics import median, p95, summary
 
 DTYPES = DEFAULT_SWEEP  # float64, float32, bfloat16, float16; the other modes of PRECISIONS are asked for by name
 _TINY = torch.finfo(torch.float64).tiny
@@ -567,14 +568,19 @@ def _mark_inconsistent(chunk: dict[str, Measurement], found: consistency.Consist
 
 
 def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorModel | None = None) -> None:
-    """Flag the float64 measurement of a model that computes in float32 inside (`x = x.float()` in forward): its
-    float64 outputs on the jets equal its float32 outputs bit for bit, while a true float64 model's differ at ~u₃₂
-    for almost every jet — or, where only part of it is float32 (features before a float64 head), its float64
-    outputs do not follow input changes far below float32's rounding on most jets (`fm.numb`, floor.py
-    `_insensitive`) and one float64 call, traced, makes a narrower tensor from the inputs (or cannot be traced: then
-    at least `FLOAT32_INSIDE_MIN_JETS` jets must show it; validate/narrowing.py). Guards
-    against false flags: the outputs must use more bits than bfloat16 holds (class labels, counts and constants are
-    exact in every dtype) and the float64 errors must not all be 0."""
+    """Flag the float64 measurement of a model that computes in float32 inside (`x = x.float()` in forward), whose
+    float64 rows cannot be measured. Three kinds of evidence:
+    - its float64 outputs on the jets equal its float32 outputs bit for bit (a true float64 model's differ at ~u₃₂
+      for almost every jet);
+    - where only part of it is float32 (features before a float64 head), its float64 outputs do not follow input
+      changes far below float32's rounding on most jets (`fm.numb`, floor.py `_insensitive`), and one float64 call,
+      traced, shows the output's values went through a narrower dtype (validate/narrowing.py) — or cannot be traced
+      (then at least `FLOAT32_INSIDE_MIN_JETS` jets must show it);
+    - where its float64 errors stand beyond its floor (median excess above the PASS bound on some row), the trace
+      alone: a float32 part that reaches the output (a small term computed in float32) puts float32's rounding in
+      float64's error.
+    Guards against false flags: the outputs must use more bits than bfloat16 holds (class labels, counts and
+    constants are exact in every dtype) and the float64 errors must not all be 0."""
     m64, m32 = chunk.get("float64"), chunk.get("float32")
     if m64 is None or m32 is None or m64.errors is None or m32.errors is None:
         return
@@ -583,29 +589,9 @@ def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floo
     real = torch.view_as_real(r64) if r64.is_complex() else r64
     detailed = bool((real != real.to(torch.bfloat16).to(real.dtype)).any())
     moving = bool((m64.errors[torch.isfinite(m64.errors)] > 0).any())
-    if ok and detailed and moving and not torch.equal(r64, r32):
-        # float32 features before a float64 head: the outputs differ, but float64's do not follow a change of the
-        # inputs far below float32's rounding on most jets where first order says they would (floor.py,
-        # `_insensitive`) — and a traced float64 call makes a narrower tensor from the inputs, or cannot be traced
-        if fm is None or fm.sensitive is None:
-            return
-        k, n = int(fm.numb.sum()), int(fm.sensitive.sum())
-        if n == 0 or 2 * k <= n:
-            return
-        w = int(evaluated_widths(ctx.mask[:1], ctx.trim)[0])
-        found = narrowing.trace(ctx.ev, ctx.x64[:1, :w], ctx.mask[:1, :w], ctx.out_rep)
-        if found.complete and found.narrowed is None:
-            return  # float64 arithmetic that absorbs the change itself (log(1 + x) of a tiny x): measured as float64
-        if found.narrowed is None and n < FLOAT32_INSIDE_MIN_JETS:
-            return
-        m64.computed_in = torch.float32
-        m64.computed_in_evidence = (
-            "its float64 outputs do not follow a change of its inputs far below float32's rounding (2⁻⁴⁰ relative) "
-            f"on {k} of the {n} jets where its gradient says they would"
-            + (f", and its float64 call computes in a narrower dtype ({found.narrowed})" if found.narrowed else "")
-        )
+    if not (ok and detailed and moving):
         return
-    if ok and detailed and moving:
+    if torch.equal(r64, r32):
         m64.computed_in = torch.float32
         m64.computed_in_evidence = "its float64 outputs equal its float32 ones bit for bit"
         # float16 inside (x.half(), cast back at the end): float32 and float64 alike return only float16 numbers
@@ -614,6 +600,38 @@ def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floo
         if m32.output_dtype in (torch.float32, torch.float64) and torch.equal(flat, as_half):
             for m in (m32, m64):
                 _coarser_output(ctx, fm, m, torch.float16)
+        return
+    if fm is None or fm.sensitive is None:  # no gradient: no prediction of how the outputs should move
+        return
+    k, n = int(fm.numb.sum()), int(fm.sensitive.sum())
+    numb = n > 0 and 2 * k > n
+    beyond = m64.floor is not None and bool((_median_excess(m64) > DEFAULT_THRESHOLD).any())
+    if not (numb or beyond):
+        return
+    w = int(evaluated_widths(ctx.mask[:1], ctx.trim)[0])
+    found = narrowing.trace(ctx.ev, ctx.x64[:1, :w], ctx.mask[:1, :w], ctx.out_rep)
+    if numb and (found.narrowed is not None or (not found.complete and n >= FLOAT32_INSIDE_MIN_JETS)):
+        m64.computed_in = torch.float32
+        m64.computed_in_evidence = (
+            "its float64 outputs do not follow a change of its inputs far below float32's rounding (2⁻⁴⁰ relative) "
+            f"on {k} of the {n} jets where its {'gradient' if fm.linear is not None else 'response to larger changes'} "
+            "says they would"
+            + (f", and its float64 call computes in a narrower dtype ({found.narrowed})" if found.narrowed else "")
+        )
+    elif found.narrowed is not None:
+        m64.computed_in = torch.float32
+        m64.computed_in_evidence = (
+            f"part of its float64 call computes in a narrower dtype ({found.narrowed}) and reaches the output, whose "
+            "rounding stands in float64's error"
+        )
+    # else: float64 arithmetic that absorbs the change itself (log(1 + x) of a tiny x), or a float64 model whose
+    # error is its own: measured as float64
+
+
+def _median_excess(meas: Measurement) -> torch.Tensor:
+    """The median excess of each row `[T]` over its jets."""
+    ex = meas.excess
+    return torch.tensor([median(ex[i]) for i in range(ex.shape[0])], dtype=torch.float64)
 
 
 #: jets that must show the float32-inside test's numbness where the float64 call could not be traced (floor.py,

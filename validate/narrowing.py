@@ -6,8 +6,9 @@ cannot be measured in float64, and the floor's statistical test (floor.py, `_ins
 not follow changes of the inputs far below float32's rounding. Float64 arithmetic that absorbs such changes itself —
 log(1 + x) of a tiny x — looks the same to that test. The trace tells them apart: every tensor operation of one
 float64 call runs through a `TorchDispatchMode` that follows which tensors were computed from the four-momenta, and
-notes the first operation that makes a float32, float16 or bfloat16 (or complex64) tensor from a float64 (complex128)
-one that was. The trace is *complete* when the model's output was computed from the inputs through such operations;
+which of them hold values that went through a float32, float16 or bfloat16 (or complex64) tensor made from a float64
+(complex128) one: the output *narrowed* where it is one of those (a `.float()` used only for a NaN check or a log
+line does not reach it). The trace is *complete* when the model's output was computed from the inputs;
 a model that leaves torch (through numpy, or Python numbers) is not, and the statistical test stands alone there.
 """
 
@@ -29,7 +30,7 @@ _WIDE = (torch.float64, torch.complex128)
 
 @dataclass(frozen=True)
 class Trace:
-    narrowed: str | None  # the first operation that made a narrower tensor from the inputs' float64 values
+    narrowed: str | None  # where the output's values went through a narrower dtype (the first such operation)
     complete: bool  # the outputs were computed from the inputs by traced tensor operations
 
 
@@ -42,13 +43,16 @@ def _narrower(t: torch.Tensor) -> bool:
 
 
 class _Follow(TorchDispatchMode):
-    """Marks every tensor an operation computes from a marked one; notes the first narrowing."""
+    """Marks every tensor an operation computes from a marked one; marks, with where it happened, every floating
+    tensor computed in a narrower dtype from the inputs' float64 values, and every floating tensor computed from
+    such a one (an integer or boolean result — a comparison, an argsort — drops that mark: float32 decides it as
+    float64 would, but at its boundaries)."""
 
     def __init__(self, start: torch.Tensor):
         super().__init__()
         self.marked = WeakIdKeyDictionary()
         self.marked[start] = True
-        self.narrowed: str | None = None
+        self.narrowed = WeakIdKeyDictionary()  # tensor → the operation that first narrowed what it holds
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -57,11 +61,16 @@ class _Follow(TorchDispatchMode):
             outs = [a for a in tree_flatten(out)[0] if isinstance(a, torch.Tensor)]
             for a in outs:
                 self.marked[a] = True
-            if self.narrowed is None and any(a.dtype in _WIDE for a in ins):
+            where = next((self.narrowed[a] for a in ins if a in self.narrowed), None)
+            if where is None and any(a.dtype in _WIDE for a in ins):
                 low = next((a for a in outs if _narrower(a)), None)
                 if low is not None:
                     wide = next(a for a in ins if a.dtype in _WIDE)
-                    self.narrowed = f"{func}: {_name(wide.dtype)} → {_name(low.dtype)}"
+                    where = f"{func}: {_name(wide.dtype)} → {_name(low.dtype)}"
+            if where is not None:
+                for a in outs:
+                    if a.is_floating_point() or a.is_complex():
+                        self.narrowed[a] = where
         return out
 
 
@@ -74,7 +83,7 @@ def trace(ev: Evaluator, x: torch.Tensor, mask: torch.Tensor, out_rep: cc.Rep) -
             out = ev(torch.float64, start, mask, out_rep)
     except Exception:  # noqa: BLE001 — the model as it runs untraced is measured elsewhere; here only evidence counts
         return Trace(None, False)
-    return Trace(follow.narrowed, out in follow.marked)
+    return Trace(follow.narrowed.get(out), out in follow.marked)
 
 
 __all__ = ["Trace", "trace"]
