@@ -1001,14 +1001,30 @@ def float32_features_through_numpy(p, mask):
     return _m2_head(q, mask).to(p.dtype)
 
 
-@pytest.mark.parametrize("model", [small_float32_term, float32_features_through_numpy])
-def test_a_part_computed_in_float32_is_not_a_float64_symmetry_break(model):
-    """float32's rounding of a part of the model stands in its float64 errors: UNRESOLVED, never BROKEN — found by
-    the trace (a float32 term that reaches the output) or, without a gradient, by the probes' response."""
+def test_float32_features_through_numpy_are_float32_inside_not_a_float64_symmetry_break():
+    """Without a gradient the probes' response predicts how the outputs should follow 2⁻⁴⁰; numpy float32 features
+    do not: UNRESOLVED, never BROKEN."""
     p, mask = random_jets(32, 8, seed=0, min_particles=2)
-    j = judge(sweep(model, p, mask, n_rapidities=4, n_angles=4, dtypes=(torch.float64, torch.float32)))
+    kw = dict(n_rapidities=4, n_angles=4, dtypes=(torch.float64, torch.float32))
+    j = judge(sweep(float32_features_through_numpy, p, mask, **kw))
     assert j.verdict == PASS and j.by_dtype()["float64"] == UNRESOLVED, j.reasons_by_dtype()
     assert "float32 inside" in j.reasons_by_dtype()["float64"]
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-5])
+def test_a_float32_term_beside_float64_keeps_its_rows_judged_and_says_why(eps):
+    """A 10⁻³ term computed in float32: its rounding stands in float64's errors in a share nothing measures. The rows
+    stay judged — a 10⁻⁵ leak in the float64 part, below float32's floor, is BROKEN only in float64's row — and a note
+    names the float32 part, where a float64 row is BROKEN for that rounding alone."""
+    p, mask = random_jets(32, 8, seed=0, min_particles=2)
+
+    def model(p, mask):
+        total = (p * mask.to(p.dtype)[..., None]).sum(1)
+        return small_float32_term(p, mask) * (1 + eps * total[:, 3] / total[:, 0])
+
+    j = judge(sweep(model, p, mask, n_rapidities=4, n_angles=4, dtypes=(torch.float64, torch.float32)))
+    assert j.by_dtype()["float64"] == BROKEN, j.reasons_by_dtype()
+    assert any("computes in a narrower dtype (aten._to_copy" in n for n in j.notes), j.notes
 
 
 def soft_jet_log_mass(eps: float = 0.0):

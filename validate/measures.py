@@ -569,16 +569,16 @@ def _mark_inconsistent(chunk: dict[str, Measurement], found: consistency.Consist
 
 def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floors.FloorModel | None = None) -> None:
     """Flag the float64 measurement of a model that computes in float32 inside (`x = x.float()` in forward), whose
-    float64 rows cannot be measured. Three kinds of evidence:
+    float64 rows cannot be measured. Two kinds of evidence:
     - its float64 outputs on the jets equal its float32 outputs bit for bit (a true float64 model's differ at ~u₃₂
       for almost every jet);
     - where only part of it is float32 (features before a float64 head), its float64 outputs do not follow input
       changes far below float32's rounding on most jets (`fm.numb`, floor.py `_insensitive`), and one float64 call,
       traced, shows the output's values went through a narrower dtype (validate/narrowing.py) — or cannot be traced
-      (then at least `FLOAT32_INSIDE_MIN_JETS` jets must show it);
-    - where its float64 errors stand beyond its floor (median excess above the PASS bound on some row), the trace
-      alone: a float32 part that reaches the output (a small term computed in float32) puts float32's rounding in
-      float64's error.
+      (then at least `FLOAT32_INSIDE_MIN_JETS` jets must show it).
+    Where its float64 errors stand beyond its floor (median excess above the PASS bound on some row) the trace runs
+    too: a float32 part that reaches the output beside a float64 one (a small term computed in float32) puts its
+    float32 rounding into float64's errors in a share nothing measures — the rows stay judged, with a note.
     Guards against false flags: the outputs must use more bits than bfloat16 holds (class labels, counts and
     constants are exact in every dtype) and the float64 errors must not all be 0."""
     m64, m32 = chunk.get("float64"), chunk.get("float32")
@@ -619,10 +619,13 @@ def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floo
             + (f", and its float64 call computes in a narrower dtype ({found.narrowed})" if found.narrowed else "")
         )
     elif found.narrowed is not None:
-        m64.computed_in = torch.float32
-        m64.computed_in_evidence = (
-            f"part of its float64 call computes in a narrower dtype ({found.narrowed}) and reaches the output, whose "
-            "rounding stands in float64's error"
+        # a float32 part beside a float64 one: its rounding stands in float64's errors, in a share nothing here can
+        # measure — the rows stay judged (a break the float64 part carries must not hide), and the note says why a
+        # BROKEN float64 row may be that part's rounding
+        m64.notes.append(
+            f"part of the model's float64 call computes in a narrower dtype ({found.narrowed}) and reaches the "
+            "output: float64's errors include that part's float32 rounding, which can read as a float64 symmetry "
+            "break — compute it in the input's dtype to measure float64"
         )
     # else: float64 arithmetic that absorbs the change itself (log(1 + x) of a tiny x), or a float64 model whose
     # error is its own: measured as float64
