@@ -388,7 +388,7 @@ def _no_finer_outputs(meas, measured) -> str | None:
     )
 
 
-def excess_scales(e_lo: float, e_hi: float, floor_lo: float, threshold: float) -> bool:
+def excess_scales(e_lo: float, e_hi: float, floor_lo: float, err_lo: float, threshold: float) -> bool:
     """Whether median excesses `e_lo`, `e_hi` over the floor, at a coarser and a finer precision, are consistent with
     rounding the model amplifies — which exceeds its floor by the same factor at every precision. False where one
     precision sees the error far above its floor and the other near its own (a break below the coarser precision's
@@ -396,12 +396,16 @@ def excess_scales(e_lo: float, e_hi: float, floor_lo: float, threshold: float) -
     at least 1, must be at least the square root of the larger (the geometric midpoint between "the same excess" and
     "at the floor"). Only where the medians can speak: the larger beyond the PASS bound `threshold` (a row failing
     on its tail alone says nothing about its median), both finite, and the coarser precision (median floor
-    `floor_lo`) able to show the larger excess (amplified rounding of that size below an error of `CAPPED` there;
-    beyond, its errors are capped and cannot keep pace). One rule for the Lorentz rows and the property checks."""
+    `floor_lo`, median error `err_lo`) able to show the larger excess: amplified rounding of that size would reach an
+    error of `CAPPED` there, where errors are capped and cannot keep pace — unless its errors stay well below that
+    (median below `SATURATED`): then it shows that the excess is not rounding the model amplifies (a boost-only leak
+    10⁵ × float64's floor, far below float32's, was NUMERICAL). One rule for the Lorentz rows and the property
+    checks."""
     if not (math.isfinite(e_lo) and math.isfinite(e_hi)):
         return True
     small, big = sorted((e_lo, e_hi))
-    return big <= threshold or max(small, 1.0) ** 2 >= big or big * floor_lo >= CAPPED
+    capped = big * floor_lo >= CAPPED and err_lo >= SATURATED
+    return big <= threshold or max(small, 1.0) ** 2 >= big or capped
 
 
 def _excess_disagrees(lo, hi, i, jets, threshold) -> str | None:
@@ -409,7 +413,7 @@ def _excess_disagrees(lo, hi, i, jets, threshold) -> str | None:
     if not (jets & _resolvable(lo, i)).any():  # `_scaling` fell back to every jet: the coarser resolves none
         return None
     e_lo, e_hi = median(lo.excess[i][jets]), median(hi.excess[i][jets])
-    if excess_scales(e_lo, e_hi, median(lo.floor[i][jets]), threshold):
+    if excess_scales(e_lo, e_hi, median(lo.floor[i][jets]), median(lo.errors[i][jets]), threshold):
         return None
     return (
         f"the excess over the floor does not scale with the unit roundoff: median {e_lo:.3g}× in {lo.name}, "

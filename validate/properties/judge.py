@@ -106,7 +106,7 @@ def judge_rows(
                 scaling = p95(changes[lo]) / max(p95(changes[hi]), 1e-300)
                 e_lo, e_hi = (_finite_stats(_excess(changes[o], floors[o]))[0] for o in (lo, hi))
                 if scaling >= math.sqrt(expected) and not excess_scales(
-                    e_lo, e_hi, _finite_stats(floors[lo])[0], THRESHOLD
+                    e_lo, e_hi, _finite_stats(floors[lo])[0], _finite_stats(changes[lo])[0], THRESHOLD
                 ):
                     v, why = (
                         PropertyVerdict.BROKEN,
