@@ -57,8 +57,9 @@ class Jumps:
         return [jump for v, jump in self.found.items() if v <= u]
 
     def look(self, ctx: Context, u: float, errors: torch.Tensor, floor: torch.Tensor, rest) -> bool:
-        """Look again at the jets whose finite error `[T, B]` exceeds `LOOK` × their floor somewhere (floor: the input
-        floor `[T, B]` at u; rest: what the floor adds to it — output and harness rounding). Whether it looked."""
+        """Look again at the jets whose finite error `[T, B]` exceeds `LOOK` × their floor somewhere — or the PASS
+        bound on a row whose median fails it (floor: the input floor `[T, B]` at u; rest: what the floor adds to it,
+        output and harness rounding). Whether it looked."""
         if u in self.found:
             return False
         t, b = errors.shape
