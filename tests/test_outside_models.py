@@ -1050,6 +1050,26 @@ def test_a_boost_only_leak_below_float32s_floor_is_broken_not_amplified_rounding
     assert judge(sweep(speed_dependent_mass(0.0), p, mask, **kw)).verdict == PASS
 
 
+def jet_momentum(e_last: bool):
+    """The jet's four-momentum, as (E, px, py, pz) or with E last, as many regression targets are stored."""
+
+    def model(p, mask):
+        total = (p * mask[..., None].to(p.dtype)).sum(1)
+        return total[:, [1, 2, 3, 0]] if e_last else total
+
+    return model
+
+
+def test_a_four_vector_output_with_energy_last_is_told_to_reorder():
+    p, mask = random_jets(16, 8, seed=3)
+    kw = dict(n_rapidities=3, n_angles=2, dtypes=(torch.float64, torch.float32))
+    for out_rep in ("vector", "scalar"):
+        j = judge(sweep(jet_momentum(e_last=True), p, mask, out_rep=out_rep, **kw))
+        assert j.verdict == BROKEN and any("(px, py, pz, E) order" in n for n in j.notes), (out_rep, j.notes)
+    right = judge(sweep(jet_momentum(e_last=False), p, mask, out_rep="vector", **kw))
+    assert right.verdict == PASS and not any("order" in n for n in right.notes), right.notes
+
+
 def soft_jet_log_mass(eps: float = 0.0):
     """log(1 + m²/s), s = (13 TeV)², written log(1 + x) rather than log1p, in float64 throughout; × (1 + ε β_z of the
     jet) for a leak. On 40 GeV jets x ~ 10⁻⁵, and 1 + x absorbs input changes below ~2⁻³⁶: float64 arithmetic
