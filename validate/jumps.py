@@ -31,7 +31,7 @@ from . import floor as floors  # a cycle: floor.py holds a Jumps; used at call t
 from .bounds import DEFAULT_THRESHOLD, TAIL
 from .context import Context
 from .evaluation import evaluated_widths
-from .statistics import median, spread
+from .statistics import row_medians, spread
 
 MORE_DRAWS = 32
 #: an error beyond this many times its floor is looked at again: beyond anything the verdicts allow rounding (the
@@ -65,7 +65,7 @@ class Jumps:
         t, b = errors.shape
         # beyond `LOOK` × the floor; on a row whose median fails the PASS bound, beyond that bound already (a jump
         # that rounding decides, 10²–10⁴ × the floor on most jets — a feature binned by torch.round — fails it)
-        fails = torch.tensor([median(r) > DEFAULT_THRESHOLD for r in errors / (floor + rest).clamp_min(_TINY)])
+        fails = row_medians(errors / (floor + rest).clamp_min(_TINY)) > DEFAULT_THRESHOLD
         limit = torch.where(fails, DEFAULT_THRESHOLD, LOOK).to(errors.dtype)[:, None]
         beyond = torch.isfinite(errors) & (errors > limit * (floor + rest))
         if not bool(beyond.any()):

@@ -33,7 +33,7 @@ from .evaluation import (
     train_mode_matters,
 )
 from .groups import GridPoint, grid, in_group, sample
-from .statistics import median, p95, summary
+from .statistics import p95, row_medians, summary
 
 DTYPES = DEFAULT_SWEEP  # float64, float32, bfloat16, float16; the other modes of PRECISIONS are asked for by name
 _TINY = torch.finfo(torch.float64).tiny
@@ -169,12 +169,12 @@ def _measure_dtype(
         # or at the returned dtype's, when coarser: a model returning float32 for float64 inputs computed in float32
         # from some point on, at the earliest from its (preprocessed) inputs — the output's own rounding (in the
         # dtype the model returned), and the harness's rounding of ρ f(x)
-        meas.floor = fm.input_floor(ctx, meas.unit) + u_out + harness
+        rest = u_out + harness
+        meas.floor = fm.input_floor(ctx, meas.unit) + rest
         # jets whose finite error is far beyond that floor somewhere: a second look first (float64 and float32,
         # where a jump rounding decides can hide from a few draws; a non-finite output has its own rule)
-        rest = u_out + harness
         if meas.unit <= cc.unit_roundoff(torch.float32) and fm.second_look(ctx, meas.unit, meas.errors, rest):
-            meas.floor = fm.input_floor(ctx, meas.unit) + u_out + harness
+            meas.floor = fm.input_floor(ctx, meas.unit) + rest
         meas.floor_method = fm.describe(meas.unit)
     return meas
 
@@ -605,7 +605,7 @@ def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floo
         return
     k, n = int(fm.numb.sum()), int(fm.sensitive.sum())
     numb = n > 0 and 2 * k > n
-    beyond = m64.floor is not None and bool((_median_excess(m64) > DEFAULT_THRESHOLD).any())
+    beyond = m64.floor is not None and bool((row_medians(m64.excess) > DEFAULT_THRESHOLD).any())
     if not (numb or beyond):
         return
     w = int(evaluated_widths(ctx.mask[:1], ctx.trim)[0])
@@ -629,12 +629,6 @@ def _detect_float32_inside(ctx: Context, chunk: dict[str, Measurement], fm: floo
         )
     # else: float64 arithmetic that absorbs the change itself (log(1 + x) of a tiny x), or a float64 model whose
     # error is its own: measured as float64
-
-
-def _median_excess(meas: Measurement) -> torch.Tensor:
-    """The median excess of each row `[T]` over its jets."""
-    ex = meas.excess
-    return torch.tensor([median(ex[i]) for i in range(ex.shape[0])], dtype=torch.float64)
 
 
 #: jets that must show the float32-inside test's numbness where the float64 call could not be traced (floor.py,

@@ -33,6 +33,11 @@ def tail_index(n: int) -> int:
     return n - 1 - max(1, int(TAIL_FRACTION * n))
 
 
+def row_medians(x: torch.Tensor) -> torch.Tensor:
+    """`median` of each row of `[T, B]` (per transformation, over its jets) → `[T]` float64."""
+    return torch.tensor([median(r) for r in x], dtype=torch.float64)
+
+
 def p95(x: torch.Tensor) -> float:
     """The tail statistic of a 1-d tensor: the largest sample after setting aside the worst max(1, ⌊0.05 n⌋)."""
     x = x.reshape(-1).to(torch.float64)
@@ -45,4 +50,4 @@ def summary(x: torch.Tensor, prefix: str) -> dict:
     return {f"{prefix}_median": median(x), f"{prefix}_p95": p95(x), f"{prefix}_max": float(x.max())}
 
 
-__all__ = ["TAIL_FRACTION", "median", "p95", "spread", "summary", "tail_index"]
+__all__ = ["TAIL_FRACTION", "median", "p95", "row_medians", "spread", "summary", "tail_index"]
