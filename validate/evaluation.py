@@ -84,6 +84,12 @@ class ModelFailed(ValueError):
                 + ", ".join(plain_tensor_attributes(model)[:3])
                 + "): register them with register_buffer or nn.Parameter"
             )
+        elif "same device" in str(error) and plain_tensor_attributes(model, with_device=True):
+            hint = (
+                " — .to(device) does not move tensors kept as plain attributes ("
+                + ", ".join(plain_tensor_attributes(model, with_device=True)[:3])
+                + "): register them with register_buffer or nn.Parameter"
+            )
 
         first = str(error).splitlines()[0] if str(error) else ""
         super().__init__(f"the model failed in {precision(dtype).name}: {type(error).__name__}: {first}{hint}")
@@ -147,16 +153,18 @@ def takes_two(model) -> bool | None:
     return sum(q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD) for q in params) >= 2
 
 
-def plain_tensor_attributes(model) -> list[str]:
+def plain_tensor_attributes(model, with_device: bool = False) -> list[str]:
     """Floating tensors stored as plain attributes of a module (not parameters or buffers): `.to(dtype)` does not
-    convert them, so the model may not compute in the dtype the suite asks for."""
+    convert them and `.to(device)` does not move them, so the model may not compute in the dtype, or on the device,
+    the suite asks for. Each as "name (dtype)", with_device: "name (dtype, device)"."""
     if not isinstance(model, torch.nn.Module):
         return []
     found = []
     for name, mod in model.named_modules():
         for attr, value in vars(mod).items():
             if isinstance(value, torch.Tensor) and value.is_floating_point() and not attr.startswith("_"):
-                found.append(f"{name + '.' if name else ''}{attr} ({str(value.dtype).replace('torch.', '')})")
+                what = str(value.dtype).replace("torch.", "") + (f", {value.device}" if with_device else "")
+                found.append(f"{name + '.' if name else ''}{attr} ({what})")
     return found
 
 

@@ -50,11 +50,24 @@ class ForkFailed(OSError):
 
 
 def available() -> bool:
-    """Forked workers are safe here: Linux (macOS's system libraries are not fork-safe, Windows has no fork), and
-    CUDA not initialised in this process (a forked child cannot use it)."""
+    """Forked workers are safe here: Linux (macOS's system libraries are not fork-safe, Windows has no fork), CUDA
+    not initialised in this process (a forked child cannot use it), and no accelerator present (`_accelerator`)."""
     if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
-    return not torch.cuda.is_initialized()
+    return not torch.cuda.is_initialized() and not _accelerator()
+
+
+def _accelerator() -> bool:
+    """A GPU or other accelerator device is present. Then torch's autograd engine starts a thread per device at the
+    process's first backward pass — whatever device that pass runs on: the suite's floor runs one on the CPU — and
+    from then on a forked child's backward pass raises ("Unable to handle autograd's threading in combination with
+    fork-based multiprocessing"). Measured with a second device registered on this CPU-only machine
+    (tests/device_placement_cases.py): every such job failed in its worker and the pass ran serially, with a
+    warning."""
+    accelerator = getattr(torch, "accelerator", None)  # torch ≥ 2.6: CUDA, XPU, MPS, a registered backend
+    if accelerator is not None:
+        return accelerator.is_available()
+    return torch.cuda.device_count() > 0
 
 
 def _write(fd: int, kind: int, payload: bytes) -> None:

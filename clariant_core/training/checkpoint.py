@@ -17,7 +17,9 @@ from clariant_core.training.models import make_model
 
 
 def save_checkpoint(path, model: nn.Module, kind: str, extra: dict | None = None) -> Path:
-    """Atomic: written to a temporary file in the same folder, then renamed over the target."""
+    """Atomic: written to a temporary file in the same folder, then renamed over the target. Every tensor is written
+    from the CPU, wherever the model trains: a checkpoint written on a GPU loads with a plain `torch.load` on a
+    machine without one (resuming moves the optimiser's state back to the parameters' device)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     config = model.config.to_dict()
@@ -30,8 +32,19 @@ def save_checkpoint(path, model: nn.Module, kind: str, extra: dict | None = None
         **(extra or {}),
     }
     with atomic_file(path) as tmp:
-        torch.save(payload, tmp)
+        torch.save(_on_cpu(payload), tmp)
     return path
+
+
+def _on_cpu(obj):
+    """`obj` with every tensor in its dicts, lists and tuples detached and on the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _on_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_on_cpu(v) for v in obj)
+    return obj
 
 
 def _why_unreadable(e: Exception) -> str:
