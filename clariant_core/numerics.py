@@ -131,8 +131,9 @@ class Precision:
             if major < 8:
                 return f"{self.name}: TF32 needs compute capability ≥ 8.0, {device} has {major}.{minor}"
         if self.kind == "autocast" and device.type == "cuda" and self.compute == torch.bfloat16:
-            if not torch.cuda.is_bf16_supported():
-                return f"{self.name}: {device} has no bfloat16 arithmetic"
+            with torch.cuda.device(device):  # asks the current GPU: this one, on a machine of several kinds
+                if not torch.cuda.is_bf16_supported():
+                    return f"{self.name}: {device} has no bfloat16 arithmetic"
         if self.kind == "autocast" and device.type not in ("cpu", "cuda"):
             return f"{self.name}: torch.autocast does not support {device.type}"
         return None
@@ -143,17 +144,37 @@ class Precision:
         torch.autocast on the device's type. A plain mode enters nothing (the caller converts to `dtype`)."""
         device = torch.device(device)
         if self.kind == "tf32":
-            saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+            switches = _tf32_switches()
+            saved = [getattr(owner, name) for owner, name, _ in switches]
+            for owner, name, on in switches:
+                setattr(owner, name, on)
             try:
                 yield
             finally:
-                torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+                for (owner, name, _), value in zip(switches, saved):
+                    setattr(owner, name, value)
         elif self.kind == "autocast":
             with torch.autocast(device_type=device.type, dtype=self.compute):
                 yield
         else:
             yield
+
+
+def _tf32_switches() -> list[tuple[object, str, object]]:
+    """(owner, attribute, value that allows TF32) for cuBLAS matmuls and cuDNN convolutions, in the API the program
+    uses. torch ≥ 2.9 has `fp32_precision` ("tf32" / "ieee" / "none") beside the legacy `allow_tf32` flags, and
+    reading a legacy flag raises ("mix of the legacy and new APIs") once the new one was set: so the legacy flags
+    where they can be read (code inside the block may read them too), else the new switches."""
+    legacy = [(torch.backends.cuda.matmul, "allow_tf32", True), (torch.backends.cudnn, "allow_tf32", True)]
+    try:
+        for owner, name, _ in legacy:
+            getattr(owner, name)
+    except RuntimeError:
+        return [
+            (torch.backends.cuda.matmul, "fp32_precision", "tf32"),
+            (torch.backends.cudnn.conv, "fp32_precision", "tf32"),
+        ]
+    return legacy
 
 
 def _plain(dtype: torch.dtype) -> Precision:

@@ -20,6 +20,7 @@ from torch import nn
 
 import clariant_core as cc
 from clariant.validate import attribute, forkpool, judge, sweep
+from clariant.validate.consistency import sensitivity
 from clariant.validate.properties import run_all
 from clariant.validate.strategies import random_jets
 from clariant_core.data import SAMPLE_DIR
@@ -138,9 +139,10 @@ def test_lgn_forward_and_gradients_on_the_second_device_equal_the_cpu(config, dt
 def test_sweep_of_a_model_living_on_the_second_device_gives_the_cpu_verdicts(make):
     model = make()
     cpu = sweep(model, P, MASK, **SMALL)
-    with placement():
+    with placement() as ops:
         there = on_device(model)
         res = sweep(there, P, MASK, **SMALL)
+    assert not ops.mismatches  # none raised, none caught and passed over either
     assert model_device(model) == torch.device("cpu") and res.device == str(device())
     a, b = judge(cpu), judge(res)
     assert b.verdict == a.verdict and [r.verdict for r in b.rows] == [r.verdict for r in a.rows]
@@ -167,14 +169,29 @@ def test_properties_and_attribution_of_a_model_on_the_second_device_agree_with_t
     props = ("permutation", "parity")
     cpu = run_all(model, P, MASK, properties=props, scan_jets=None)
     a = attribute(model, P, MASK)
-    with placement():
+    with placement() as ops:
         there = on_device(model)
         res = run_all(there, P, MASK, properties=props, scan_jets=None)
         b = attribute(there, P, MASK)
+    assert not ops.mismatches  # the consistency probe's yardstick caught one once (the next case)
     assert {k: r.verdict for k, r in res.items()} == {k: r.verdict for k, r in cpu.items()}
     assert [r.name for r in a.layers] == [r.name for r in b.layers]
     u = cc.unit_roundoff(torch.float64)
     assert all(r.p95 <= b.threshold and abs(r.p95 - s.p95) <= 1e6 * u for r, s in zip(b.layers, a.layers))
+
+
+def test_the_consistency_yardstick_of_a_model_on_the_second_device_is_the_cpus():
+    """The properties' consistency probe measures each jet's first-order response to rounding (reverse mode) on the
+    model's device; a placement error there was swallowed, and the probe fell back to a bare u."""
+    model = PairTanh().double()
+    x, m = P[:1, :6], MASK[:1, :6]
+    cpu = sensitivity(lambda z: model(z, m), x, max_outputs=16)
+    with placement():
+        there = on_device(model)
+        xd, md = x.to(device()), m.to(device())
+        got = sensitivity(lambda z: there(z, md), xd, max_outputs=16)
+        assert got is not None and got.device == device()
+    assert cpu is not None and torch.allclose(got.cpu(), cpu, rtol=tol(torch.float64, 64), atol=0)
 
 
 # --- training ------------------------------------------------------------------------------------------------------
@@ -191,7 +208,7 @@ def test_training_on_the_second_device_resumes_there_and_writes_checkpoints_that
         part = train(TrainConfig(out=str(tmp_path / "b"), epochs=2, patience=10, stop_after=1, **quick))
         assert part["epoch"] == 1 and not part["finished"]
         resumed = train(TrainConfig(out=str(tmp_path / "b"), epochs=2, patience=10, resume=True, **quick))
-        assert ops.operations > 0
+        assert ops.operations > 0 and not ops.mismatches
     strip = [{k: v for k, v in h.items() if k != "seconds"} for h in straight["history"]]
     assert [{k: v for k, v in h.items() if k != "seconds"} for h in resumed["history"]] == strip
     for name in ("a/best.pt", "b/best.pt", "b/last.pt"):

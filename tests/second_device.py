@@ -138,10 +138,15 @@ class _Operations(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.operations = 0  # counted, so a test can tell that its code ran here
+        self.mismatches: list[str] = []  # every PlacementError raised, also those the code under test caught
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.operations += 1
-        return _run(func, args, kwargs)
+        try:
+            return _run(func, args, kwargs)
+        except PlacementError as e:
+            self.mismatches.append(str(e))
+            raise
 
 
 def _run(func, args, kwargs):

@@ -182,6 +182,21 @@ def test_tf32_flags_are_restored_even_on_error():
     assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
 
 
+def test_tf32_mode_in_a_program_that_uses_torchs_new_precision_switches():
+    """torch ≥ 2.9: after `fp32_precision = "ieee"`, reading the legacy allow_tf32 flags raises ("mix of the legacy
+    and new APIs"); entering the mode must not, and must give the program its setting back."""
+    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
+    original = matmul.fp32_precision, conv.fp32_precision
+    try:
+        matmul.fp32_precision = conv.fp32_precision = "ieee"
+        with PRECISIONS["tf32"].enter("cpu"):
+            assert matmul.fp32_precision == conv.fp32_precision == "tf32"
+        assert matmul.fp32_precision == conv.fp32_precision == "ieee"
+    finally:
+        matmul.fp32_precision, conv.fp32_precision = original
+    assert isinstance(torch.backends.cuda.matmul.allow_tf32, bool)  # the legacy flags readable again
+
+
 def test_autocast_runs_matmuls_in_its_dtype_on_the_cpu():
     a = torch.randn(3, 3)
     with PRECISIONS["autocast-bf16"].enter("cpu"):

@@ -91,34 +91,24 @@ def test_missing_split(tmp_path):
         train(TrainConfig(data=str(tmp_path), out=str(tmp_path / "o"), progress=False))
 
 
-def test_data_parallel_two_processes(tmp_path):
+@pytest.mark.parametrize(
+    "task, model, port",
+    [
+        ("classify", ["--model", "pfn"], 29533),
+        # the four-vector LGN leaves three weights of its last level out of the loss: DDP must be told (static graph)
+        ("momentum", ["--model", "lgn", "--model-config", '{"channels": [2, 2, 2], "mlp_hidden": 8}'], 29534),
+    ],
+)
+def test_data_parallel_two_processes(tmp_path, task, model, port):
     """torchrun with 2 CPU processes (gloo): both ranks train on disjoint batches, rank 0 writes the results."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--master_port=29533",
-        "-m",
-        "clariant.cli",
-        "train",
-        "--model",
-        "pfn",
-        "--epochs",
-        "1",
-        "--max-train-jets",
-        "256",
-        "--threads",
-        "1",
-        "--quiet",
-        "--out",
-        str(tmp_path),
-    ]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
+    cmd += ["-m", "clariant.cli", "train", "--task", task, *model, "--epochs", "1", "--max-train-jets", "256"]
+    cmd += ["--batch-size", "32", "--threads", "1", "--quiet", "--out", str(tmp_path)]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["world_size"] == 2 and 0.5 < m["auc"] <= 1
+    assert m["world_size"] == 2 and (0.5 < m["auc"] <= 1 if task == "classify" else m["mass_resolution"] > 0)
     assert (tmp_path / "best.pt").exists()
 
 

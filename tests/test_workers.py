@@ -99,6 +99,9 @@ def test_run_keeps_order_and_raises_the_earliest_error():
 def test_worker_count_from_the_environment(monkeypatch):
     monkeypatch.setenv(workers.ENV, "3")
     assert workers.workers_for("cpu") == 3
+    # on a GPU one batch at a time whatever the variable says: the TF32 mode's switches are the process's, and two
+    # batches in other modes at once would share them
+    assert workers.workers_for("cuda") == 1
     for bad in ("0", "two", "-1"):
         monkeypatch.setenv(workers.ENV, bad)
         with pytest.raises(ValueError, match=workers.ENV):

@@ -148,7 +148,7 @@ def sensitivity(call: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, m
             out = out.reshape(out.shape[0], -1)
             if out.shape[1] > max_outputs or not out.requires_grad:
                 return None
-            acc = torch.zeros(x.shape[0], dtype=torch.float64)
+            acc = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
             for k in range(out.shape[1]):
                 (g,) = torch.autograd.grad(out[:, k].sum(), z, retain_graph=k + 1 < out.shape[1], allow_unused=True)
                 if g is not None:

@@ -66,8 +66,10 @@ def jets_per_call(width: int, budget: int, particles: int | None = None) -> int:
 
 
 def workers_for(device: torch.device | str | None) -> int:
-    """How many batches run at once: `CLARIANT_EVAL_WORKERS` if set, else 1 on a GPU and min(cores, 4) on the CPU.
-    Checks `CLARIANT_EVAL_POOL` too, so that a wrong value is reported before any work."""
+    """How many batches run at once: 1 on a GPU (the device runs a batch's work in parallel, and the TF32 mode's
+    switches are the process's: two batches in other precision modes at once would share them), else
+    `CLARIANT_EVAL_WORKERS` if set, else min(cores, 4). Checks both variables, so that a wrong value is reported
+    before any work."""
     pool_kind()
     env = os.environ.get(ENV, "").strip()
     if env:
@@ -77,10 +79,9 @@ def workers_for(device: torch.device | str | None) -> int:
             raise ValueError(f"{ENV} must be a positive integer, got {env!r}") from None
         if n < 1:
             raise ValueError(f"{ENV} must be a positive integer, got {env!r}")
-        return n
     if device is not None and torch.device(device).type != "cpu":
         return 1
-    return max(1, min(available_cpus(), MAX_WORKERS))
+    return n if env else max(1, min(available_cpus(), MAX_WORKERS))
 
 
 @contextmanager

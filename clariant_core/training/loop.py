@@ -107,7 +107,9 @@ def _prepare(cfg: TrainConfig) -> _Run:
         model.load_state_dict(resume["state_dict"])
     model.to(device)
     ids = [device.index] if device.type == "cuda" and world > 1 else None
-    ddp = nn.parallel.DistributedDataParallel(model, device_ids=ids) if world > 1 else model
+    # static graph: every step uses the same parameters, and a model may leave some out of its loss for good (the
+    # four-vector LGN's last level computes irreps its head never reads); DDP then reduces the others only
+    ddp = nn.parallel.DistributedDataParallel(model, device_ids=ids, static_graph=True) if world > 1 else model
     common = dict(dtype=dtype, max_particles=cfg.max_particles, chunk_size=cfg.chunk_size)
     train_data = BucketedBatches(
         files["train"], cfg.batch_size, stop=cfg.max_train_jets, rank=rank, world=world, **common
@@ -152,7 +154,7 @@ def _train_epoch(run: _Run, epoch: int, opt, sched) -> float:
     total = n = 0
     task = Task(cfg.task)
     for b in bar:
-        if task.is_regression and (b := regression_jets(b)) is None:
+        if task.is_regression and not _all_have_jets(run, b := regression_jets(b)):
             continue
         b = b.to(run.device)
         loss = task_loss(task, run.ddp(*model_inputs(b, cfg.particle)), b)
@@ -165,6 +167,17 @@ def _train_epoch(run: _Run, epoch: int, opt, sched) -> float:
         n += len(b.label)
         bar.set_postfix(loss=f"{total / max(n, 1):.4f}")
     return total / max(n, 1)
+
+
+def _all_have_jets(run: _Run, batch) -> bool:
+    """Whether this step trains: this process's regression batch has jets — and, under torchrun, every process's
+    (a process that skipped a step the others take would leave their gradient reduction waiting for it)."""
+    have = batch is not None
+    if run.world > 1:
+        flag = torch.tensor([float(have)], device=run.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        have = bool(flag.item())
+    return have
 
 
 def _end_epoch(run: _Run, epoch: int, train_loss: float, opt, sched, t0: float) -> bool:
