@@ -156,12 +156,27 @@ def test_sweep_of_a_model_living_on_the_second_device_gives_the_cpu_verdicts(mak
         assert torch.all((m.errors == ref.errors) | near)  # equal where both overflowed (inf)
 
 
-def test_sweep_names_the_tensor_a_model_left_on_the_cpu():
+class ComponentsLeftBehind(PairTanh):
+    """The pair model reading (E, px, py, pz) through an index tensor kept as a plain attribute."""
+
+    def __init__(self):
+        super().__init__()
+        self.order = torch.tensor([0, 1, 2, 3])
+
+    def forward(self, p, mask):
+        return super().forward(p.index_select(-1, self.order), mask)
+
+
+@pytest.mark.parametrize(
+    "make, named", [(MetricLeftBehind, "eta (float64, cpu)"), (ComponentsLeftBehind, "order (int64, cpu)")]
+)
+def test_sweep_names_the_tensor_a_model_left_on_the_cpu(make, named):
+    make().double()(P, MASK)  # runs on the CPU, where everything is
     with placement():
-        there = on_device(MetricLeftBehind().double())
+        there = on_device(make().double())
         with pytest.raises(ValueError, match="same device") as err:
             sweep(there, P, MASK, **SMALL)
-    assert "does not move tensors kept as plain attributes (eta (float64, cpu))" in str(err.value)
+    assert f"does not move tensors kept as plain attributes ({named})" in str(err.value)
 
 
 def test_properties_and_attribution_of_a_model_on_the_second_device_agree_with_the_cpu():

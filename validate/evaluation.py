@@ -156,13 +156,15 @@ def takes_two(model) -> bool | None:
 def plain_tensor_attributes(model, with_device: bool = False) -> list[str]:
     """Floating tensors stored as plain attributes of a module (not parameters or buffers): `.to(dtype)` does not
     convert them and `.to(device)` does not move them, so the model may not compute in the dtype, or on the device,
-    the suite asks for. Each as "name (dtype)", with_device: "name (dtype, device)"."""
+    the suite asks for. Each as "name (dtype)"; with_device: every such tensor, an index tensor too, as
+    "name (dtype, device)"."""
     if not isinstance(model, torch.nn.Module):
         return []
     found = []
     for name, mod in model.named_modules():
         for attr, value in vars(mod).items():
-            if isinstance(value, torch.Tensor) and value.is_floating_point() and not attr.startswith("_"):
+            tensor = isinstance(value, torch.Tensor) and (value.is_floating_point() or with_device)
+            if tensor and not attr.startswith("_"):
                 what = str(value.dtype).replace("torch.", "") + (f", {value.device}" if with_device else "")
                 found.append(f"{name + '.' if name else ''}{attr} ({what})")
     return found
