@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Every GPU figure of docs/devices.md in one unattended run, on a machine with a CUDA GPU, from the repository root:
 #
-#     OUT=gpu-figures bash benchmarks/gpu_figures.sh            # all stages, ~9 minutes on one H100/H200
-#     STAGES="tests validate" OUT=gpu-figures bash benchmarks/gpu_figures.sh
+#     OUT=gpu-figures bash benchmarks/gpu_figures.sh            # all stages, at most $BUDGET = 540 s
+#     STAGES="peer train" BUDGET=500 OUT=gpu-figures bash benchmarks/gpu_figures.sh
 #
-# Stages, in this order (each under its own time limit, so one that overruns leaves the others' results):
+# Stages, in this order (each under its own time limit and what is left of the run's budget, so one that overruns
+# leaves the others' results; a stage with under 15 s left is not started):
 #   machine   GPU, driver, CUDA, torch (machine.txt)
 #   tests     the CUDA tests of tests/test_devices.py (cuda-tests.log)
-#   validate  `clariant validate --device cuda` in float32, tf32 and autocast-bf16, and on the CPU (validate-*.txt,
-#             report-cuda/ with its index.html)
+#   validate  `clariant validate --device cuda` in float32, tf32 and autocast-bf16, and on the CPU (validate-*.log,
+#             report-cuda-<mode>/ and report-cpu/, each with its index.html)
 #   bench     benchmarks/test_bench_devices.py on cuda:0 (bench-devices.json: training step, sweep, per mode)
 #   peer      benchmarks/test_bench_peer.py on cuda:0, eager and compiled, at the hardware sizes (bench-peer.json;
 #             needs lgatr: carried wheels in $WHEELS are installed first)
@@ -24,6 +25,7 @@ set -uo pipefail
 abs() { mkdir -p "$1" && (cd "$1" && pwd); }
 OUT=$(abs "${OUT:-gpu-figures}")
 STAGES=${STAGES:-machine tests validate bench peer train}
+BUDGET=${BUDGET:-540} # seconds for the whole run: each stage gets at most what is left (a device call is ≤ 10 min)
 DATA=${DATA:+$(abs "$DATA")}
 WHEELS=${WHEELS:-.gpu/wheels}
 [ -d "$WHEELS" ] && WHEELS=$(abs "$WHEELS")
@@ -35,9 +37,14 @@ SUMMARY="$OUT/summary.txt"
 
 say() { echo "$*" | tee -a "$SUMMARY"; }
 pack() { tar czf "$OUT/gpu-figures.tgz" -C "$WORK" --exclude=./tree . 2>/dev/null; }
-stage() { # name, seconds, command...: run one stage under its limit, note how it ended
-    local name=$1 limit=$2
+stage() { # name, seconds, command...: run one stage under its limit and the run's budget, note how it ended
+    local name=$1 limit=$2 left=$((BUDGET - SECONDS))
     shift 2
+    if ((left < 15)); then
+        say "stage $name: not run, the run's budget of $BUDGET s is spent"
+        return
+    fi
+    ((limit > left)) && limit=$left
     local t0=$SECONDS
     timeout --signal=INT --kill-after=20 "$limit" "$@" >"$WORK/$name.log" 2>&1
     local rc=$?
