@@ -86,6 +86,47 @@ def test_a_tensor_left_on_the_cpu_raises_on_the_second_device():
     assert torch.equal(out.cpu(), PairTanh().double()(P, MASK))
 
 
+X = torch.randn(12, 10, dtype=torch.float64)
+
+
+def _index_put():
+    y = X.to(device()).clone()
+    y[torch.tensor([0, 1])] = y[2:4].clone()
+
+
+@pytest.mark.parametrize(
+    "operation, cuda_refuses",
+    [
+        (lambda: X.to(device())[X > 0], False),  # CUDA moves CPU indices itself
+        (lambda: X.to(device())[:, torch.tensor([0, 1])], False),
+        (_index_put, False),
+        (lambda: X.to(device()).new_tensor([1.0]), False),
+        (lambda: X.to(device())[0, :2].tolist(), False),
+        (lambda: X.to(device()) + torch.tensor(2.0, dtype=torch.float64), False),  # a CPU scalar, element-wise
+        (lambda: X.to(device()).masked_fill(X.to(device()) > 0, torch.tensor(0.0, dtype=torch.float64)), False),
+        (lambda: torch.cat([X.to(device()), torch.ones(12, 1, dtype=torch.float64)], 1), True),
+        (lambda: torch.stack([X.to(device()).sum(), torch.tensor(1.0, dtype=torch.float64)]), True),  # not a scalar
+        (lambda: X.to(device()).index_select(0, torch.tensor(0)), True),
+        (lambda: torch.randn(3, generator=torch.Generator(), device=device()), True),
+        (lambda: X.to(device()).numpy(), True),
+    ],
+    ids=[
+        "bool-index", "long-index", "index-put", "new-tensor", "tolist", "scalar-add", "masked-fill-value",
+        "cat", "stack-0-dim", "index-select-0-dim", "cpu-generator", "numpy",
+    ],
+)  # fmt: skip
+def test_the_second_device_refuses_what_cuda_refuses_and_nothing_else(operation, cuda_refuses):
+    """The emulator's rules against CUDA's (an outside attack found both false alarms and misses in an earlier
+    version): CPU index tensors and CPU scalars in element-wise operations are accepted; CPU tensors elsewhere, a CPU
+    generator for a device tensor and a device tensor's `numpy()` are refused."""
+    with placement():
+        if cuda_refuses:
+            with pytest.raises((PlacementError, RuntimeError, TypeError)):
+                operation()
+        else:
+            operation()
+
+
 # --- the LGN ---------------------------------------------------------------------------------------------------------
 def _gradients(model, p, mask):
     out = model(p, mask)
@@ -167,16 +208,33 @@ class ComponentsLeftBehind(PairTanh):
         return super().forward(p.index_select(-1, self.order), mask)
 
 
+class RankWeightsOnTheCpu(PairTanh):
+    """The pair model weighting particles by their rank, with the ranks made by torch.arange without a device."""
+
+    def forward(self, p, mask):
+        w = 1 + torch.arange(p.shape[1], dtype=p.dtype) / 100
+        return super().forward(p * w[None, :, None], mask)
+
+
+_LEFT = "does not move tensors kept as plain attributes"
+_MADE = "a tensor the model makes while it runs is on the CPU, not on its inputs' device"
+
+
 @pytest.mark.parametrize(
-    "make, named", [(MetricLeftBehind, "eta (float64, cpu)"), (ComponentsLeftBehind, "order (int64, cpu)")]
+    "make, said",
+    [
+        (MetricLeftBehind, f"{_LEFT} (eta (float64, cpu))"),
+        (ComponentsLeftBehind, f"{_LEFT} (order (int64, cpu))"),
+        (RankWeightsOnTheCpu, _MADE),
+    ],
 )
-def test_sweep_names_the_tensor_a_model_left_on_the_cpu(make, named):
+def test_sweep_says_what_a_model_left_on_the_cpu(make, said):
     make().double()(P, MASK)  # runs on the CPU, where everything is
     with placement():
         there = on_device(make().double())
         with pytest.raises(ValueError, match="same device") as err:
             sweep(there, P, MASK, **SMALL)
-    assert f"does not move tensors kept as plain attributes ({named})" in str(err.value)
+    assert said in str(err.value)
 
 
 def test_properties_and_attribution_of_a_model_on_the_second_device_agree_with_the_cpu():

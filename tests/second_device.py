@@ -4,9 +4,9 @@ The code's device paths (a model evaluated where it lives, inputs moved there, o
 device) cannot be exercised on the CPU alone: every tensor is on the CPU, so a tensor that should have been moved and
 was not goes unnoticed — until someone runs it on a GPU. This module gives torch a device named `emu` (torch's
 PrivateUse1 slot, renamed) whose tensors are CPU tensors in a wrapper that reports `emu:0`. Under `placement()`
-every operation on them runs on the CPU kernels, and an operation that mixes an `emu` tensor with a CPU tensor of
-dimension ≥ 1 raises `PlacementError`, as CUDA raises for cuda and cpu tensors. Zero-dimensional CPU tensors mix
-freely, as they do with CUDA.
+every operation on them runs on the CPU kernels, and an operation that mixes an `emu` tensor with a CPU tensor
+raises `PlacementError`, as CUDA raises for cuda and cpu tensors — with CUDA's exceptions: a 0-dim CPU tensor in an
+element-wise operation or as a fill value (a scalar), and CPU index tensors (`_cpu_tensors`).
 
 What it shows: placement — every tensor an operation meets is on the model's device — and that the results are those
 of the same operations on the CPU. What it does not: anything about a GPU's arithmetic, speed or memory, or the code
@@ -76,14 +76,25 @@ class _Module:
         return contextlib.nullcontext()
 
 
+_library = None  # keeps the registration below alive
+
+
+def _outside(*args, **kwargs):
+    raise RuntimeError(f"tensors on {NAME}:0 exist only inside tests.second_device.placement(): move them there")
+
+
 def device() -> torch.device:
     """The second device. Registered with torch once per process, and before autograd's first backward pass (whose
-    engine sizes its per-device queues then): test modules call it when they are imported."""
-    global _registered
+    engine sizes its per-device queues then): test modules call it when they are imported. Outside `placement()`
+    nothing can be made on it: torch's allocation for it raises, saying so."""
+    global _registered, _library
     if not _registered:
         from torch.utils.backend_registration import _setup_privateuseone_for_python_backend
 
         _setup_privateuseone_for_python_backend(NAME, backend_module=_Module())
+        _library = torch.library.Library("aten", "IMPL")
+        for op in ("empty_strided", "empty.memory_format"):
+            _library.impl(op, _outside, "PrivateUse1")
         _registered = True
     return torch.device(NAME, 0)
 
@@ -149,13 +160,31 @@ class _Operations(TorchDispatchMode):
             raise
 
 
+#: operations whose index tensors may stay on the CPU while the indexed tensor is on a GPU (CUDA moves them)
+_CPU_INDICES = ("index", "index_put", "index_put_", "_index_put_impl_")
+#: operations that take a CPU 0-dim tensor as a value on a GPU besides the element-wise ones (torch.Tag.pointwise)
+_CPU_VALUES = ("masked_fill", "masked_fill_", "fill", "fill_", *_CPU_INDICES)
+
+
+def _cpu_tensors(func, args, kwargs) -> list[torch.Tensor]:
+    """The CPU tensors among an operation's arguments that CUDA would refuse beside device tensors: any of dimension
+    ≥ 1, and 0-dim ones too except in element-wise operations (CUDA's TensorIterator takes those as scalars) and as
+    the value of a fill; indices of an indexing operation may be CPU tensors."""
+    name = func.overloadpacket.__name__
+    skip = {id(t) for t in (args[1] if name in _CPU_INDICES and len(args) > 1 else ()) if isinstance(t, torch.Tensor)}
+    scalars_ok = torch.Tag.pointwise in func.tags or name in _CPU_VALUES
+    tensors = []
+    tree_map(lambda a: tensors.append(a) if isinstance(a, torch.Tensor) else None, (args, kwargs))
+    return [t for t in tensors if not _on(t) and id(t) not in skip and (t.dim() > 0 or not scalars_ok)]
+
+
 def _run(func, args, kwargs):
     """`func` on the CPU kernels, its results on the second device where an input or the target is there."""
     kwargs = dict(kwargs or {})
     tensors = []
     tree_map(lambda a: tensors.append(a) if isinstance(a, torch.Tensor) else None, (args, kwargs))
     here = [t for t in tensors if _on(t)]
-    cpu = [t for t in tensors if not _on(t) and t.dim() > 0]
+    cpu = _cpu_tensors(func, args, kwargs) if here else []
     name = func.overloadpacket.__name__
     moves = name in ("_to_copy", "copy_")  # the two operations that cross devices
     if here and cpu and not moves:
@@ -181,13 +210,25 @@ def _run(func, args, kwargs):
 
 
 class _Constructors(TorchFunctionMode):
-    """`torch.tensor(…, device=emu)` and the other constructors build on the CPU inside torch's C++ and copy there,
-    out of the dispatch mode's sight: build them on the CPU here and move them through it."""
+    """`torch.tensor(…, device=emu)`, `x.new_tensor(…)` and the other constructors build on the CPU inside torch's
+    C++ and copy there, out of the dispatch mode's sight: build them on the CPU here and move them through it. A CPU
+    random generator for a device tensor is refused, as CUDA refuses it; `tolist` and `numpy` behave as on CUDA."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
+        if func is torch.Tensor.new_tensor and _on(args[0]):
+            kwargs.setdefault("dtype", args[0].dtype)
+            target = kwargs.pop("device", args[0].device)
+            return torch.tensor(*args[1:], **kwargs).to(target)
+        if func is torch.Tensor.tolist and _on(args[0]):
+            return args[0].elem.tolist()  # CUDA copies to the host
+        if func is torch.Tensor.numpy and _on(args[0]):
+            raise TypeError(f"can't convert {NAME}:0 device type tensor to numpy. Use Tensor.cpu() first.")
         target = _target(kwargs)
         if func in _device_constructors() and target is not None and target.type == NAME:
+            g = kwargs.get("generator")
+            if g is not None and g.device.type != NAME:
+                raise RuntimeError(f"Expected a '{NAME}' device type for generator but found '{g.device.type}'")
             kwargs["device"] = "cpu"
             return func(*args, **kwargs).to(target)
         return func(*args, **kwargs)

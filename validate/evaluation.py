@@ -90,6 +90,11 @@ class ModelFailed(ValueError):
                 + ", ".join(plain_tensor_attributes(model, with_device=True)[:3])
                 + "): register them with register_buffer or nn.Parameter"
             )
+        elif "same device" in str(error) or "device type for generator" in str(error):
+            hint = (
+                " — a tensor the model makes while it runs is on the CPU, not on its inputs' device: create it there "
+                "(torch.arange(n, device=p.device), torch.from_numpy(a).to(p.device), a generator on that device)"
+            )
 
         first = str(error).splitlines()[0] if str(error) else ""
         super().__init__(f"the model failed in {precision(dtype).name}: {type(error).__name__}: {first}{hint}")
