@@ -166,15 +166,13 @@ _CPU_INDICES = ("index", "index_put", "index_put_", "_index_put_impl_")
 _CPU_VALUES = ("masked_fill", "masked_fill_", "fill", "fill_", *_CPU_INDICES)
 
 
-def _cpu_tensors(func, args, kwargs) -> list[torch.Tensor]:
+def _cpu_tensors(func, args, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     """The CPU tensors among an operation's arguments that CUDA would refuse beside device tensors: any of dimension
     ≥ 1, and 0-dim ones too except in element-wise operations (CUDA's TensorIterator takes those as scalars) and as
     the value of a fill; indices of an indexing operation may be CPU tensors."""
     name = func.overloadpacket.__name__
     skip = {id(t) for t in (args[1] if name in _CPU_INDICES and len(args) > 1 else ()) if isinstance(t, torch.Tensor)}
     scalars_ok = torch.Tag.pointwise in func.tags or name in _CPU_VALUES
-    tensors = []
-    tree_map(lambda a: tensors.append(a) if isinstance(a, torch.Tensor) else None, (args, kwargs))
     return [t for t in tensors if not _on(t) and id(t) not in skip and (t.dim() > 0 or not scalars_ok)]
 
 
@@ -184,7 +182,7 @@ def _run(func, args, kwargs):
     tensors = []
     tree_map(lambda a: tensors.append(a) if isinstance(a, torch.Tensor) else None, (args, kwargs))
     here = [t for t in tensors if _on(t)]
-    cpu = _cpu_tensors(func, args, kwargs) if here else []
+    cpu = _cpu_tensors(func, args, tensors) if here else []
     name = func.overloadpacket.__name__
     moves = name in ("_to_copy", "copy_")  # the two operations that cross devices
     if here and cpu and not moves:
